@@ -1,0 +1,3 @@
+//! Replaying a plan against the live kernel.
+
+pub mod state;

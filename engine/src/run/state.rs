@@ -1,0 +1,411 @@
+//! What the runtime knows about the script's file descriptors and sockets
+//! (packetdrill's `fd_state` list and `struct socket`, engine spec 10.1).
+//!
+//! Script fd numbers are labels: each maps to the live fd the kernel gave.
+//! Sockets are also tracked for packet mapping: the "socket under test" is the
+//! one the next script packet belongs to.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::os::fd::RawFd;
+
+/// Index of a socket in [`RunState::sockets`].
+pub type SocketId = usize;
+
+/// The connection-tracking state of a socket (packetdrill's `socket_state_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketPhase {
+    /// After `socket()`.
+    New,
+    /// After `listen()`.
+    Listening,
+    /// A passive child created by an inbound packet.
+    PassivePacketReceived,
+    PassiveSynAckSent,
+    PassiveSynAckAcked,
+    /// After `connect()` (or a connecting `sendto`/`sendmsg`).
+    ActiveConnecting,
+    ActiveSynSent,
+    ActiveSynAcked,
+}
+
+/// An IP address and port (port in host order; 0 and `None` mean unknown).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+}
+
+/// One side's view of a connection: the script's or the live one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionView {
+    pub local: Endpoint,
+    pub local_isn: u32,
+    pub remote: Endpoint,
+    pub remote_isn: u32,
+}
+
+/// The first TCP timestamp seen on a socket: the baseline that maps live TS
+/// values to script space (engine spec 10.3, step 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TsBaseline {
+    pub script_val: u32,
+    pub live_val: u32,
+    pub script_ecr: u32,
+    pub live_ecr: u32,
+}
+
+/// The fields of a TCP header remembered for the end-of-test RST (engine spec 11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpMemo {
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    pub syn: bool,
+    pub fin: bool,
+    pub ack_flag: bool,
+    pub payload_len: u32,
+}
+
+/// A socket the runtime tracks.
+#[derive(Clone, Debug)]
+pub struct TrackedSocket {
+    pub phase: SocketPhase,
+    /// `AF_INET` / `AF_INET6` (of the socket, or of the packet that created a child).
+    pub family: i32,
+    /// `SOCK_STREAM`, `SOCK_DGRAM`, ... (0 when unknown, e.g. a passive child).
+    pub ty: i32,
+    /// `IPPROTO_TCP`, `IPPROTO_UDP`, ...
+    pub protocol: i32,
+    /// The script's canned values (ports and ISNs as written).
+    pub script: ConnectionView,
+    /// The live values.
+    pub live: ConnectionView,
+    /// `None` for a passive child not yet returned by `accept()`.
+    pub script_fd: Option<i32>,
+    pub live_fd: Option<RawFd>,
+    pub closed: bool,
+    /// Outbound TS val in script space -> live value, for mapping inbound ecr.
+    pub ts_val_map: HashMap<u32, u32>,
+    pub ts_baseline: Option<TsBaseline>,
+    pub last_outbound_tcp: Option<TcpMemo>,
+    pub last_injected_tcp: Option<TcpMemo>,
+    /// IPv6 flow label: (script value, live value) of the first non-zero script label.
+    pub flowlabel_map: Option<(u32, u32)>,
+}
+
+impl TrackedSocket {
+    pub fn new(phase: SocketPhase) -> Self {
+        TrackedSocket {
+            phase,
+            family: 0,
+            ty: 0,
+            protocol: 0,
+            script: ConnectionView::default(),
+            live: ConnectionView::default(),
+            script_fd: None,
+            live_fd: None,
+            closed: false,
+            ts_val_map: HashMap::new(),
+            ts_baseline: None,
+            last_outbound_tcp: None,
+            last_injected_tcp: None,
+            flowlabel_map: None,
+        }
+    }
+
+    /// Offset added to a local (kernel-side) sequence number to go from script to live space.
+    pub fn local_seq_script_to_live(&self, is_syn: bool) -> u32 {
+        if is_syn {
+            self.live.local_isn.wrapping_sub(self.script.local_isn)
+        } else {
+            self.live.local_isn
+        }
+    }
+
+    /// Offset added to a remote (script-side) sequence number to go from script to live space.
+    pub fn remote_seq_script_to_live(&self, is_syn: bool) -> u32 {
+        if is_syn {
+            0
+        } else {
+            self.live.remote_isn
+        }
+    }
+}
+
+/// What kind of object a script fd stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdKind {
+    Socket(SocketId),
+    File,
+    Pipe,
+    Epoll,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdEntry {
+    pub script_fd: i32,
+    pub live_fd: RawFd,
+    pub kind: FdKind,
+    pub closed: bool,
+}
+
+/// All fds and sockets of a run.
+#[derive(Debug, Default)]
+pub struct RunState {
+    /// Newest first, as packetdrill keeps its list.
+    pub fds: Vec<FdEntry>,
+    pub sockets: Vec<TrackedSocket>,
+    pub socket_under_test: Option<SocketId>,
+}
+
+impl RunState {
+    /// The open entry for a script fd.
+    pub fn find_script_fd(&self, script_fd: i32) -> Option<&FdEntry> {
+        self.fds
+            .iter()
+            .find(|f| !f.closed && f.script_fd == script_fd)
+    }
+
+    /// Script fd -> live fd, with packetdrill's error text.
+    pub fn live_fd(&self, script_fd: i32) -> Result<RawFd, String> {
+        self.find_script_fd(script_fd)
+            .map(|f| f.live_fd)
+            .ok_or_else(|| format!("unable to find fd with script fd {script_fd}"))
+    }
+
+    fn check_duplicate(&self, script_fd: i32, live_fd: RawFd) -> Result<(), String> {
+        if self.find_script_fd(script_fd).is_some() {
+            return Err(format!("duplicate fd {script_fd} in script"));
+        }
+        if self.fds.iter().any(|f| !f.closed && f.live_fd == live_fd) {
+            return Err(format!("duplicate live fd {live_fd}"));
+        }
+        Ok(())
+    }
+
+    /// Record a new fd that is not a socket (`open`, `pipe`, `epoll_create`).
+    pub fn add_fd(&mut self, script_fd: i32, live_fd: RawFd, kind: FdKind) -> Result<(), String> {
+        if script_fd < 0 {
+            return Err(format!("invalid fd {script_fd} in script"));
+        }
+        self.check_duplicate(script_fd, live_fd)?;
+        self.fds.insert(
+            0,
+            FdEntry {
+                script_fd,
+                live_fd,
+                kind,
+                closed: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// `socket()` returned `live_fd` for `script_fd`: track it and make it the socket under test.
+    pub fn add_socket(
+        &mut self,
+        script_fd: i32,
+        live_fd: RawFd,
+        family: i32,
+        ty: i32,
+        protocol: i32,
+    ) -> Result<SocketId, String> {
+        if script_fd < 0 {
+            return Err(format!("invalid socket fd {script_fd} in script"));
+        }
+        if live_fd < 0 {
+            return Err(format!("invalid live socket fd {live_fd}"));
+        }
+        self.check_duplicate(script_fd, live_fd)?;
+        let mut s = TrackedSocket::new(SocketPhase::New);
+        s.family = family;
+        s.ty = ty;
+        s.protocol = protocol;
+        s.script_fd = Some(script_fd);
+        s.live_fd = Some(live_fd);
+        let id = self.push_socket(s);
+        self.fds.insert(
+            0,
+            FdEntry {
+                script_fd,
+                live_fd,
+                kind: FdKind::Socket(id),
+                closed: false,
+            },
+        );
+        self.socket_under_test = Some(id);
+        Ok(id)
+    }
+
+    /// Track a socket that has no fd yet (a passive child, or a socket the
+    /// script only knows from packets). It becomes the socket under test.
+    pub fn push_socket(&mut self, socket: TrackedSocket) -> SocketId {
+        self.sockets.push(socket);
+        let id = self.sockets.len() - 1;
+        self.socket_under_test = Some(id);
+        id
+    }
+
+    /// The tracked socket behind a script fd, if that fd is a socket.
+    pub fn socket_of_fd(&self, script_fd: i32) -> Option<SocketId> {
+        match self.find_script_fd(script_fd)?.kind {
+            FdKind::Socket(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// `listen()` succeeded.
+    pub fn on_listen(&mut self, script_fd: i32) -> Result<(), String> {
+        let id = self
+            .socket_of_fd(script_fd)
+            .ok_or_else(|| format!("unable to find socket with script fd {script_fd}"))?;
+        self.sockets[id].phase = SocketPhase::Listening;
+        Ok(())
+    }
+
+    /// `accept()` returned `live_fd` with peer `peer`: bind the script fd to the
+    /// passive child that completed (or, with TFO, answered) the handshake.
+    pub fn on_accept(
+        &mut self,
+        script_fd: i32,
+        live_fd: RawFd,
+        peer: Endpoint,
+    ) -> Result<SocketId, String> {
+        // Newest first, as packetdrill walks its fd list.
+        let found = (0..self.sockets.len()).rev().find(|&id| {
+            let s = &self.sockets[id];
+            !s.closed
+                && s.script_fd.is_none()
+                && matches!(
+                    s.phase,
+                    SocketPhase::PassiveSynAckSent | SocketPhase::PassiveSynAckAcked
+                )
+        });
+        let Some(id) = found else {
+            return Err("unable to find socket matching accept() call".into());
+        };
+        let s = &self.sockets[id];
+        if s.live.remote.port != peer.port || s.live.remote.ip != peer.ip {
+            return Err(format!(
+                "accept() returned a connection from {:?}:{} but the script's connection is from {:?}:{}",
+                peer.ip, peer.port, s.live.remote.ip, s.live.remote.port
+            ));
+        }
+        self.check_duplicate(script_fd, live_fd)?;
+        let s = &mut self.sockets[id];
+        s.script_fd = Some(script_fd);
+        s.live_fd = Some(live_fd);
+        self.fds.insert(
+            0,
+            FdEntry {
+                script_fd,
+                live_fd,
+                kind: FdKind::Socket(id),
+                closed: false,
+            },
+        );
+        Ok(id)
+    }
+
+    /// A `connect()` (or a connecting `sendto`/`sendmsg`) is about to be made on
+    /// `script_fd` to the run's remote address. `af_unspec` disconnects instead.
+    /// With `must_be_new`, a socket that is not new is an error ("socket is not new").
+    pub fn on_connect(
+        &mut self,
+        script_fd: i32,
+        remote: Endpoint,
+        af_unspec: bool,
+        must_be_new: bool,
+    ) -> Result<(), String> {
+        let id = self
+            .socket_of_fd(script_fd)
+            .ok_or_else(|| format!("unable to find socket with script fd {script_fd}"))?;
+        let s = &mut self.sockets[id];
+        if af_unspec {
+            s.phase = SocketPhase::New;
+            return Ok(());
+        }
+        if s.phase != SocketPhase::New {
+            return if must_be_new {
+                Err("socket is not new".into())
+            } else {
+                Ok(())
+            };
+        }
+        s.phase = SocketPhase::ActiveConnecting;
+        s.script.remote = Endpoint::default();
+        s.script.local = Endpoint::default();
+        s.live.remote = remote;
+        Ok(())
+    }
+
+    /// `close()` succeeded on `script_fd`.
+    pub fn on_close(&mut self, script_fd: i32) -> Result<(), String> {
+        let pos = self
+            .fds
+            .iter()
+            .position(|f| !f.closed && f.script_fd == script_fd)
+            .ok_or_else(|| format!("unable to find fd with script fd {script_fd}"))?;
+        self.fds[pos].closed = true;
+        if let FdKind::Socket(id) = self.fds[pos].kind {
+            self.sockets[id].closed = true;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_labels_map_to_live_fds_and_reject_duplicates() {
+        let mut st = RunState::default();
+        let id = st
+            .add_socket(3, 17, libc::AF_INET, libc::SOCK_STREAM, 6)
+            .unwrap();
+        assert_eq!(st.socket_under_test, Some(id));
+        assert_eq!(st.live_fd(3), Ok(17));
+        assert_eq!(
+            st.add_socket(3, 18, libc::AF_INET, libc::SOCK_STREAM, 6),
+            Err("duplicate fd 3 in script".into())
+        );
+        st.on_close(3).unwrap();
+        assert!(st.live_fd(3).is_err());
+        // A closed script fd number may be reused.
+        st.add_fd(3, 18, FdKind::File).unwrap();
+    }
+
+    #[test]
+    fn accept_binds_the_passive_child() {
+        let mut st = RunState::default();
+        st.add_socket(3, 10, libc::AF_INET, libc::SOCK_STREAM, 6)
+            .unwrap();
+        st.on_listen(3).unwrap();
+        let mut child = TrackedSocket::new(SocketPhase::PassiveSynAckAcked);
+        let peer = Endpoint {
+            ip: Some("192.0.2.1".parse().unwrap()),
+            port: 40000,
+        };
+        child.live.remote = peer;
+        let cid = st.push_socket(child);
+        assert_eq!(st.on_accept(4, 11, peer), Ok(cid));
+        assert_eq!(st.socket_of_fd(4), Some(cid));
+        assert!(st.on_accept(5, 12, peer).is_err());
+    }
+
+    #[test]
+    fn seq_offsets_follow_packetdrill() {
+        let mut s = TrackedSocket::new(SocketPhase::ActiveSynAcked);
+        s.script.local_isn = 0;
+        s.live.local_isn = 1000;
+        s.live.remote_isn = 5;
+        assert_eq!(s.local_seq_script_to_live(true), 1000);
+        assert_eq!(s.local_seq_script_to_live(false), 1000);
+        s.script.local_isn = 100;
+        assert_eq!(s.local_seq_script_to_live(true), 900);
+        assert_eq!(s.remote_seq_script_to_live(true), 0);
+        assert_eq!(s.remote_seq_script_to_live(false), 5);
+    }
+}

@@ -1,0 +1,6 @@
+//! The command line.
+
+pub fn main() -> i32 {
+    eprintln!("netdrill: no command yet");
+    2
+}

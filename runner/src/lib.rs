@@ -1,0 +1,4 @@
+//! netdrill: run packetdrill suites, each script x IP version in its own network
+//! namespace, many at once, with KTAP, JUnit and JSON reports.
+
+pub mod cli;

@@ -239,15 +239,33 @@ pub struct TcpSpec {
     /// `encap psp spi N`.
     pub psp_spi: Option<u32>,
     pub ports: Option<Ports>,
-    /// The flags exactly as written (`S.`, `P.`, `.`, `SEW`, `S.5`, empty for `-`).
-    /// Validated (letters, digit conflicts) by the planner, as packetdrill does.
-    pub flags: Spanned<String>,
+    /// The flags (`S.`, `P.`, `.`, `SEW`, `S.5`, `-` for none), validated as
+    /// packetdrill validates them while parsing.
+    pub flags: Spanned<TcpFlags>,
     pub seq: SeqSpec,
     pub ack: Option<u32>,
     /// Raw (unscaled) header value; mandatory inbound, optional outbound.
     pub win: Option<u16>,
     pub urg: Option<u16>,
     pub options: TcpOptionsSpec,
+}
+
+/// TCP flags as a script writes them: letters `F S R P . U E W A` (`.` = ACK,
+/// `E` = ECE, `W` = CWR, `A` = AE) or, instead of `E W A`, one digit 0-7 giving
+/// the AccECN ACE field (AE·4 + CWR·2 + ECE·1) as a whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    pub fin: bool,
+    pub syn: bool,
+    pub rst: bool,
+    pub psh: bool,
+    pub ack: bool,
+    pub urg: bool,
+    pub ece: bool,
+    pub cwr: bool,
+    pub ae: bool,
+    /// `Some(n)` when a digit was written: verification compares the 3-bit ACE field.
+    pub ace: Option<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

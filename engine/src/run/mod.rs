@@ -1,6 +1,9 @@
 //! Replaying a plan against the live kernel.
 
+pub mod code;
+pub mod command;
 pub mod state;
+pub mod timing;
 
 use crate::config::CliFlag;
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};

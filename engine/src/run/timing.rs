@@ -1,0 +1,209 @@
+//! Script times and packetdrill's tolerance rules (engine spec, section 5).
+//!
+//! All times here are microseconds of script time (0 = the script start).
+
+use crate::script::{Micros, TimeSpec};
+
+/// An event's time once relative times are anchored (spec 5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventTime {
+    pub spec: TimeSpec,
+    /// Expected time (start of the window for ranges).
+    pub start: Micros,
+    /// End of the window for ranges.
+    pub end: Option<Micros>,
+    /// What was added to the written time (0 for absolute times).
+    pub offset: Micros,
+}
+
+impl EventTime {
+    /// Anchor `spec` at `offset` (ignored for absolute times).
+    pub fn anchor(spec: TimeSpec, offset: Micros) -> EventTime {
+        match spec {
+            TimeSpec::Absolute(t) => EventTime {
+                spec,
+                start: t,
+                end: None,
+                offset: 0,
+            },
+            TimeSpec::AbsoluteRange(a, b) => EventTime {
+                spec,
+                start: a,
+                end: Some(b),
+                offset: 0,
+            },
+            TimeSpec::Relative(t) => EventTime {
+                spec,
+                start: t + offset,
+                end: None,
+                offset,
+            },
+            TimeSpec::RelativeRange(a, b) => EventTime {
+                spec,
+                start: a + offset,
+                end: Some(b + offset),
+                offset,
+            },
+            // `*` gets the current time, like a relative 0 (it is never checked).
+            TimeSpec::Any => EventTime {
+                spec,
+                start: offset,
+                end: None,
+                offset,
+            },
+        }
+    }
+
+    pub fn is_absolute(&self) -> bool {
+        matches!(
+            self.spec,
+            TimeSpec::Absolute(_) | TimeSpec::AbsoluteRange(..)
+        )
+    }
+
+    pub fn needs_anchor(&self) -> bool {
+        matches!(
+            self.spec,
+            TimeSpec::Relative(_) | TimeSpec::RelativeRange(..) | TimeSpec::Any
+        )
+    }
+}
+
+/// Absolute and relative tolerance (`--tolerance_usecs`, `--tolerance_percent`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    pub usecs: i64,
+    pub percent: f64,
+}
+
+impl Tolerance {
+    /// The tolerance for an event expected at `expected` whose previous event was
+    /// expected at `previous`: the larger of the absolute tolerance and
+    /// `percent` of the gap (truncated to whole microseconds, as C's `long` cast).
+    pub fn for_gap(&self, expected: Micros, previous: Option<Micros>) -> i64 {
+        match previous {
+            Some(p) => {
+                let dynamic = (self.percent / 100.0 * (expected - p) as f64) as i64;
+                dynamic.max(self.usecs)
+            }
+            None => self.usecs,
+        }
+    }
+}
+
+/// Seconds with six decimals, as packetdrill prints times.
+pub fn secs(usecs: i64) -> String {
+    format!("{:.6}", usecs as f64 / 1e6)
+}
+
+fn signed_secs(usecs: i64) -> String {
+    format!("{:+.6}", usecs as f64 / 1e6)
+}
+
+/// Check that something described by `what` (`outbound packet`, `system call start`...)
+/// that happened at `actual` fits `time`. `previous` is the previous event's
+/// expected time (`None` for none). The error text is packetdrill's.
+pub fn verify(
+    time: &EventTime,
+    actual: Micros,
+    previous: Option<Micros>,
+    tolerance: Tolerance,
+    what: &str,
+) -> Result<(), String> {
+    if time.spec == TimeSpec::Any {
+        return Ok(());
+    }
+    let tol = tolerance.for_gap(time.start, previous);
+    if let Some(end) = time.end {
+        if actual < time.start - tol || actual > end + tol {
+            return Err(if time.is_absolute() {
+                format!(
+                    "timing error: expected {what} in time range {}~{} sec but happened at {} sec",
+                    secs(time.start),
+                    secs(end),
+                    secs(actual)
+                )
+            } else {
+                format!(
+                    "timing error: expected {what} in relative time range +{}~+{} sec but happened at {} sec",
+                    secs(time.start - time.offset),
+                    secs(end - time.offset),
+                    signed_secs(actual - time.offset)
+                )
+            });
+        }
+        return Ok(());
+    }
+    if actual < time.start - tol || actual > time.start + tol {
+        return Err(format!(
+            "timing error: expected {what} at {} sec but happened at {} sec; tolerance {} sec",
+            secs(time.start),
+            secs(actual),
+            secs(tol)
+        ));
+    }
+    Ok(())
+}
+
+/// How long to wait for an outbound packet before giving up (spec 5.5): whole
+/// seconds `trunc(max(start, end) - previous) + 2`; `None` = forever (`*`).
+pub fn sniff_timeout_secs(time: &EventTime, previous: Micros) -> Option<i64> {
+    if time.spec == TimeSpec::Any {
+        return None;
+    }
+    let latest = time.end.unwrap_or(time.start).max(time.start);
+    Some((latest - previous) / 1_000_000 + 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOL: Tolerance = Tolerance {
+        usecs: 4000,
+        percent: 12.5,
+    };
+
+    #[test]
+    fn tolerance_is_the_larger_of_absolute_and_percent_of_gap() {
+        assert_eq!(TOL.for_gap(200_000, Some(0)), 25_000);
+        assert_eq!(TOL.for_gap(10_000, Some(0)), 4_000);
+        assert_eq!(TOL.for_gap(10_000, None), 4_000);
+        // Truncation, not rounding.
+        assert_eq!(TOL.for_gap(200_007, Some(0)), 25_000);
+    }
+
+    #[test]
+    fn messages_match_packetdrill() {
+        let t = EventTime::anchor(TimeSpec::Relative(100_000), 200_437);
+        assert_eq!(
+            verify(&t, 401_145, Some(200_437), TOL, "system call return").unwrap_err(),
+            "timing error: expected system call return at 0.300437 sec but happened at 0.401145 sec; tolerance 0.012500 sec"
+        );
+        assert!(verify(&t, 300_437 + 12_500, Some(200_437), TOL, "x").is_ok());
+        assert!(verify(&t, 300_437 - 12_501, Some(200_437), TOL, "x").is_err());
+
+        let r = EventTime::anchor(TimeSpec::AbsoluteRange(100_000, 200_000), 0);
+        assert_eq!(
+            verify(&r, 300_000, Some(0), TOL, "outbound packet").unwrap_err(),
+            "timing error: expected outbound packet in time range 0.100000~0.200000 sec but happened at 0.300000 sec"
+        );
+        let rr = EventTime::anchor(TimeSpec::RelativeRange(100_000, 200_000), 1_000_000);
+        assert_eq!(
+            verify(&rr, 1_050_000, Some(1_000_000), TOL, "outbound packet").unwrap_err(),
+            "timing error: expected outbound packet in relative time range +0.100000~+0.200000 sec but happened at +0.050000 sec"
+        );
+        let any = EventTime::anchor(TimeSpec::Any, 5);
+        assert!(verify(&any, 99_000_000, Some(0), TOL, "x").is_ok());
+    }
+
+    #[test]
+    fn sniff_timeouts() {
+        let t = EventTime::anchor(TimeSpec::Absolute(3_500_000), 0);
+        assert_eq!(sniff_timeout_secs(&t, 1_000_000), Some(4));
+        assert_eq!(
+            sniff_timeout_secs(&EventTime::anchor(TimeSpec::Any, 0), 0),
+            None
+        );
+    }
+}

@@ -620,7 +620,7 @@ pub fn split_command_line(args: &[String]) -> Result<(Vec<CliFlag>, Vec<String>)
             });
         } else if arg.len() > 1 && arg.starts_with('-') {
             let mut chars = arg[1..].char_indices();
-            while let Some((pos, c)) = chars.next() {
+            for (pos, c) in chars.by_ref() {
                 match c {
                     'v' => flags.push(CliFlag {
                         name: "verbose".into(),
@@ -760,7 +760,7 @@ mod tests {
             let a = Config::default().finalize().unwrap();
             let IpAddr::V4(v4) = a.local_ip else { panic!() };
             let host = u32::from(v4) & 0xffff;
-            assert!(host >= 2 && host < 0xffff, "{v4}");
+            assert!((2..0xffff).contains(&host), "{v4}");
         }
     }
 }

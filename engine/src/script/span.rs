@@ -11,7 +11,7 @@ use std::fmt;
 /// equal**, so two ASTs are equal when they say the same thing, wherever it was
 /// written. This is what lets the printer round-trip test compare
 /// `parse(print(ast))` with `ast` directly.
-#[derive(Clone, Copy, Default, Eq, Hash)]
+#[derive(Clone, Copy, Default, Eq)]
 pub struct Span {
     pub start: usize,
     pub end: usize,

@@ -4,6 +4,7 @@ pub mod code;
 pub mod command;
 pub mod state;
 pub mod timing;
+pub mod tracking;
 
 use crate::config::CliFlag;
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};

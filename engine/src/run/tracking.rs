@@ -337,3 +337,76 @@ mod tests {
         );
     }
 }
+
+/// The seq, ack and window of the `R.` packetdrill injects at the end of a
+/// passing run to free a connection's kernel state (engine spec 11), in live
+/// space, or `None` when the socket is not a TCP connection with both live
+/// ports known.
+pub fn reset_segment(s: &TrackedSocket) -> Option<(u32, u32, u16)> {
+    if s.protocol != libc::IPPROTO_TCP || s.live.local.port == 0 || s.live.remote.port == 0 {
+        return None;
+    }
+    let injected = s.last_injected_tcp.filter(|t| t.ack_flag);
+    let sent = s.last_outbound_tcp.unwrap_or_default();
+    Some(if let Some(t) = injected {
+        let seq = t
+            .seq
+            .wrapping_add(t.syn as u32)
+            .wrapping_add(t.fin as u32)
+            .wrapping_add(t.payload_len);
+        (seq, t.ack, t.window)
+    } else if sent.ack_flag {
+        (sent.ack, sent.seq, 0)
+    } else {
+        (0, sent.seq.wrapping_add(1), 0)
+    })
+}
+
+#[cfg(test)]
+mod reset_tests {
+    use super::*;
+    use crate::run::state::TcpMemo;
+
+    fn connected() -> TrackedSocket {
+        let mut s = TrackedSocket::new(SocketPhase::PassiveSynAckAcked);
+        s.protocol = libc::IPPROTO_TCP;
+        s.live.local.port = 8080;
+        s.live.remote.port = 40000;
+        s
+    }
+
+    #[test]
+    fn reset_follows_the_last_injected_ack() {
+        let mut s = connected();
+        s.last_injected_tcp = Some(TcpMemo {
+            seq: 100,
+            ack: 5000,
+            window: 257,
+            syn: false,
+            fin: true,
+            ack_flag: true,
+            payload_len: 10,
+        });
+        assert_eq!(reset_segment(&s), Some((111, 5000, 257)));
+    }
+
+    #[test]
+    fn reset_without_injected_ack_uses_what_the_kernel_sent() {
+        let mut s = connected();
+        s.last_outbound_tcp = Some(TcpMemo {
+            seq: 7,
+            ack: 9,
+            ack_flag: true,
+            ..TcpMemo::default()
+        });
+        assert_eq!(reset_segment(&s), Some((9, 7, 0)));
+        s.last_outbound_tcp = Some(TcpMemo {
+            seq: 7,
+            syn: true,
+            ..TcpMemo::default()
+        });
+        assert_eq!(reset_segment(&s), Some((0, 8, 0)));
+        s.live.remote.port = 0;
+        assert_eq!(reset_segment(&s), None);
+    }
+}

@@ -2,3 +2,4 @@
 //! namespace, many at once, with KTAP, JUnit and JSON reports.
 
 pub mod cli;
+pub mod model;

@@ -1,0 +1,191 @@
+//! What a suite run produces, as data: the runner fills these in, the
+//! reporters (progress, KTAP, JUnit, JSON, artifacts) only read them.
+//!
+//! The scheduler emits [`RunnerEvent`]s as things happen; a run ends with a
+//! [`RunRecord`] holding every job and every attempt.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// One script x IP version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct JobId {
+    /// The suite: the name of the folder the script was found in (e.g. `packetdrill`,
+    /// `seed`), used as the KTAP collection and JUnit testsuite name.
+    pub suite: String,
+    /// The script's file name, e.g. `tcp_close_no_rst.pkt`.
+    pub script: String,
+    /// `ipv4`, `ipv6` or `ipv4-mapped-ipv6`.
+    pub ip_version: String,
+}
+
+impl JobId {
+    /// `tcp_close_no_rst.pkt ipv4`: how jobs are named in plain output.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.script, self.ip_version)
+    }
+}
+
+/// How one attempt of a job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptResult {
+    Pass,
+    /// The engine reported a failure (exit status 1 in packetdrill terms).
+    Fail,
+    /// Killed at its timeout.
+    Timeout,
+    /// The job process died without reporting (signal, panic, protocol error).
+    Crash,
+}
+
+/// One attempt of one job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1 for the first try, 2 for the first retry...
+    pub number: u32,
+    pub result: AttemptResult,
+    /// Wall-clock start, seconds since the Unix epoch.
+    pub start_unix: f64,
+    /// Seconds from start to end.
+    pub duration_secs: f64,
+    /// CPU seconds (user + system) the job's processes used, when known.
+    pub cpu_secs: Option<f64>,
+    /// Peak resident memory of the job process in KiB, when known.
+    pub max_rss_kib: Option<u64>,
+    /// The script line the failure is about, or for a timeout the last line
+    /// reached.
+    pub line: Option<u32>,
+    /// The engine's failure kind (`timing-error`, `packet-mismatch`...).
+    pub kind: Option<String>,
+    /// The full diagnostic as packetdrill would print it (empty on pass).
+    pub message: String,
+    /// Everything the job printed (stderr of commands, verbose output...).
+    pub log: String,
+    /// Where the failure artifacts of this attempt were written.
+    pub artifacts: Option<PathBuf>,
+}
+
+/// The final verdict of a job, after retries and expectations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Failed, then passed on a retry.
+    Flaky,
+    /// Not run (reason in [`JobRecord::skip_reason`]).
+    Skip,
+    /// Expected to fail, and failed.
+    Xfail,
+    /// Expected to fail, but passed.
+    Xpass,
+    Timeout,
+    /// The job process crashed.
+    Error,
+}
+
+impl Verdict {
+    /// Whether the run as a whole can still be called green with this job in it.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Verdict::Pass | Verdict::Flaky | Verdict::Skip | Verdict::Xfail
+        )
+    }
+}
+
+/// Everything about one job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: JobId,
+    /// The script's path as given or discovered.
+    pub path: PathBuf,
+    /// The packetdrill arguments the job ran with (the kernel runner's, per IP version).
+    pub args: Vec<String>,
+    pub verdict: Verdict,
+    pub skip_reason: Option<String>,
+    /// Why the job was expected to fail, when it was.
+    pub xfail_reason: Option<String>,
+    pub attempts: Vec<Attempt>,
+    /// One line that replays this job alone.
+    pub replay_command: String,
+}
+
+impl JobRecord {
+    /// The attempt that decided the verdict (the last one).
+    pub fn last_attempt(&self) -> Option<&Attempt> {
+        self.attempts.last()
+    }
+
+    /// Total seconds over every attempt.
+    pub fn total_secs(&self) -> f64 {
+        self.attempts.iter().map(|a| a.duration_secs).sum()
+    }
+}
+
+/// Facts about where the run happened, for reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub hostname: String,
+    pub kernel_release: String,
+    pub netdrill_version: String,
+}
+
+/// A whole run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub host: HostInfo,
+    pub start_unix: f64,
+    pub end_unix: f64,
+    /// Jobs at once.
+    pub jobs_at_once: usize,
+    /// `--tolerance_usecs` in effect (packetdrill's default 4000 unless overridden).
+    pub tolerance_usecs: u64,
+    /// Set when the run was interrupted (Ctrl-C): jobs that never ran are absent.
+    pub interrupted: bool,
+    /// In discovery order (suite, script, IP version).
+    pub jobs: Vec<JobRecord>,
+}
+
+impl RunRecord {
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.jobs.iter().filter(|j| j.verdict == verdict).count()
+    }
+
+    /// Whether every job ended well.
+    pub fn success(&self) -> bool {
+        !self.interrupted && self.jobs.iter().all(|j| j.verdict.is_success())
+    }
+}
+
+/// What the scheduler tells reporters while a run goes on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RunnerEvent {
+    RunStarted {
+        total_jobs: usize,
+        jobs_at_once: usize,
+    },
+    JobStarted {
+        id: JobId,
+        attempt: u32,
+    },
+    /// The job is still running after this many seconds (slow-job notice).
+    JobSlow {
+        id: JobId,
+        elapsed_secs: f64,
+    },
+    /// An attempt ended and will be retried.
+    AttemptFailed {
+        id: JobId,
+        attempt: Attempt,
+    },
+    JobFinished {
+        record: JobRecord,
+    },
+    /// Ctrl-C: no new jobs start.
+    Interrupted,
+    RunFinished {
+        record: RunRecord,
+    },
+}

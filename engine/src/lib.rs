@@ -18,6 +18,8 @@ pub mod packet;
 pub mod plan;
 pub mod run;
 pub mod script;
+#[cfg(test)]
+pub(crate) mod testns;
 
 pub use config::{Addresses, CliFlag, Config, IpVersion};
 pub use outcome::{Failure, FailureKind, Mismatch, NoObserver, Observer, Outcome};

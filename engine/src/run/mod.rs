@@ -1,13 +1,35 @@
 //! Replaying a plan against the live kernel.
+//!
+//! [`run_file`] follows packetdrill's lifecycle (engine spec section 1):
+//! parse with the command line's defines, apply the script's option lines
+//! then the command line again, build the plan, set up tun0, the sniffer and
+//! an ephemeral port, run the init command, align the start to the kernel's
+//! tick, run the events, run the cleanup command, run the recorded Python,
+//! and tear down (reset the connections left open).
 
+pub mod blocking;
+pub mod clock;
 pub mod code;
 pub mod command;
+pub mod netdev;
+pub mod netlink;
+pub mod sniffer;
 pub mod state;
+pub mod syscall;
 pub mod timing;
 pub mod tracking;
 
-use crate::config::CliFlag;
+mod calls;
+mod packets;
+mod ports;
+mod runtime;
+mod teardown;
+
+use crate::config::{CliFlag, Config};
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};
+use crate::plan::Plan;
+use crate::script::{self, DiagnosticKind};
+use runtime::{fatal, Fatal, Runtime};
 use std::path::Path;
 
 /// How the caller wants a run to behave beyond packetdrill's own flags.
@@ -21,6 +43,20 @@ pub struct RunOptions {
     pub allow_initial_namespace: bool,
 }
 
+/// Whether this thread is in the initial network namespace (the host's).
+pub fn in_initial_netns() -> bool {
+    let ours = std::fs::metadata("/proc/thread-self/ns/net");
+    let init = std::fs::metadata("/proc/1/ns/net");
+    match (ours, init) {
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            a.ino() == b.ino() && a.dev() == b.dev()
+        }
+        // Without access to pid 1's namespace we cannot tell; assume the worst.
+        _ => true,
+    }
+}
+
 /// Run one script file with packetdrill's command-line flags `cli` (script
 /// option lines apply first, then `cli` again, as packetdrill does).
 ///
@@ -32,11 +68,162 @@ pub fn run_file(
     opts: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Outcome {
-    let _ = (cli, opts, observer);
-    Outcome::Fail(Failure {
-        kind: FailureKind::Internal,
-        line: None,
-        message: format!("{}: the runtime is not built yet", path.display()),
-        mismatch: None,
-    })
+    let display = path.display().to_string();
+    match run_path(&display, path, cli, opts, observer) {
+        Ok(warnings) => Outcome::Pass { warnings },
+        Err(failure) => Outcome::Fail(*failure),
+    }
+}
+
+/// Parse a script and resolve its configuration without touching the
+/// network: what `--dry_run` and `netdrill check` do.
+pub fn prepare(
+    display: &str,
+    source: &[u8],
+    cli: &[CliFlag],
+) -> Result<(script::Script, Config, crate::config::Addresses, Plan), Box<Failure>> {
+    // The command line's defines are known while lexing.
+    let mut cli_config = Config::default();
+    cli_config.apply_cli(cli).map_err(|e| {
+        fatal(FailureKind::Option, None, format!("{display}: {e}"))
+    })?;
+    let defines: Vec<(String, String)> = cli_config
+        .defines
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let script = script::parse(source, &defines).map_err(|f| {
+        let d = &f.diagnostic;
+        let kind = match d.kind {
+            DiagnosticKind::Parse => FailureKind::Parse,
+            DiagnosticKind::Semantic => FailureKind::Semantic,
+            DiagnosticKind::Option => FailureKind::Option,
+        };
+        let line = (d.kind != DiagnosticKind::Option || d.has_line).then_some(d.span.line);
+        fatal(kind, line, d.packetdrill_line(display))
+    })?;
+    let mut config = Config::default();
+    for option in &script.options {
+        let value = option.value.as_ref().map(|v| v.to_flag_value());
+        config
+            .apply_flag(&option.name, value.as_deref())
+            .map_err(|e| fatal(FailureKind::Option, Some(option.span.line), format!("{display}: {e}")))?;
+    }
+    config
+        .apply_cli(cli)
+        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
+    let addrs = config
+        .finalize()
+        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
+    let plan = Plan::build(&script, &config).map_err(|d| {
+        let kind = match d.kind {
+            DiagnosticKind::Parse => FailureKind::Parse,
+            DiagnosticKind::Semantic => FailureKind::Semantic,
+            DiagnosticKind::Option => FailureKind::Option,
+        };
+        fatal(kind, Some(d.span.line), d.packetdrill_line(display))
+    })?;
+    Ok((script, config, addrs, plan))
+}
+
+fn run_path(
+    display: &str,
+    path: &Path,
+    cli: &[CliFlag],
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, Fatal> {
+    let source = std::fs::read(path).map_err(|e| {
+        fatal(
+            FailureKind::Setup,
+            None,
+            format!("{display}: error reading script: {e}"),
+        )
+    })?;
+    let (script, config, addrs, plan) = prepare(display, &source, cli)?;
+    if config.dry_run {
+        return Ok(Vec::new());
+    }
+    if !opts.allow_initial_namespace && in_initial_netns() {
+        return Err(fatal(
+            FailureKind::Setup,
+            None,
+            format!(
+                "{display}: refusing to run in the host's network namespace (it would get tun0, \
+                 addresses and routes); run it in a namespace of its own, e.g. \
+                 `unshare -n netdrill exec ...` or `netdrill run {display}`"
+            ),
+        ));
+    }
+    if let Some(scripts) = &config.init_scripts {
+        for command in scripts.split(',').filter(|c| !c.is_empty()) {
+            command::run(command).map_err(|e| {
+                fatal(
+                    FailureKind::Command,
+                    None,
+                    format!("{display}: error executing init script '{command}': {e}"),
+                )
+            })?;
+        }
+    }
+    let netdev = netdev::NetDev::create(&config, &addrs, opts)
+        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+    let sniffer = sniffer::Sniffer::open(&netdev)
+        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+    let ports = ports::PortPool::new(config.ip().socket_is_ipv6())
+        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+
+    let mut rt = Runtime::new(
+        display, &script, &plan, &config, &addrs, observer, netdev, sniffer, ports,
+    );
+
+    let mut init_ran = false;
+    if let Some(init) = &script.init_command {
+        command::run(&init.text).map_err(|e| {
+            fatal(
+                FailureKind::Command,
+                None,
+                format!("{display}: error executing init command: {e}"),
+            )
+        })?;
+        init_ran = true;
+    }
+    // SAFETY: setting SIGPIPE to ignored has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+
+    rt.start = clock::aligned_start();
+    let result = rt.run_events();
+
+    let cleanup = || -> Result<(), Fatal> {
+        if let (true, Some(cleanup)) = (init_ran, &script.cleanup_command) {
+            command::run(&cleanup.text).map_err(|e| {
+                fatal(
+                    FailureKind::Command,
+                    None,
+                    format!("{display}: error executing cleanup command: {e}"),
+                )
+            })?;
+        }
+        Ok(())
+    };
+    if let Err(failure) = result {
+        // packetdrill's die() runs the cleanup command too; its own failure
+        // is reported after the first one.
+        let _ = cleanup();
+        rt.abandon();
+        return Err(failure);
+    }
+    cleanup()?;
+    if let Err(e) = rt.code.execute(&config.code_command, config.verbose) {
+        let failure = fatal(
+            FailureKind::Code,
+            None,
+            format!("{display}: error executing code: {}", e.0),
+        );
+        let _ = cleanup();
+        rt.abandon();
+        return Err(failure);
+    }
+    rt.teardown()?;
+    Ok(std::mem::take(&mut rt.warnings))
 }

@@ -1,7 +1,9 @@
 //! Replaying a plan against the live kernel.
 
+pub mod clock;
 pub mod code;
 pub mod command;
+pub mod netlink;
 pub mod state;
 pub mod timing;
 pub mod tracking;

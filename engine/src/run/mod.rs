@@ -3,7 +3,9 @@
 pub mod clock;
 pub mod code;
 pub mod command;
+pub mod netdev;
 pub mod netlink;
+pub mod sniffer;
 pub mod state;
 pub mod timing;
 pub mod tracking;

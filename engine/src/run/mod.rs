@@ -168,13 +168,11 @@ fn run_path(
     }
     let netdev = netdev::NetDev::create(&config, &addrs, opts)
         .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
-    let sniffer = sniffer::Sniffer::open(&netdev)
-        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
     let ports = ports::PortPool::new(config.ip().socket_is_ipv6())
         .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
 
     let mut rt = Runtime::new(
-        display, &script, &plan, &config, &addrs, observer, netdev, sniffer, ports,
+        display, &script, &plan, &config, &addrs, observer, netdev, ports,
     );
 
     let mut init_ran = false;

@@ -11,7 +11,6 @@ use super::clock;
 use super::code::CodeRecorder;
 use super::netdev::NetDev;
 use super::ports::PortPool;
-use super::sniffer::Sniffer;
 use super::state::RunState;
 use super::timing::{self, EventTime, Tolerance};
 use crate::config::{Addresses, Config};
@@ -40,7 +39,6 @@ pub(crate) struct Runtime<'a> {
     pub observer: &'a mut dyn Observer,
     pub state: RunState,
     pub netdev: NetDev,
-    pub sniffer: Sniffer,
     pub ports: PortPool,
     /// Live (unix) microseconds of script time 0.
     pub start: Micros,
@@ -68,7 +66,6 @@ impl<'a> Runtime<'a> {
         addrs: &'a Addresses,
         observer: &'a mut dyn Observer,
         netdev: NetDev,
-        sniffer: Sniffer,
         ports: PortPool,
     ) -> Self {
         Runtime {
@@ -80,7 +77,6 @@ impl<'a> Runtime<'a> {
             observer,
             state: RunState::default(),
             netdev,
-            sniffer,
             ports,
             start: 0,
             tolerance: Tolerance {

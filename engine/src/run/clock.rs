@@ -1,0 +1,352 @@
+//! The script clock (engine spec, 5.1 and 5.3).
+//!
+//! One clock for everything: microseconds of `CLOCK_REALTIME` since the Unix
+//! epoch. Kernel packet timestamps (`SO_TIMESTAMPNS` on the sniffer) are realtime
+//! too, so a sniffed packet's time and the time of an injection or a system call
+//! compare directly, as in packetdrill (which uses `gettimeofday`).
+//!
+//! Waiting is an absolute `clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME)`: it
+//! never returns early, does not accumulate error over a loop, and burns no CPU.
+//! packetdrill sleeps to 20 µs before an event and then spins; we do not spin
+//! (a sandboxed runner has many jobs on two cores), so events are late by the
+//! thread's wake-up latency (tens to a few hundred µs, far below the 4 ms default
+//! tolerance).
+//!
+//! # The start of a script
+//!
+//! packetdrill starts a script a quarter of a millisecond into a kernel jiffy:
+//! it busy-spins on `times()` until the clock-tick count has changed ten times
+//! and takes the last change + 250 µs as script time 0, so that events written
+//! on millisecond boundaries do not sit on the edge of a jiffy (where kernel
+//! timers would fire a jiffy early or late). That costs ~100 ms of CPU per run.
+//!
+//! [`aligned_start`] gets the same alignment without spinning:
+//!
+//! * The jiffy length is the resolution of `CLOCK_MONOTONIC_COARSE` (the kernel
+//!   reports `TICK_NSEC` there: 4 ms with HZ=250).
+//! * Current kernels put jiffy edges on multiples of `TICK_NSEC` of
+//!   `CLOCK_MONOTONIC` (the tick is aligned when the tick device is set up).
+//!   Once per process we check that: we watch `times()` with short sleeps (200 µs)
+//!   until it changes, which brackets one jiffy edge between two monotonic
+//!   readings, and accept the kernel's grid if a grid point lies in the bracket.
+//!   Otherwise (older kernels, `skew_tick=1`) the phase of the observed change is
+//!   used, as packetdrill would. This waits for one clock-tick change (at most
+//!   ~12 ms, a few dozen wake-ups, no spinning).
+//! * The start is the next jiffy edge after now, + 250 µs, converted from
+//!   monotonic to realtime. It lies at most one jiffy + 250 µs in the future.
+//!
+//! The coarse clocks cannot give the phase by themselves: their value advances in
+//! whole ticks from a phase fixed when timekeeping started, unrelated to jiffy
+//! edges, and lags the real time by up to two ticks on an idle system.
+
+use std::sync::OnceLock;
+
+/// packetdrill's offset of the script start into a jiffy.
+pub const JIFFY_OFFSET_USECS: i64 = 250;
+
+/// How often [`tick_grid`] looks at `times()` while waiting for it to change.
+const TICK_POLL_NSECS: i64 = 200_000;
+
+/// How long [`tick_grid`] waits for `times()` to change before giving up.
+const TICK_WAIT_LIMIT_NSECS: i64 = 100_000_000;
+
+/// How far after a jiffy edge the kernel may update `jiffies` (timer interrupt
+/// latency; about 30-70 µs measured on a 2-vCPU VM).
+const TICK_UPDATE_SLACK_NSECS: i64 = 200_000;
+
+// `time_t` and `c_long` are i64 on 64-bit targets but not everywhere.
+#[allow(clippy::useless_conversion)]
+fn timespec_ns(ts: &libc::timespec) -> i64 {
+    i64::from(ts.tv_sec) * 1_000_000_000 + i64::from(ts.tv_nsec)
+}
+
+fn clock_ns(clock: libc::clockid_t) -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write into; the clocks used here exist
+    // on every Linux kernel, so the call cannot fail.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    timespec_ns(&ts)
+}
+
+/// Now, in microseconds of `CLOCK_REALTIME` since the Unix epoch.
+pub fn now_usecs() -> i64 {
+    clock_ns(libc::CLOCK_REALTIME).div_euclid(1000)
+}
+
+fn nanosleep(clock: libc::clockid_t, flags: libc::c_int, ns: i64) {
+    let ts = libc::timespec {
+        tv_sec: ns.div_euclid(1_000_000_000) as libc::time_t,
+        tv_nsec: ns.rem_euclid(1_000_000_000) as libc::c_long,
+    };
+    let mut rem = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    loop {
+        // SAFETY: both pointers refer to valid timespecs for the duration of the call.
+        let r = unsafe { libc::clock_nanosleep(clock, flags, &ts, &mut rem) };
+        // Absolute sleeps restart with the same target after a signal; relative
+        // ones here are short polls, and a shortened poll does no harm.
+        if r == libc::EINTR && flags == libc::TIMER_ABSTIME {
+            continue;
+        }
+        return;
+    }
+}
+
+/// Sleep until `unix_usecs` (realtime microseconds); returns at once if it is past.
+/// Never returns early (unless the system clock is set back meanwhile).
+pub fn sleep_until(unix_usecs: i64) {
+    nanosleep(
+        libc::CLOCK_REALTIME,
+        libc::TIMER_ABSTIME,
+        unix_usecs.saturating_mul(1000),
+    );
+}
+
+/// Where the kernel's jiffy edges fall on `CLOCK_MONOTONIC`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TickGrid {
+    /// Length of a jiffy in nanoseconds (`TICK_NSEC`).
+    pub period_ns: i64,
+    /// Edges are at monotonic times `t` with `t ≡ phase_ns (mod period_ns)`.
+    pub phase_ns: i64,
+    /// Whether an observed edge confirmed the kernel's aligned grid (phase 0);
+    /// false when the phase comes from the observed change itself, or when no
+    /// change could be observed and the kernel's grid was assumed.
+    pub confirmed: bool,
+}
+
+/// `times()`: the clock-tick count (USER_HZ) derived from jiffies.
+fn clock_ticks() -> libc::clock_t {
+    // SAFETY: a null buffer is allowed; only the return value is used.
+    unsafe { libc::times(std::ptr::null_mut()) }
+}
+
+/// The resolution of `CLOCK_MONOTONIC_COARSE`, which is the jiffy length.
+fn jiffy_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write into.
+    let r = unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    let ns = timespec_ns(&ts);
+    // HZ is between 100 and 1000 on Linux; anything else is not a jiffy.
+    if r == 0 && (1_000_000..=10_000_000).contains(&ns) {
+        ns
+    } else {
+        4_000_000
+    }
+}
+
+/// Watch `times()` with short sleeps until it changes; returns monotonic bounds
+/// `(lo, hi)` with the jiffies update that changed it inside `(lo, hi]`.
+pub fn observe_tick_edge() -> Option<(i64, i64)> {
+    let start = clock_ns(libc::CLOCK_MONOTONIC);
+    let first = clock_ticks();
+    let mut lo = start;
+    loop {
+        let before = clock_ns(libc::CLOCK_MONOTONIC);
+        let ticks = clock_ticks();
+        let after = clock_ns(libc::CLOCK_MONOTONIC);
+        if ticks != first {
+            return Some((lo, after));
+        }
+        lo = before;
+        if after - start > TICK_WAIT_LIMIT_NSECS {
+            return None;
+        }
+        nanosleep(libc::CLOCK_MONOTONIC, 0, TICK_POLL_NSECS);
+    }
+}
+
+/// Whether a grid point `≡ phase (mod period)` lies within `[lo - slack, hi]`.
+fn bracket_holds_edge(lo: i64, hi: i64, period: i64, phase: i64) -> bool {
+    let from = lo - TICK_UPDATE_SLACK_NSECS;
+    // The first grid point at or after `from`.
+    let first = from + (phase - from).rem_euclid(period);
+    first <= hi
+}
+
+fn measure_tick_grid() -> TickGrid {
+    let period_ns = jiffy_ns();
+    match observe_tick_edge() {
+        Some((lo, hi)) if bracket_holds_edge(lo, hi, period_ns, 0) => TickGrid {
+            period_ns,
+            phase_ns: 0,
+            confirmed: true,
+        },
+        Some((_, hi)) => TickGrid {
+            period_ns,
+            phase_ns: hi.rem_euclid(period_ns),
+            confirmed: false,
+        },
+        None => TickGrid {
+            period_ns,
+            phase_ns: 0,
+            confirmed: false,
+        },
+    }
+}
+
+/// The jiffy grid of this machine, measured on first use and cached for the
+/// life of the process.
+pub fn tick_grid() -> TickGrid {
+    static GRID: OnceLock<TickGrid> = OnceLock::new();
+    *GRID.get_or_init(measure_tick_grid)
+}
+
+/// A script start time (realtime µs) 250 µs after the next jiffy edge, as
+/// packetdrill aligns its start; it lies at most a jiffy + 250 µs ahead. The
+/// first call in a process also measures the tick grid (see the module docs).
+pub fn aligned_start() -> i64 {
+    let grid = tick_grid();
+    let mono_before = clock_ns(libc::CLOCK_MONOTONIC);
+    let real = clock_ns(libc::CLOCK_REALTIME);
+    let mono_after = clock_ns(libc::CLOCK_MONOTONIC);
+    let mono = mono_before + (mono_after - mono_before) / 2;
+    let next_edge = mono + grid.period_ns - (mono - grid.phase_ns).rem_euclid(grid.period_ns);
+    let start_mono = next_edge + JIFFY_OFFSET_USECS * 1000;
+    (start_mono + (real - mono)).div_euclid(1000)
+}
+
+/// Script time on the realtime clock: script time 0 is `start_unix_usecs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptClock {
+    start_unix_usecs: i64,
+}
+
+impl ScriptClock {
+    /// A clock whose script time 0 is `start_unix_usecs`.
+    pub fn starting_at(start_unix_usecs: i64) -> ScriptClock {
+        ScriptClock { start_unix_usecs }
+    }
+
+    /// A clock starting at [`aligned_start`].
+    pub fn aligned() -> ScriptClock {
+        ScriptClock::starting_at(aligned_start())
+    }
+
+    pub fn start_unix_usecs(&self) -> i64 {
+        self.start_unix_usecs
+    }
+
+    /// Script time (µs since the start) of a realtime instant.
+    pub fn to_script(&self, unix_usecs: i64) -> i64 {
+        unix_usecs - self.start_unix_usecs
+    }
+
+    /// Realtime instant of a script time.
+    pub fn to_unix(&self, script_usecs: i64) -> i64 {
+        self.start_unix_usecs.saturating_add(script_usecs)
+    }
+
+    /// Script time now.
+    pub fn now(&self) -> i64 {
+        self.to_script(now_usecs())
+    }
+
+    /// Sleep until script time `script_usecs`.
+    pub fn sleep_until(&self, script_usecs: i64) {
+        sleep_until(self.to_unix(script_usecs));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn now_is_realtime_microseconds() {
+        let sys = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as i64;
+        let ours = now_usecs();
+        assert!((ours - sys).abs() < 100_000, "{ours} vs {sys}");
+    }
+
+    #[test]
+    fn sleep_until_is_never_early_and_rarely_late() {
+        let mut late = Vec::new();
+        for i in 0..40 {
+            let target = now_usecs() + 1_000 + (i % 7) * 137;
+            sleep_until(target);
+            let woke = now_usecs();
+            assert!(woke >= target, "woke {} µs early", target - woke);
+            late.push(woke - target);
+        }
+        late.sort_unstable();
+        // Generous bound: the test shares two cores with the rest of the suite.
+        assert!(late[late.len() / 2] < 5_000, "median lateness {late:?}");
+        // A target in the past returns at once.
+        let before = now_usecs();
+        sleep_until(before - 1_000_000);
+        assert!(now_usecs() - before < 50_000);
+    }
+
+    #[test]
+    fn bracket_check_finds_grid_points() {
+        let p = 4_000_000;
+        // Edge at 8 ms observed between 7.9 ms and 8.1 ms.
+        assert!(bracket_holds_edge(7_900_000, 8_100_000, p, 0));
+        // jiffies updated 60 µs late: the bracket starts after the grid point.
+        assert!(bracket_holds_edge(8_030_000, 8_300_000, p, 0));
+        // Nothing near a grid point.
+        assert!(!bracket_holds_edge(9_000_000, 9_400_000, p, 0));
+        assert!(bracket_holds_edge(9_000_000, 9_400_000, p, 1_300_000));
+    }
+
+    #[test]
+    fn tick_grid_matches_observed_edges() {
+        let grid = tick_grid();
+        eprintln!("tick grid: {grid:?}");
+        assert!(
+            (1_000_000..=10_000_000).contains(&grid.period_ns),
+            "{grid:?}"
+        );
+        // Each further change of times() must happen on the grid.
+        for _ in 0..3 {
+            let (lo, hi) = observe_tick_edge().expect("times() never changed in 100 ms");
+            assert!(
+                bracket_holds_edge(lo, hi, grid.period_ns, grid.phase_ns),
+                "edge in ({lo}, {hi}] is off the grid {grid:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn aligned_start_is_a_quarter_millisecond_into_a_coming_jiffy() {
+        let grid = tick_grid();
+        let now = now_usecs();
+        let start = aligned_start();
+        let ahead = start - now;
+        assert!(
+            ahead >= JIFFY_OFFSET_USECS - 50 && ahead <= grid.period_ns / 1000 + 300,
+            "start {ahead} µs ahead"
+        );
+        // Convert back to monotonic time and check the phase.
+        let offset_ns = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
+        let start_mono = start * 1000 - offset_ns;
+        let into_jiffy = (start_mono - grid.phase_ns).rem_euclid(grid.period_ns);
+        assert!(
+            (into_jiffy - JIFFY_OFFSET_USECS * 1000).abs() < 20_000,
+            "start is {into_jiffy} ns into its jiffy"
+        );
+    }
+
+    #[test]
+    fn script_clock_converts_both_ways() {
+        let c = ScriptClock::starting_at(1_000_000);
+        assert_eq!(c.to_unix(250), 1_000_250);
+        assert_eq!(c.to_script(1_000_250), 250);
+        let c = ScriptClock::aligned();
+        c.sleep_until(0);
+        let t = c.now();
+        assert!((0..50_000).contains(&t), "{t}");
+    }
+}

@@ -15,7 +15,8 @@
 //! | xfail | `<skipped type="xfail" message="expected failure: reason">` |
 //! | xpass | `<failure type="xpass">` |
 //!
-//! `system-out` holds the job's log; properties carry the kernel release, the
+//! `system-out` holds the job's log (and a GitLab `[[ATTACHMENT|...]]` line per
+//! attempt with artifacts, naming its pcap); properties carry the kernel release, the
 //! netdrill version, the tolerance and the IP version.
 
 use super::{headline, Options};
@@ -94,9 +95,19 @@ fn test_case(run: &RunRecord, job: &JobRecord) -> TestCase {
         if let Some(t) = timestamp(a.start_unix) {
             case.set_timestamp(t);
         }
-        let log = a.log.trim_end();
-        if !log.is_empty() {
-            case.set_system_out(log);
+        let mut out = a.log.trim_end().to_string();
+        // GitLab links files named this way from the test's page.
+        for dir in job.attempts.iter().filter_map(|a| a.artifacts.as_ref()) {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!(
+                "[[ATTACHMENT|{}]]",
+                dir.join("packets.pcap").display()
+            ));
+        }
+        if !out.is_empty() {
+            case.set_system_out(out);
         }
     }
     case.add_property(Property::new("ip_version", &job.id.ip_version));

@@ -134,6 +134,18 @@ impl Writer<'_> {
         self.out.push('\n');
     }
 
+    /// A line the job printed. Under kselftest it appears as is behind `# `, unless
+    /// it would read as a line of the script's TAP (a result, a plan, a version,
+    /// a bail-out), which would miscount the subtests: that one becomes a diagnostic.
+    /// In KTAP every such line is a diagnostic, as the spec recommends.
+    fn output_line(&mut self, text: &str) {
+        if self.nested || looks_like_tap(text) {
+            self.inner_diag(text);
+        } else {
+            self.inner(text);
+        }
+    }
+
     /// A diagnostic inside a script's TAP.
     fn inner_diag(&mut self, text: &str) {
         self.inner(&format!("# {text}"));
@@ -216,7 +228,7 @@ impl Writer<'_> {
         let count = job.attempts.len();
         for (k, attempt) in job.attempts.iter().enumerate() {
             for l in stderr_lines(attempt) {
-                self.inner(l);
+                self.output_line(l);
             }
             if k + 1 < count {
                 let how = match attempt.result {
@@ -292,6 +304,18 @@ fn stderr_lines(a: &Attempt) -> impl Iterator<Item = &str> {
     let show_message = !message.is_empty() && !log.ends_with(message);
     log.lines()
         .chain(if show_message { message } else { "" }.lines())
+}
+
+/// Whether a line would be taken for TAP structure rather than output.
+fn looks_like_tap(line: &str) -> bool {
+    let l = line.trim_start();
+    let numbered = |rest: &str| rest.starts_with(|c: char| c.is_ascii_digit());
+    l.strip_prefix("ok ").is_some_and(numbered)
+        || l.strip_prefix("not ok ").is_some_and(numbered)
+        || l.starts_with("TAP version")
+        || l.starts_with("KTAP version")
+        || l.starts_with("Bail out!")
+        || (l.starts_with("1..") && numbered(&l[3..]))
 }
 
 /// Whole seconds, rounded.
@@ -414,6 +438,20 @@ mod tests {
         assert!(out.contains("# ok 1 ipv4\n# not ok 2 ipv6\n"), "{out}");
         assert!(out.contains("\nnot ok 1 selftests: net/packetdrill: a.pkt # exit=1\n"));
         assert!(out.ends_with("# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0\n"));
+    }
+
+    #[test]
+    fn job_output_cannot_pose_as_results() {
+        let mut j = job("a.pkt", "ipv4", Verdict::Pass, &[AttemptResult::Pass]);
+        j.attempts[0].log = "ok 7 fake\n1..9\nplain\n".into();
+        let out = render(&run(vec![j]));
+        assert!(
+            out.contains("\n# # ok 7 fake\n# # 1..9\n# plain\n# ok 1 ipv4\n"),
+            "{out}"
+        );
+        assert!(looks_like_tap("not ok 1 x"));
+        assert!(!looks_like_tap("ok fine"));
+        assert!(!looks_like_tap("1..x"));
     }
 
     #[test]

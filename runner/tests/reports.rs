@@ -408,3 +408,76 @@ fn groups_keep_discovery_order() {
         ]
     );
 }
+
+/// NIPA's nested-result reading of kselftest output (conventions §2.4): after a line
+/// `# TAP version `, lines keep their `# ` prefix removed until one lacks it; `ok` /
+/// `not ok` lines give (namified description, pass/fail/skip by directive).
+fn nipa_nested_results(output: &str) -> Vec<Vec<(String, &'static str)>> {
+    let mut scripts = Vec::new();
+    let mut current: Option<Vec<(String, &'static str)>> = None;
+    for line in output.lines() {
+        let inner = match (&mut current, line.strip_prefix("# ")) {
+            (Some(_), Some(rest)) => rest,
+            (Some(_), None) => {
+                scripts.extend(current.take());
+                continue;
+            }
+            (None, _) => {
+                if line.starts_with("# TAP version ") {
+                    current = Some(Vec::new());
+                }
+                continue;
+            }
+        };
+        let (mut result, rest) = if let Some(r) = inner.strip_prefix("ok ") {
+            ("pass", r)
+        } else if let Some(r) = inner.strip_prefix("not ok ") {
+            ("fail", r)
+        } else {
+            continue;
+        };
+        let rest = rest
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
+        let (description, directive) = match rest.split_once('#') {
+            Some((d, dir)) => (d.trim_end(), dir.trim_start()),
+            None => (rest.trim_end(), ""),
+        };
+        if directive.to_lowercase().starts_with("skip") {
+            result = "skip";
+        }
+        if let Some(v) = current.as_mut() {
+            v.push((report::namify(description), result));
+        }
+    }
+    scripts.extend(current);
+    scripts
+}
+
+#[test]
+fn nipa_reads_the_same_subtests_from_ktap_as_the_json_says() {
+    let run = fixture::run();
+    let from_text = nipa_nested_results(&ktap::render(&run));
+    let doc = json::build(&run, false, &Options::default());
+    let from_json: Vec<Vec<(String, &'static str)>> = doc
+        .results
+        .iter()
+        .map(|t| {
+            t.results
+                .iter()
+                .map(|s| {
+                    // The text shows how a job ended: a retry's result when there was one.
+                    let r = match s.retry.unwrap_or(s.result) {
+                        json::NipaResult::Pass => "pass",
+                        json::NipaResult::Fail => "fail",
+                        json::NipaResult::Skip => "skip",
+                        json::NipaResult::Warn => "warn",
+                    };
+                    (s.test.clone(), r)
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(from_text, from_json);
+    assert_eq!(from_text.len(), 7);
+}

@@ -1,0 +1,382 @@
+//! Failure artifacts: one folder per failed attempt,
+//! `DIR/<suite>/<script>/<ip version>/attempt-<N>/`, holding
+//!
+//! - `log.txt`: what the job printed, then the diagnostic;
+//! - `packets.pcap`: every packet on tun0 (classic pcap, nanosecond timestamps,
+//!   `LINKTYPE_RAW`: each record is a bare IPv4 or IPv6 packet), readable by
+//!   tcpdump and Wireshark; `packets.txt` lists them with their direction, which
+//!   pcap cannot carry;
+//! - `expected-vs-actual.txt`: the script packet and the actual packet of a
+//!   mismatch side by side, one field a row (when the diagnostic has them);
+//! - `replay.sh`: the one command that replays this job alone.
+
+use super::headline;
+use crate::model::{Attempt, AttemptResult, JobRecord};
+use netdrill_engine::outcome::PacketDirection;
+use similar::{capture_diff_slices, Algorithm, DiffTag};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// pcap's magic for nanosecond timestamps.
+const PCAP_MAGIC_NANOS: u32 = 0xa1b2_3c4d;
+/// LINKTYPE_RAW: the packet starts with an IPv4 or IPv6 header.
+const LINKTYPE_RAW: u32 = 101;
+const SNAPLEN: u32 = 262_144;
+
+/// Write the artifacts of one failed attempt of `job` under `dir`; returns the
+/// attempt's folder. `packets` are `(direction, unix nanoseconds, IP packet)`.
+pub fn write<B: AsRef<[u8]>>(
+    dir: &Path,
+    job: &JobRecord,
+    attempt: &Attempt,
+    packets: &[(PacketDirection, i128, B)],
+) -> io::Result<PathBuf> {
+    let folder = dir
+        .join(path_component(&job.id.suite))
+        .join(path_component(&job.id.script))
+        .join(path_component(&job.id.ip_version))
+        .join(format!("attempt-{}", attempt.number));
+    fs::create_dir_all(&folder)?;
+
+    let mut log = attempt.log.clone();
+    let message = attempt.message.trim_end();
+    if !message.is_empty() && !log.trim_end().ends_with(message) {
+        if !log.is_empty() && !log.ends_with('\n') {
+            log.push('\n');
+        }
+        log.push_str(message);
+        log.push('\n');
+    }
+    fs::write(folder.join("log.txt"), log)?;
+
+    let mut pcap = Vec::new();
+    write_pcap(&mut pcap, packets)?;
+    fs::write(folder.join("packets.pcap"), pcap)?;
+    fs::write(folder.join("packets.txt"), packet_list(packets))?;
+
+    if let Some(side_by_side) = expected_vs_actual(&attempt.message) {
+        fs::write(folder.join("expected-vs-actual.txt"), side_by_side)?;
+    }
+
+    let replay = folder.join("replay.sh");
+    fs::write(&replay, replay_script(job, attempt))?;
+    set_executable(&replay)?;
+    Ok(folder)
+}
+
+#[cfg(unix)]
+fn set_executable(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// A name usable as one path component.
+fn path_component(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    match cleaned.as_str() {
+        "" => "_".into(),
+        "." | ".." => cleaned.replace('.', "_"),
+        _ => cleaned,
+    }
+}
+
+/// Classic pcap with nanosecond timestamps and raw IP link type.
+pub fn write_pcap<B: AsRef<[u8]>>(
+    out: &mut impl Write,
+    packets: &[(PacketDirection, i128, B)],
+) -> io::Result<()> {
+    out.write_all(&PCAP_MAGIC_NANOS.to_le_bytes())?;
+    out.write_all(&2u16.to_le_bytes())?;
+    out.write_all(&4u16.to_le_bytes())?;
+    out.write_all(&0i32.to_le_bytes())?; // thiszone
+    out.write_all(&0u32.to_le_bytes())?; // sigfigs
+    out.write_all(&SNAPLEN.to_le_bytes())?;
+    out.write_all(&LINKTYPE_RAW.to_le_bytes())?;
+    for (_, nanos, bytes) in packets {
+        let bytes = bytes.as_ref();
+        let nanos = (*nanos).clamp(0, i128::from(u32::MAX) * 1_000_000_000 + 999_999_999);
+        let secs = (nanos / 1_000_000_000) as u32;
+        let frac = (nanos % 1_000_000_000) as u32;
+        let orig = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        let kept = &bytes[..bytes.len().min(SNAPLEN as usize)];
+        out.write_all(&secs.to_le_bytes())?;
+        out.write_all(&frac.to_le_bytes())?;
+        out.write_all(&(kept.len() as u32).to_le_bytes())?;
+        out.write_all(&orig.to_le_bytes())?;
+        out.write_all(kept)?;
+    }
+    Ok(())
+}
+
+/// One line per packet: number, seconds since the first packet, direction, length.
+fn packet_list<B: AsRef<[u8]>>(packets: &[(PacketDirection, i128, B)]) -> String {
+    let first = packets.first().map(|p| p.1).unwrap_or(0);
+    let mut s = String::from("# n  seconds  direction  bytes\n");
+    for (i, (dir, nanos, bytes)) in packets.iter().enumerate() {
+        let rel = nanos - first;
+        let dir = match dir {
+            PacketDirection::Injected => "injected (script -> kernel)",
+            PacketDirection::Sniffed => "sniffed (kernel -> script)",
+        };
+        s.push_str(&format!(
+            "{}  {}.{:06}  {}  {}\n",
+            i + 1,
+            rel / 1_000_000_000,
+            (rel % 1_000_000_000).abs() / 1000,
+            dir,
+            bytes.as_ref().len()
+        ));
+    }
+    s
+}
+
+/// The packets of a mismatch side by side: one row per field (TCP options one row
+/// each), `|` where both agree, `!` where they differ, `<` / `>` where only the
+/// script / only the kernel has the field. `None` when the diagnostic names no
+/// script packet.
+pub fn expected_vs_actual(message: &str) -> Option<String> {
+    let script = packet_line(message, "script packet:")?;
+    let actual = packet_line(message, "actual packet:");
+    let left = packet_fields(script);
+    let right = actual.map(packet_fields).unwrap_or_default();
+
+    let mut rows: Vec<(String, char, String)> = Vec::new();
+    for op in capture_diff_slices(Algorithm::Myers, &left, &right) {
+        let (tag, l, r) = op.as_tag_tuple();
+        match tag {
+            DiffTag::Equal => {
+                for (a, b) in left[l].iter().zip(&right[r]) {
+                    rows.push((a.clone(), '|', b.clone()));
+                }
+            }
+            DiffTag::Delete => rows.extend(left[l].iter().map(|a| (a.clone(), '<', String::new()))),
+            DiffTag::Insert => {
+                rows.extend(right[r].iter().map(|b| (String::new(), '>', b.clone())))
+            }
+            DiffTag::Replace => {
+                let (ls, rs) = (&left[l], &right[r]);
+                for i in 0..ls.len().max(rs.len()) {
+                    match (ls.get(i), rs.get(i)) {
+                        (Some(a), Some(b)) => rows.push((a.clone(), '!', b.clone())),
+                        (Some(a), None) => rows.push((a.clone(), '<', String::new())),
+                        (None, Some(b)) => rows.push((String::new(), '>', b.clone())),
+                        (None, None) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    let left_title = "script packet";
+    let right_title = if actual.is_some() {
+        "actual packet"
+    } else {
+        "actual packet (none)"
+    };
+    let width = rows
+        .iter()
+        .map(|(a, _, _)| a.chars().count())
+        .chain([left_title.len()])
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    out.push_str(headline(message));
+    out.push_str("\n\n");
+    out.push_str(&format!("{left_title:<width$} | {right_title}\n"));
+    out.push_str(&format!(
+        "{}-+-{}\n",
+        "-".repeat(width),
+        "-".repeat(right_title.len())
+    ));
+    for (a, mark, b) in rows {
+        let line = format!("{a:<width$} {mark} {b}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str("script packet: ");
+    out.push_str(script);
+    out.push('\n');
+    if let Some(a) = actual {
+        out.push_str("actual packet: ");
+        out.push_str(a);
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// The text after `label` on the first line that starts with it.
+fn packet_line<'a>(message: &'a str, label: &str) -> Option<&'a str> {
+    message
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(str::trim)
+}
+
+/// Split a packet in script syntax into fields: words, with `ack N` / `win N` /
+/// `urg N` kept together, and each TCP option of `<...>` its own field.
+fn packet_fields(packet: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut rest = packet.trim();
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('<') {
+            let end = inner.find('>').unwrap_or(inner.len());
+            for opt in inner[..end].split(',') {
+                let opt = opt.trim();
+                if !opt.is_empty() {
+                    fields.push(format!("<{opt}>"));
+                }
+            }
+            rest = inner.get(end + 1..).unwrap_or("").trim_start();
+            continue;
+        }
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '<')
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        rest = rest[end..].trim_start();
+        if matches!(word, "ack" | "win" | "urg") && !rest.is_empty() && !rest.starts_with('<') {
+            let vend = rest
+                .find(|c: char| c.is_whitespace() || c == '<')
+                .unwrap_or(rest.len());
+            fields.push(format!("{word} {}", &rest[..vend]));
+            rest = rest[vend..].trim_start();
+        } else {
+            fields.push(word.to_string());
+        }
+    }
+    fields
+}
+
+fn replay_script(job: &JobRecord, attempt: &Attempt) -> String {
+    let command = if job.replay_command.trim().is_empty() {
+        let mut words = vec![
+            "unshare".to_string(),
+            "-n".into(),
+            "netdrill".into(),
+            "packetdrill".into(),
+        ];
+        words.extend(job.args.iter().cloned());
+        words.push(job.path.to_string_lossy().into_owned());
+        words
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        job.replay_command.trim().to_string()
+    };
+    let why = headline(&attempt.message);
+    let mut s = String::from("#!/bin/sh\n");
+    s.push_str(&format!(
+        "# Replays {}/{} ({}) alone; attempt {} {}{}{}\n",
+        job.id.suite,
+        job.id.script,
+        job.id.ip_version,
+        attempt.number,
+        match attempt.result {
+            AttemptResult::Pass => "passed",
+            AttemptResult::Fail => "failed",
+            AttemptResult::Timeout => "timed out",
+            AttemptResult::Crash => "crashed",
+        },
+        if why.is_empty() { "" } else { ": " },
+        why.replace(['\n', '\r'], " ")
+    ));
+    s.push_str(&command);
+    s.push('\n');
+    s
+}
+
+/// Quote a word for sh when it needs it.
+pub fn shell_quote(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_group_options_and_keyword_values() {
+        assert_eq!(
+            packet_fields("1.100000 S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 100 ecr 200,nop,wscale 8>"),
+            vec![
+                "1.100000", "S.", "0:0(0)", "ack 1", "win 65535", "<mss 1460>", "<sackOK>",
+                "<TS val 100 ecr 200>", "<nop>", "<wscale 8>"
+            ]
+        );
+        assert_eq!(
+            packet_fields("0.2 . 1:1(0) ack"),
+            vec!["0.2", ".", "1:1(0)", "ack"]
+        );
+        assert_eq!(packet_fields("0.2 <mss 1"), vec!["0.2", "<mss 1>"]);
+    }
+
+    #[test]
+    fn side_by_side_marks_differences() {
+        let msg = "a.pkt:12: error handling packet: live packet field tcp_ack: expected: 1 (0x1) vs actual: 2 (0x2)\n\
+                   script packet:  0.100000 . 1:1(0) ack 1 <nop,nop,TS val 100 ecr 200>\n\
+                   actual packet:  0.100123 . 1:1(0) ack 2 win 257 <nop,nop,TS val 100 ecr 200>\n";
+        let out = expected_vs_actual(msg).unwrap();
+        assert_eq!(
+            out,
+            "a.pkt:12: error handling packet: live packet field tcp_ack: expected: 1 (0x1) vs actual: 2 (0x2)\n\
+             \n\
+             script packet        | actual packet\n\
+             ---------------------+--------------\n\
+             0.100000             ! 0.100123\n\
+             .                    | .\n\
+             1:1(0)               | 1:1(0)\n\
+             ack 1                ! ack 2\n\
+             \x20                    > win 257\n\
+             <nop>                | <nop>\n\
+             <nop>                | <nop>\n\
+             <TS val 100 ecr 200> | <TS val 100 ecr 200>\n\
+             \n\
+             script packet: 0.100000 . 1:1(0) ack 1 <nop,nop,TS val 100 ecr 200>\n\
+             actual packet: 0.100123 . 1:1(0) ack 2 win 257 <nop,nop,TS val 100 ecr 200>\n"
+        );
+        let only_script = expected_vs_actual("x.pkt:5: error handling packet: Timed out waiting for packet\nscript packet:  0.2 S 0:0(0)\n").unwrap();
+        assert!(
+            only_script.contains("script packet | actual packet (none)\n"),
+            "{only_script}"
+        );
+        assert!(only_script.contains("S             <\n"), "{only_script}");
+        assert!(expected_vs_actual("a.pkt:3: error: x\n").is_none());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(
+            shell_quote("--local_ip=192.168.0.1"),
+            "--local_ip=192.168.0.1"
+        );
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn path_components_stay_inside() {
+        assert_eq!(path_component("../x"), ".._x");
+        assert_eq!(path_component(".."), "__");
+        assert_eq!(path_component(""), "_");
+    }
+}

@@ -1,0 +1,437 @@
+//! A suite's expected failures, from its `suite.toml`:
+//!
+//! ```toml
+//! [[xfail]]
+//! script = "tcp_accecn_*.pkt"   # a file name, `*` and `?` match any text / one character
+//! reason = "AccECN is not in this kernel"
+//! kernel = "<6.20"              # optional: only on these kernel releases
+//! ip_version = "ipv6"           # optional: only this IP version
+//! when_slow = true              # optional: only when KSFT_MACHINE_SLOW is set
+//! ```
+//!
+//! `kernel` is a comma-separated list of comparisons that must all hold, each
+//! `<`, `<=`, `>`, `>=` or `=` followed by a version (`6`, `6.13`, `6.13.2`); a bare
+//! version means `=`. `=6.13` matches every 6.13.x release. The release's leading
+//! numbers are compared (`6.18.0-rc3-debug` is 6.18.0).
+//!
+//! Other tables of `suite.toml` belong to other parts of the runner and are ignored
+//! here.
+
+use crate::model::JobId;
+use serde::Deserialize;
+use std::cmp::Ordering;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The file a suite's settings live in.
+pub const SUITE_FILE: &str = "suite.toml";
+
+/// Why `suite.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error(
+        "{path}: [[xfail]] number {index} (script = {script:?}): bad kernel range {range:?}: {why}"
+    )]
+    KernelRange {
+        path: PathBuf,
+        index: usize,
+        script: String,
+        range: String,
+        why: String,
+    },
+    #[error("{path}: [[xfail]] number {index}: empty script pattern")]
+    EmptyScript { path: PathBuf, index: usize },
+}
+
+#[derive(Deserialize)]
+struct SuiteFile {
+    #[serde(default)]
+    xfail: Vec<XfailEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct XfailEntry {
+    script: String,
+    reason: String,
+    #[serde(default)]
+    kernel: Option<String>,
+    #[serde(default)]
+    ip_version: Option<String>,
+    #[serde(default)]
+    when_slow: bool,
+}
+
+/// One expected failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Xfail {
+    pub script: String,
+    pub reason: String,
+    pub kernel: Option<KernelRange>,
+    pub ip_version: Option<String>,
+    pub when_slow: bool,
+}
+
+/// A suite's expected failures.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectations {
+    pub xfails: Vec<Xfail>,
+    /// Whether `KSFT_MACHINE_SLOW` is set (non-empty), which `when_slow` entries need.
+    pub machine_slow: bool,
+}
+
+impl Expectations {
+    /// Read `dir/suite.toml`; no file means no expected failure. `machine_slow`
+    /// comes from `KSFT_MACHINE_SLOW`, as the kernel's runner reads it.
+    pub fn load(dir: &Path) -> Result<Expectations, ExpectError> {
+        let path = dir.join(SUITE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Expectations {
+                    xfails: Vec::new(),
+                    machine_slow: machine_slow_from_env(),
+                })
+            }
+            Err(source) => return Err(ExpectError::Read { path, source }),
+        };
+        let mut e = Expectations::parse(&text, &path)?;
+        e.machine_slow = machine_slow_from_env();
+        Ok(e)
+    }
+
+    /// Parse the text of a `suite.toml` (`path` is for messages); `machine_slow` is false.
+    pub fn parse(text: &str, path: &Path) -> Result<Expectations, ExpectError> {
+        let file: SuiteFile = toml::from_str(text).map_err(|source| ExpectError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        let mut xfails = Vec::with_capacity(file.xfail.len());
+        for (i, x) in file.xfail.into_iter().enumerate() {
+            if x.script.is_empty() {
+                return Err(ExpectError::EmptyScript {
+                    path: path.to_path_buf(),
+                    index: i + 1,
+                });
+            }
+            let kernel = match &x.kernel {
+                None => None,
+                Some(k) => Some(
+                    KernelRange::parse(k).map_err(|why| ExpectError::KernelRange {
+                        path: path.to_path_buf(),
+                        index: i + 1,
+                        script: x.script.clone(),
+                        range: k.clone(),
+                        why,
+                    })?,
+                ),
+            };
+            xfails.push(Xfail {
+                script: x.script,
+                reason: x.reason,
+                kernel,
+                ip_version: x.ip_version,
+                when_slow: x.when_slow,
+            });
+        }
+        Ok(Expectations {
+            xfails,
+            machine_slow: false,
+        })
+    }
+
+    /// The reason `job` is expected to fail on `kernel_release`, if it is (the first
+    /// matching entry wins).
+    pub fn applies(&self, job: &JobId, kernel_release: &str) -> Option<&str> {
+        self.xfails
+            .iter()
+            .find(|x| {
+                glob_match(&x.script, &job.script)
+                    && x.ip_version.as_deref().is_none_or(|v| v == job.ip_version)
+                    && (!x.when_slow || self.machine_slow)
+                    && x.kernel.as_ref().is_none_or(|k| k.contains(kernel_release))
+            })
+            .map(|x| x.reason.as_str())
+    }
+}
+
+fn machine_slow_from_env() -> bool {
+    std::env::var_os("KSFT_MACHINE_SLOW").is_some_and(|v| !v.is_empty())
+}
+
+/// `*` matches any run of characters, `?` one character; everything else itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Iterative matching with backtracking to the last `*`.
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+}
+
+/// A set of kernel releases: comparisons that must all hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelRange {
+    bounds: Vec<(Op, Vec<u64>)>,
+    text: String,
+}
+
+impl fmt::Display for KernelRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl KernelRange {
+    /// Parse `<6.20`, `>=6.12, <6.14`, `6.13`...
+    pub fn parse(text: &str) -> Result<KernelRange, String> {
+        let mut bounds = Vec::new();
+        for part in text.split(',') {
+            let part = part.trim();
+            if part.is_empty() {
+                return Err("empty comparison".into());
+            }
+            let (op, rest) = if let Some(r) = part.strip_prefix("<=") {
+                (Op::Le, r)
+            } else if let Some(r) = part.strip_prefix(">=") {
+                (Op::Ge, r)
+            } else if let Some(r) = part.strip_prefix("==") {
+                (Op::Eq, r)
+            } else if let Some(r) = part.strip_prefix('<') {
+                (Op::Lt, r)
+            } else if let Some(r) = part.strip_prefix('>') {
+                (Op::Gt, r)
+            } else if let Some(r) = part.strip_prefix('=') {
+                (Op::Eq, r)
+            } else {
+                (Op::Eq, part)
+            };
+            let rest = rest.trim();
+            let mut version = Vec::new();
+            for n in rest.split('.') {
+                let v = n
+                    .parse::<u64>()
+                    .map_err(|_| format!("expected a version like 6.13, found {rest:?}"))?;
+                version.push(v);
+            }
+            if version.len() > 3 {
+                return Err(format!("expected at most three numbers, found {rest:?}"));
+            }
+            bounds.push((op, version));
+        }
+        Ok(KernelRange {
+            bounds,
+            text: text.to_string(),
+        })
+    }
+
+    /// Whether a release (`uname -r`) is in the range. A release without a leading
+    /// number is in no range.
+    pub fn contains(&self, release: &str) -> bool {
+        let Some(have) = release_numbers(release) else {
+            return false;
+        };
+        self.bounds.iter().all(|(op, want)| {
+            // `=6.13` compares only the numbers given; the others pad with zeros.
+            let cmp = if *op == Op::Eq {
+                compare(&have[..want.len().min(have.len())], want)
+            } else {
+                compare(&have, want)
+            };
+            match op {
+                Op::Lt => cmp == Ordering::Less,
+                Op::Le => cmp != Ordering::Greater,
+                Op::Gt => cmp == Ordering::Greater,
+                Op::Ge => cmp != Ordering::Less,
+                Op::Eq => cmp == Ordering::Equal,
+            }
+        })
+    }
+}
+
+/// `6.18.0-rc3-debug` → [6, 18, 0].
+fn release_numbers(release: &str) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    for part in release.split('.').take(3) {
+        let digits: String = part.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if digits.is_empty() {
+            break;
+        }
+        out.push(digits.parse().ok()?);
+        if digits.len() != part.len() {
+            break;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn compare(a: &[u64], b: &[u64]) -> Ordering {
+    let n = a.len().max(b.len());
+    for i in 0..n {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        match x.cmp(&y) {
+            Ordering::Equal => continue,
+            o => return o,
+        }
+    }
+    Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(script: &str, ip: &str) -> JobId {
+        JobId {
+            suite: "packetdrill".into(),
+            script: script.into(),
+            ip_version: ip.into(),
+        }
+    }
+
+    const FILE: &str = r#"
+[defaults]
+timeout = 45
+
+[[xfail]]
+script = "tcp_accecn_*.pkt"
+reason = "no AccECN"
+kernel = "<6.20"
+
+[[xfail]]
+script = "tcp_slow_?.pkt"
+reason = "timing on debug kernels"
+when_slow = true
+
+[[xfail]]
+script = "tcp_v6only.pkt"
+reason = "v6 route"
+ip_version = "ipv6"
+kernel = ">=6.12, <6.14"
+"#;
+
+    #[test]
+    fn entries_apply_by_script_kernel_ip_version_and_slowness() {
+        let mut e = Expectations::parse(FILE, Path::new("suite.toml")).unwrap();
+        assert_eq!(
+            e.applies(&id("tcp_accecn_x.pkt", "ipv4"), "6.18.0-rc3"),
+            Some("no AccECN")
+        );
+        assert_eq!(e.applies(&id("tcp_accecn_x.pkt", "ipv4"), "6.20.1"), None);
+        assert_eq!(e.applies(&id("tcp_slow_1.pkt", "ipv4"), "6.18.0"), None);
+        e.machine_slow = true;
+        assert_eq!(
+            e.applies(&id("tcp_slow_1.pkt", "ipv4"), "6.18.0"),
+            Some("timing on debug kernels")
+        );
+        assert_eq!(e.applies(&id("tcp_slow_12.pkt", "ipv4"), "6.18.0"), None);
+        assert_eq!(e.applies(&id("tcp_v6only.pkt", "ipv4"), "6.13.2"), None);
+        assert_eq!(
+            e.applies(&id("tcp_v6only.pkt", "ipv6"), "6.13.2"),
+            Some("v6 route")
+        );
+        assert_eq!(e.applies(&id("tcp_v6only.pkt", "ipv6"), "6.14"), None);
+        assert_eq!(e.applies(&id("other.pkt", "ipv4"), "6.18.0"), None);
+    }
+
+    #[test]
+    fn kernel_ranges() {
+        let r = KernelRange::parse("=6.13").unwrap();
+        assert!(r.contains("6.13.7-arch1"));
+        assert!(!r.contains("6.14.0"));
+        assert!(KernelRange::parse("6").unwrap().contains("6.1.0"));
+        assert!(KernelRange::parse("<=6.13").unwrap().contains("6.13.0"));
+        assert!(!KernelRange::parse("<=6.13").unwrap().contains("6.13.1"));
+        assert!(KernelRange::parse(">6.13").unwrap().contains("6.13.1"));
+        assert!(!KernelRange::parse(">6").unwrap().contains("garbage"));
+        assert!(KernelRange::parse("<six").is_err());
+        assert!(KernelRange::parse("<6.1,").is_err());
+        assert!(KernelRange::parse("1.2.3.4").is_err());
+    }
+
+    #[test]
+    fn bad_files_say_where() {
+        let e = Expectations::parse(
+            "[[xfail]]\nscript = \"a.pkt\"\nreason = \"r\"\nkernel = \"<6.x\"\n",
+            Path::new("s/suite.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with(
+                "s/suite.toml: [[xfail]] number 1 (script = \"a.pkt\"): bad kernel range \"<6.x\""
+            ),
+            "{e}"
+        );
+        let e = Expectations::parse("[[xfail]]\nscript = \"a.pkt\"\n", Path::new("suite.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reason"), "{e}");
+        let e = Expectations::parse(
+            "[[xfail]]\nscript = \"a.pkt\"\nreason = \"r\"\nkernal = \"6\"\n",
+            Path::new("suite.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("kernal"), "{e}");
+    }
+
+    #[test]
+    fn missing_file_means_nothing_expected() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Expectations::load(dir.path()).unwrap();
+        assert!(e.xfails.is_empty());
+        std::fs::write(
+            dir.path().join(SUITE_FILE),
+            "[[xfail]]\nscript = \"*\"\nreason = \"all\"\n",
+        )
+        .unwrap();
+        let e = Expectations::load(dir.path()).unwrap();
+        assert_eq!(e.applies(&id("x.pkt", "ipv4"), "6.18"), Some("all"));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXXbYc"));
+        assert!(!glob_match("a*b", "aXXbc"));
+        assert!(glob_match("tcp_?.pkt", "tcp_1.pkt"));
+        assert!(!glob_match("tcp_?.pkt", "tcp_.pkt"));
+        assert!(glob_match("exact.pkt", "exact.pkt"));
+    }
+}

@@ -1,0 +1,327 @@
+//! NIPA's contest result JSON (one run file, `results-<cookie>.json`), and the same
+//! document with every attempt (`--json-full`).
+//!
+//! A NIPA test case is one kselftest program, so one script here: `test` is the
+//! namified script name (`tcp-inq-client-pkt`), `group` is `selftests-` plus the
+//! namified collection (`selftests-net-packetdrill`), and the nested `results` hold
+//! one entry per IP version. `result` is the first attempt's outcome and `retry`
+//! the retry's, as NIPA records them; expected failures count as `pass` (NIPA reads
+//! `ok ... # XFAIL` as a pass), unexpected passes as `fail`.
+//!
+//! With `full`, each nested entry also carries netdrill's own verdict, reasons, the
+//! replay command and every attempt with its timing and diagnostic; the run carries
+//! the host facts. NIPA ignores fields it does not know.
+
+use super::{namify, script_groups, Options, ScriptGroup};
+use crate::model::{Attempt, AttemptResult, JobRecord, RunRecord, Verdict};
+use chrono::{DateTime, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A NIPA result: `pass`, `fail`, `skip` (and `warn`, which NIPA's UI accepts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NipaResult {
+    Pass,
+    Fail,
+    Skip,
+    Warn,
+}
+
+impl NipaResult {
+    fn rank(self) -> u8 {
+        match self {
+            NipaResult::Pass => 0,
+            NipaResult::Skip => 1,
+            NipaResult::Warn => 2,
+            NipaResult::Fail => 3,
+        }
+    }
+}
+
+/// One run file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NipaRun {
+    pub executor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// UTC, as Python's `str(datetime)` prints it: `2025-08-01 00:10:03.123456+00:00`.
+    pub start: String,
+    pub end: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    pub results: Vec<NipaTest>,
+    /// `--json-full` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netdrill: Option<RunDetails>,
+}
+
+/// One test case: a script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NipaTest {
+    pub test: String,
+    pub group: String,
+    pub result: NipaResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Seconds of the first attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<NipaResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<NipaSubtest>,
+}
+
+/// One IP version of a script.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NipaSubtest {
+    pub test: String,
+    pub result: NipaResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<NipaResult>,
+    /// `--json-full` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netdrill: Option<JobDetails>,
+}
+
+/// Run facts (`--json-full`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunDetails {
+    pub hostname: String,
+    pub kernel_release: String,
+    pub netdrill_version: String,
+    pub jobs_at_once: usize,
+    pub tolerance_usecs: u64,
+    pub interrupted: bool,
+    pub start_unix: f64,
+    pub end_unix: f64,
+}
+
+/// One job in full (`--json-full`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobDetails {
+    pub verdict: Verdict,
+    pub script: String,
+    pub suite: String,
+    pub path: PathBuf,
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xfail_reason: Option<String>,
+    pub replay_command: String,
+    pub attempts: Vec<AttemptDetails>,
+}
+
+/// One attempt in full (`--json-full`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttemptDetails {
+    pub number: u32,
+    pub result: AttemptResult,
+    pub start: String,
+    pub start_unix: f64,
+    pub duration_secs: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rss_kib: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<PathBuf>,
+}
+
+/// The NIPA document with the default [`Options`], pretty-printed.
+pub fn render(run: &RunRecord, full: bool) -> String {
+    render_with(run, full, &Options::default())
+}
+
+/// The NIPA document, pretty-printed, ending with a newline.
+pub fn render_with(run: &RunRecord, full: bool, opts: &Options) -> String {
+    let doc = build(run, full, opts);
+    // Serialising plain structs of strings and numbers cannot fail; non-finite
+    // floats become `null`.
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Read a document back.
+pub fn parse(text: &str) -> Result<NipaRun, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+/// The typed document.
+pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
+    NipaRun {
+        executor: opts.executor.clone(),
+        branch: opts.branch.clone(),
+        start: python_utc(run.start_unix),
+        end: python_utc(run.end_unix),
+        link: opts.link.clone(),
+        results: script_groups(run)
+            .iter()
+            .map(|g| test_case(g, full, opts))
+            .collect(),
+        netdrill: full.then(|| RunDetails {
+            hostname: run.host.hostname.clone(),
+            kernel_release: run.host.kernel_release.clone(),
+            netdrill_version: run.host.netdrill_version.clone(),
+            jobs_at_once: run.jobs_at_once,
+            tolerance_usecs: run.tolerance_usecs,
+            interrupted: run.interrupted,
+            start_unix: run.start_unix,
+            end_unix: run.end_unix,
+        }),
+    }
+}
+
+fn test_case(g: &ScriptGroup<'_>, full: bool, opts: &Options) -> NipaTest {
+    let subtests: Vec<NipaSubtest> = g.jobs.iter().map(|j| subtest(j, full)).collect();
+    let worst = |it: &mut dyn Iterator<Item = NipaResult>| it.max_by_key(|r| r.rank());
+    let all_skip = subtests.iter().all(|s| s.result == NipaResult::Skip);
+    let result = if all_skip {
+        NipaResult::Skip
+    } else {
+        // A skipped subtest does not turn a script that ran into a skip.
+        worst(
+            &mut subtests
+                .iter()
+                .map(|s| s.result)
+                .filter(|r| *r != NipaResult::Skip),
+        )
+        .unwrap_or(NipaResult::Skip)
+    };
+    // NIPA retries the whole program: what each subtest ended with on its retry, or
+    // its first result when it needed none.
+    let retry = if subtests.iter().any(|s| s.retry.is_some()) {
+        worst(
+            &mut subtests
+                .iter()
+                .map(|s| s.retry.unwrap_or(s.result))
+                .filter(|r| *r != NipaResult::Skip),
+        )
+    } else {
+        None
+    };
+    let first_secs: f64 = g
+        .jobs
+        .iter()
+        .filter_map(|j| j.attempts.first())
+        .map(|a| a.duration_secs)
+        .sum();
+    NipaTest {
+        test: namify(g.script),
+        group: format!("selftests-{}", namify(&opts.collection(g.suite))),
+        result,
+        link: None,
+        time: g
+            .jobs
+            .iter()
+            .any(|j| !j.attempts.is_empty())
+            .then_some(first_secs),
+        retry,
+        results: subtests,
+    }
+}
+
+fn attempt_result(a: &Attempt) -> NipaResult {
+    match a.result {
+        AttemptResult::Pass => NipaResult::Pass,
+        AttemptResult::Fail | AttemptResult::Timeout | AttemptResult::Crash => NipaResult::Fail,
+    }
+}
+
+fn subtest(job: &JobRecord, full: bool) -> NipaSubtest {
+    let first = job.attempts.first();
+    let (result, retry) = match job.verdict {
+        Verdict::Skip => (NipaResult::Skip, None),
+        Verdict::Xfail => (NipaResult::Pass, None),
+        Verdict::Xpass => (NipaResult::Fail, None),
+        _ => {
+            let result = first.map(attempt_result).unwrap_or(match job.verdict {
+                Verdict::Pass | Verdict::Flaky => NipaResult::Pass,
+                _ => NipaResult::Fail,
+            });
+            // NIPA has one retry: report the attempt that decided the verdict.
+            let retry = (job.attempts.len() > 1)
+                .then(|| job.last_attempt().map(attempt_result))
+                .flatten();
+            (result, retry)
+        }
+    };
+    NipaSubtest {
+        test: namify(&job.id.ip_version),
+        result,
+        time: first.map(|a| a.duration_secs),
+        retry,
+        netdrill: full.then(|| JobDetails {
+            verdict: job.verdict,
+            script: job.id.script.clone(),
+            suite: job.id.suite.clone(),
+            path: job.path.clone(),
+            args: job.args.clone(),
+            skip_reason: job.skip_reason.clone(),
+            xfail_reason: job.xfail_reason.clone(),
+            replay_command: job.replay_command.clone(),
+            attempts: job
+                .attempts
+                .iter()
+                .map(|a| AttemptDetails {
+                    number: a.number,
+                    result: a.result,
+                    start: python_utc(a.start_unix),
+                    start_unix: a.start_unix,
+                    duration_secs: a.duration_secs,
+                    cpu_secs: a.cpu_secs,
+                    max_rss_kib: a.max_rss_kib,
+                    line: a.line,
+                    kind: a.kind.clone(),
+                    message: a.message.clone(),
+                    log: a.log.clone(),
+                    artifacts: a.artifacts.clone(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// A UTC time as Python's `str()` prints an aware `datetime`: microseconds only
+/// when not zero.
+pub fn python_utc(unix: f64) -> String {
+    let micros = if unix.is_finite() {
+        (unix * 1e6).round() as i64
+    } else {
+        0
+    };
+    let t: DateTime<Utc> = DateTime::from_timestamp_micros(micros).unwrap_or_default();
+    if t.nanosecond() == 0 {
+        t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_python_does() {
+        assert_eq!(python_utc(1754007003.0), "2025-08-01 00:10:03+00:00");
+        assert_eq!(
+            python_utc(1754007003.123456),
+            "2025-08-01 00:10:03.123456+00:00"
+        );
+        assert_eq!(python_utc(f64::NAN), "1970-01-01 00:00:00+00:00");
+    }
+}

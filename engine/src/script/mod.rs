@@ -2,6 +2,7 @@
 
 pub mod ast;
 pub mod diag;
+pub mod lexer;
 pub mod span;
 
 pub use ast::*;

@@ -253,6 +253,10 @@ pub struct TcpSpec {
 /// TCP flags as a script writes them: letters `F S R P . U E W A` (`.` = ACK,
 /// `E` = ECE, `W` = CWR, `A` = AE) or, instead of `E W A`, one digit 0-7 giving
 /// the AccECN ACE field (AE·4 + CWR·2 + ECE·1) as a whole.
+///
+/// When a digit is written, `ace` holds it and `ece`/`cwr`/`ae` are the bits
+/// it stands for (the header bits packetdrill sets), so header builders can use
+/// the booleans alone. Digit 0 sets no bit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpFlags {
     pub fin: bool,
@@ -266,6 +270,78 @@ pub struct TcpFlags {
     pub ae: bool,
     /// `Some(n)` when a digit was written: verification compares the 3-bit ACE field.
     pub ace: Option<u8>,
+}
+
+impl TcpFlags {
+    /// Validate flag text as packetdrill does (`S.`, `P.5`, `SEW`, `""` for `-`):
+    /// the error is packetdrill's message (`Invalid TCP flag: 'X'`,
+    /// `Conflicting TCP flag: 'X'`).
+    pub fn from_script(text: &str) -> Result<TcpFlags, String> {
+        let mut flags = TcpFlags::default();
+        let mut has_ecn = false;
+        for ch in text.chars() {
+            match ch {
+                'F' => flags.fin = true,
+                'S' => flags.syn = true,
+                'R' => flags.rst = true,
+                'P' => flags.psh = true,
+                '.' => flags.ack = true,
+                'U' => flags.urg = true,
+                'E' | 'W' | 'A' => {
+                    if flags.ace.is_some() {
+                        return Err(format!("Conflicting TCP flag: '{ch}'"));
+                    }
+                    has_ecn = true;
+                    match ch {
+                        'E' => flags.ece = true,
+                        'W' => flags.cwr = true,
+                        _ => flags.ae = true,
+                    }
+                }
+                '0'..='7' => {
+                    if has_ecn || flags.ace.is_some() {
+                        return Err(format!("Conflicting TCP flag: '{ch}'"));
+                    }
+                    let ace = ch as u8 - b'0';
+                    flags.ace = Some(ace);
+                    flags.ece = ace & 1 != 0;
+                    flags.cwr = ace & 2 != 0;
+                    flags.ae = ace & 4 != 0;
+                }
+                _ => return Err(format!("Invalid TCP flag: '{ch}'")),
+            }
+        }
+        Ok(flags)
+    }
+
+    /// The flags in a canonical script spelling that [`TcpFlags::from_script`]
+    /// reads back: letters `FSRPUEWA`, then `.`, then the ACE digit; `-` for none.
+    pub fn to_script(&self) -> String {
+        let mut s = String::new();
+        let mut letter = |on: bool, c: char| {
+            if on {
+                s.push(c)
+            }
+        };
+        letter(self.fin, 'F');
+        letter(self.syn, 'S');
+        letter(self.rst, 'R');
+        letter(self.psh, 'P');
+        letter(self.urg, 'U');
+        if self.ace.is_none() {
+            letter(self.ece, 'E');
+            letter(self.cwr, 'W');
+            letter(self.ae, 'A');
+        }
+        letter(self.ack, '.');
+        if let Some(d) = self.ace {
+            s.push(char::from(b'0' + d.min(7)));
+        }
+        if s.is_empty() {
+            s.push('-');
+        }
+        s
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

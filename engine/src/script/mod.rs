@@ -1,9 +1,49 @@
 //! The packetdrill script language: lexer, parser, AST, printer.
+//!
+//! ```text
+//! bytes ──lexer──► tokens ──parser──► Script (AST, every node with a Span) ──printer──► text
+//! ```
+//!
+//! [`parse`] is the entry point: it reads a whole script (bytes, so that a
+//! stray non-UTF-8 byte is reported at its line and column instead of failing
+//! the read) and either returns the AST or the first error as a
+//! [`Diagnostic`], the way packetdrill stops at its first error.
 
 pub mod ast;
 pub mod diag;
+pub mod lexer;
+pub mod parser;
 pub mod span;
 
 pub use ast::*;
 pub use diag::{Diagnostic, DiagnosticKind};
 pub use span::{Span, Spanned};
+
+use std::fmt;
+
+/// Why a script could not be parsed: the first error, with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseFailure {
+    pub diagnostic: Diagnostic,
+}
+
+impl fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.diagnostic.fmt(f)
+    }
+}
+
+impl std::error::Error for ParseFailure {}
+
+/// Parse a whole script.
+///
+/// `defines` are the command line's `-D NAME=VALUE` symbols, in order (a later
+/// one wins); together with the script's own `--define` lines they replace
+/// words while scanning, as in packetdrill (see [`lexer`]). The script's
+/// option lines are checked for unknown names and missing or forbidden
+/// values; their values are not interpreted here.
+pub fn parse(source: &[u8], defines: &[(String, String)]) -> Result<Script, ParseFailure> {
+    parser::Parser::new(source)
+        .script(defines)
+        .map_err(|diagnostic| ParseFailure { diagnostic })
+}

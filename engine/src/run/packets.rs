@@ -1,0 +1,510 @@
+//! Packet events (engine spec section 10): inject inbound script packets into
+//! tun0 with live addresses, ports and sequence numbers; sniff the kernel's
+//! outbound packets, map them back into script space, and check them against
+//! the script, field by field and in time.
+
+use super::runtime::{fatal, Fatal, Runtime};
+use super::state::{SocketId, SocketPhase, TcpMemo};
+use super::timing::{self, EventTime};
+use crate::outcome::{FailureKind, Mismatch, PacketDirection};
+use crate::packet::dump::short_dump;
+use crate::packet::ip_packet::IpPacket;
+use crate::packet::live::{parse_sniffed, Sniffed};
+use crate::plan::PacketTemplate;
+use crate::script::{Direction, Event, Micros};
+use std::net::IpAddr;
+
+/// How a packet event went wrong.
+struct PacketError {
+    detail: String,
+    /// Whether `--non_fatal=packet` turns it into a warning.
+    non_fatal: bool,
+    mismatch: Option<Mismatch>,
+}
+
+impl PacketError {
+    fn fatal(detail: impl Into<String>) -> Self {
+        PacketError {
+            detail: detail.into(),
+            non_fatal: false,
+            mismatch: None,
+        }
+    }
+}
+
+/// `%9.6f` of script microseconds, as packetdrill prints packet times.
+fn secs9(usecs: Micros) -> String {
+    format!("{:9.6}", usecs as f64 / 1e6)
+}
+
+impl Runtime<'_> {
+    pub(crate) fn run_packet(
+        &mut self,
+        index: usize,
+        event: &Event,
+        time: &EventTime,
+    ) -> Result<(), Fatal> {
+        let plan = self.plan;
+        let Some(template) = plan.packet(index) else {
+            return Err(fatal(
+                FailureKind::Internal,
+                Some(event.line),
+                self.at_line(event.line, "packet event without a packet template"),
+            ));
+        };
+        let facts = template.packet.facts();
+        let found = self.state.socket_for_script_packet(
+            template.direction,
+            &facts,
+            self.addrs,
+            &mut self.ports,
+        );
+        let result = match found {
+            Err(e) => Err(PacketError::fatal(e)),
+            Ok(id) => match template.direction {
+                Direction::Outbound => self.outbound(event, time, template, id),
+                Direction::Inbound => {
+                    self.wait_for(event, time, "inbound packet")?;
+                    self.inbound(template, id)
+                }
+            },
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.non_fatal && self.config.non_fatal_packet => {
+                let warning = self.at_line(event.line, format!("warning handling packet: {}", e.detail));
+                eprintln!("{warning}");
+                self.warnings.push(warning);
+                Ok(())
+            }
+            Err(e) => {
+                let kind = if e.detail.starts_with("timing error") {
+                    FailureKind::Timing
+                } else {
+                    FailureKind::Packet
+                };
+                let mut f = fatal(
+                    kind,
+                    Some(event.line),
+                    self.at_line(event.line, format!("error handling packet: {}", e.detail)),
+                );
+                f.mismatch = e.mismatch;
+                Err(f)
+            }
+        }
+    }
+
+    /// The live address of one end of a socket, with the run's addresses as
+    /// the fallback for an end not learned yet.
+    fn live_end(&self, id: SocketId, local: bool) -> (IpAddr, u16) {
+        let s = &self.state.sockets[id];
+        if local {
+            (
+                s.live.local.ip.unwrap_or(self.addrs.local_ip),
+                s.live.local.port,
+            )
+        } else {
+            (
+                s.live.remote.ip.unwrap_or(self.addrs.remote_ip),
+                s.live.remote.port,
+            )
+        }
+    }
+
+    fn inbound(&mut self, template: &PacketTemplate, id: SocketId) -> Result<(), PacketError> {
+        let tcp = template
+            .packet
+            .tcp()
+            .map(|t| (t.syn(), t.ack(), t.seq_number()));
+        {
+            let s = &mut self.state.sockets[id];
+            match tcp {
+                Some((_, true, _)) if s.phase == SocketPhase::PassiveSynAckSent => {
+                    s.phase = SocketPhase::PassiveSynAckAcked;
+                }
+                Some((true, true, seq)) if s.phase == SocketPhase::ActiveSynSent => {
+                    s.phase = SocketPhase::ActiveSynAcked;
+                    s.script.remote_isn = seq;
+                    s.live.remote_isn = seq;
+                }
+                _ => {}
+            }
+            if self.config.is_anyip && tcp.is_none() {
+                if s.live.remote.ip.is_none() {
+                    s.live.remote.ip = Some(self.addrs.remote_ip);
+                }
+                if s.live.local.ip.is_none() {
+                    s.live.local.ip = Some(self.addrs.local_ip);
+                }
+                if s.live.remote.port == 0 {
+                    s.live.remote.port = self.addrs.connect_port;
+                }
+                if s.live.local.port == 0 {
+                    s.live.local.port = self.addrs.bind_port;
+                }
+            }
+        }
+
+        let mut packet = template.packet.clone();
+        let (script_src_port, script_dst_port) = packet.ports().unwrap_or((0, 0));
+        let (remote_ip, remote_port) = self.live_end(id, false);
+        let (local_ip, local_port) = self.live_end(id, true);
+        let src = (
+            remote_ip,
+            if script_src_port != 0 {
+                script_src_port
+            } else {
+                remote_port
+            },
+        );
+        let dst = (
+            local_ip,
+            if script_dst_port != 0 {
+                script_dst_port
+            } else {
+                local_port
+            },
+        );
+        packet
+            .set_tuple(src, dst)
+            .map_err(|e| PacketError::fatal(e.to_string()))?;
+
+        let s = &self.state.sockets[id];
+        if let Some(echoed) = packet.echoed_tcp_seq() {
+            packet.set_echoed_tcp_seq(echoed.wrapping_add(s.local_seq_script_to_live(false)));
+        }
+        if let Some((syn, ack, _)) = tcp {
+            let seq_offset = s.remote_seq_script_to_live(syn);
+            let ack_offset = s.local_seq_script_to_live(syn);
+            packet
+                .shift_tcp_sequence_space(seq_offset, ack_offset)
+                .map_err(|e| PacketError::fatal(e.to_string()))?;
+            if ack {
+                if let Some((_, script_ecr)) = packet
+                    .tcp_timestamp()
+                    .map_err(|e| PacketError::fatal(e.to_string()))?
+                {
+                    let live_ecr = if let Some(live) = s.ts_val_map.get(&script_ecr) {
+                        *live
+                    } else if let (true, Some(b)) = (self.config.tcp_ts_ecr_scaled, s.ts_baseline)
+                    {
+                        script_ecr
+                            .wrapping_sub(b.script_val)
+                            .wrapping_add(b.live_val)
+                    } else {
+                        return Err(PacketError::fatal(format!(
+                            "unable to infer live TS ecr for script TS ecr {script_ecr};  \
+                             no matching or preceding outbound TS val"
+                        )));
+                    };
+                    packet
+                        .set_tcp_ts_ecr(live_ecr)
+                        .map_err(|e| PacketError::fatal(e.to_string()))?;
+                }
+            }
+        }
+        packet.fill_checksums();
+
+        if self.config.verbose {
+            println!(
+                "inbound injected packet: {} {}",
+                secs9(self.now()),
+                short_dump(&packet)
+            );
+        }
+        if let Some(t) = packet.tcp() {
+            let memo = TcpMemo {
+                seq: t.seq_number(),
+                ack: t.ack_number(),
+                window: t.window_len(),
+                syn: t.syn(),
+                fin: t.fin(),
+                ack_flag: t.ack(),
+                payload_len: packet.payload_len() as u32,
+            };
+            self.state.sockets[id].last_injected_tcp = Some(memo);
+        }
+        self.netdev
+            .inject(packet.bytes())
+            .map_err(PacketError::fatal)?;
+        self.observer.packet(
+            PacketDirection::Injected,
+            super::clock::now_usecs() as i128 * 1000,
+            packet.bytes(),
+        );
+        Ok(())
+    }
+
+    /// Wait for the next sniffed packet of the socket under test, completing
+    /// a blocking call that returns meanwhile. `timeout_secs` restarts with
+    /// every packet that is not ours; `None` waits forever.
+    fn sniff_for(
+        &mut self,
+        expected: SocketId,
+        timeout_secs: Option<i64>,
+    ) -> Result<Result<(IpPacket, Micros), PacketError>, Fatal> {
+        loop {
+            let deadline = timeout_secs.map(|t| super::clock::now_usecs() + t * 1_000_000);
+            let frame = loop {
+                // With a blocking call in flight, wake up now and then to
+                // complete it as soon as it returns.
+                let slice = if self.blocking.is_some() {
+                    let soon = super::clock::now_usecs() + 1_000;
+                    Some(deadline.map_or(soon, |d| d.min(soon)))
+                } else {
+                    deadline
+                };
+                let got = match self.netdev.next_outbound(slice) {
+                    Ok(got) => got,
+                    Err(e) => return Ok(Err(PacketError::fatal(e))),
+                };
+                if let Some(pending) = &mut self.blocking {
+                    if pending.inflight.is_done() {
+                        self.finish_blocking()?;
+                    }
+                }
+                match got {
+                    Some(frame) => break frame,
+                    None => {
+                        if deadline.is_some_and(|d| super::clock::now_usecs() >= d) {
+                            return Ok(Err(PacketError::fatal("Timed out waiting for packet")));
+                        }
+                    }
+                }
+            };
+            self.observer.packet(
+                PacketDirection::Sniffed,
+                frame.unix_usecs as i128 * 1000,
+                &frame.bytes,
+            );
+            let packet = match parse_sniffed(&frame.bytes) {
+                Ok(Sniffed::Packet(p)) => p,
+                Ok(Sniffed::Skipped(_)) => continue,
+                Err(e) => return Ok(Err(PacketError::fatal(e.to_string()))),
+            };
+            let facts = packet.facts();
+            match self.state.socket_for_live_packet(&facts) {
+                Some(id) if id == expected => return Ok(Ok((packet, frame.unix_usecs))),
+                Some(_) => {
+                    return Ok(Err(PacketError::fatal(
+                        "packet is not for expected socket",
+                    )))
+                }
+                None => continue,
+            }
+        }
+    }
+
+    fn outbound(
+        &mut self,
+        event: &Event,
+        time: &EventTime,
+        template: &PacketTemplate,
+        id: SocketId,
+    ) -> Result<(), PacketError> {
+        let script_tcp = template
+            .packet
+            .tcp()
+            .map(|t| (t.syn(), t.ack(), t.seq_number()));
+        let synack = matches!(script_tcp, Some((true, true, _)));
+        if synack && self.state.sockets[id].phase == SocketPhase::PassivePacketReceived {
+            self.state.sockets[id].script.local_isn = script_tcp.map_or(0, |t| t.2);
+        }
+        let expected_payload = template.packet.payload_len();
+        let timeout = timing::sniff_timeout_secs(time, self.prev_time.unwrap_or(0));
+
+        let mut fragments: Vec<IpPacket> = Vec::new();
+        let mut first_time: Micros = 0;
+        let mut last_time: Micros = 0;
+        let mut total = 0usize;
+        loop {
+            let (mut live, ts) = match self.sniff_for(id, timeout) {
+                Ok(r) => r?,
+                Err(fatal_error) => {
+                    return Err(PacketError {
+                        detail: fatal_error.message.clone(),
+                        non_fatal: false,
+                        mismatch: None,
+                    })
+                }
+            };
+            let s = &mut self.state.sockets[id];
+            if synack && s.phase == SocketPhase::PassivePacketReceived {
+                s.phase = SocketPhase::PassiveSynAckSent;
+                s.live.local_isn = live.tcp().map_or(0, |t| t.seq_number());
+            }
+            if self.config.verbose {
+                println!(
+                    "outbound sniffed packet: {} {}",
+                    secs9(ts - self.start),
+                    short_dump(&live)
+                );
+            }
+            if let Some(t) = live.tcp() {
+                let memo = TcpMemo {
+                    seq: t.seq_number(),
+                    ack: t.ack_number(),
+                    window: t.window_len(),
+                    syn: t.syn(),
+                    fin: t.fin(),
+                    ack_flag: t.ack(),
+                    payload_len: live.payload_len() as u32,
+                };
+                let syn = t.syn();
+                let s = &mut self.state.sockets[id];
+                s.last_outbound_tcp = Some(memo);
+                let seq_offset = s.local_seq_script_to_live(syn).wrapping_neg();
+                let ack_offset = s.remote_seq_script_to_live(syn).wrapping_neg();
+                live.shift_tcp_sequence_space(seq_offset, ack_offset)
+                    .map_err(|e| PacketError::fatal(e.to_string()))?;
+            }
+            let live_payload = live.payload_len();
+            if let Some(previous) = fragments.last() {
+                if previous.tuple() != live.tuple() {
+                    fragments.clear();
+                    total = 0;
+                } else if let Err(detail) =
+                    crate::packet::compare::check_fragment(previous, &live, total, expected_payload)
+                {
+                    let mut message = detail.to_string();
+                    message.push_str(&format!(
+                        "\nscript packet: {} {}",
+                        secs9(time.start),
+                        template.to_script_string()
+                    ));
+                    for (i, f) in fragments.iter().chain(std::iter::once(&live)).enumerate() {
+                        message.push_str(&format!("\nactual #{i} packet: {}", short_dump(f)));
+                    }
+                    return Err(PacketError::fatal(message));
+                }
+            }
+            if fragments.is_empty() {
+                first_time = ts;
+            }
+            last_time = ts;
+            let _ = first_time;
+            fragments.push(live);
+            total += live_payload;
+            if total >= expected_payload || self.config.strict_segments {
+                break;
+            }
+        }
+        if total != expected_payload {
+            return Err(PacketError::fatal(format!(
+                "live packet payload: expected {expected_payload} bytes vs actual {total} bytes"
+            )));
+        }
+        let live = if fragments.len() == 1 {
+            fragments.pop().unwrap_or_else(|| unreachable!())
+        } else {
+            IpPacket::aggregate(&fragments).map_err(|e| PacketError::fatal(e.to_string()))?
+        };
+        self.verify_outbound(event, time, template, id, live, last_time)
+    }
+
+    fn verify_outbound(
+        &mut self,
+        _event: &Event,
+        time: &EventTime,
+        template: &PacketTemplate,
+        id: SocketId,
+        live: IpPacket,
+        live_time: Micros,
+    ) -> Result<(), PacketError> {
+        let actual_time = live_time - self.start;
+        let mut actual = live.clone();
+        let result = (|| -> Result<(), PacketError> {
+            if !live.ipv4_checksums_ok() {
+                return Err(PacketError::fatal("bad outbound IP checksum"));
+            }
+            // Into script space: the script's tuple and TS val.
+            let s = &self.state.sockets[id];
+            let src = (
+                s.script.local.ip.unwrap_or(self.addrs.local_ip),
+                s.script.local.port,
+            );
+            let dst = (
+                s.script.remote.ip.unwrap_or(self.addrs.remote_ip),
+                s.script.remote.port,
+            );
+            let _ = (src, dst);
+            if let (Ok(Some((script_val, script_ecr))), Ok(Some((live_val, live_ecr)))) =
+                (template.packet.tcp_timestamp(), live.tcp_timestamp())
+            {
+                let s = &mut self.state.sockets[id];
+                s.ts_val_map.insert(script_val, live_val);
+                let baseline = *s.ts_baseline.get_or_insert(super::state::TsBaseline {
+                    script_val,
+                    live_val,
+                    script_ecr,
+                    live_ecr,
+                });
+                let mapped = baseline
+                    .script_val
+                    .wrapping_add(live_val.wrapping_sub(baseline.live_val));
+                actual
+                    .set_tcp_ts_val(mapped)
+                    .map_err(|e| PacketError::fatal(e.to_string()))?;
+            }
+            let (sp, dp) = template.packet.ports().unwrap_or((0, 0));
+            let (script_src, script_dst) = (template.packet.src_addr(), template.packet.dst_addr());
+            actual
+                .set_tuple((script_src, sp), (script_dst, dp))
+                .map_err(|e| PacketError::fatal(e.to_string()))?;
+
+            let opts = self.verify_options(time);
+            let s = &mut self.state.sockets[id];
+            template
+                .verify(&actual, &opts, &mut s.flowlabel_map)
+                .map_err(|d| PacketError {
+                    detail: d.message.clone(),
+                    non_fatal: d.non_fatal,
+                    mismatch: Some(d.to_mismatch(template.to_script_string(), Some(short_dump(&actual)))),
+                })?;
+            timing::verify(
+                time,
+                actual_time,
+                self.prev_time,
+                self.tolerance,
+                "outbound packet",
+            )
+            .map_err(|detail| PacketError {
+                detail,
+                non_fatal: true,
+                mismatch: None,
+            })
+        })();
+        result.map_err(|mut e| {
+            e.detail.push_str(&format!(
+                "\nscript packet: {} {}\nactual packet: {} {}",
+                secs9(time.start),
+                template.to_script_string(),
+                secs9(actual_time),
+                short_dump(&actual)
+            ));
+            e
+        })
+    }
+
+    /// At the end of a successful run: a RST for a TCP connection left open
+    /// (engine spec section 11).
+    pub(crate) fn inject_reset(&mut self, id: SocketId) -> Result<(), Fatal> {
+        let s = &self.state.sockets[id];
+        let Some((seq, ack, window)) = super::tracking::reset_segment(s) else {
+            return Ok(());
+        };
+        let src = self.live_end(id, false);
+        let dst = self.live_end(id, true);
+        let packet = crate::packet::ip_packet::IpPacket::tcp_reset(src, dst, seq, ack, window)
+            .map_err(|e| fatal(FailureKind::Internal, None, format!("{}: {e}", self.path)))?;
+        self.netdev
+            .inject(packet.bytes())
+            .map_err(|e| fatal(FailureKind::Setup, None, format!("{}: {e}", self.path)))?;
+        self.observer.packet(
+            PacketDirection::Injected,
+            super::clock::now_usecs() as i128 * 1000,
+            packet.bytes(),
+        );
+        Ok(())
+    }
+}

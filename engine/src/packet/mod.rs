@@ -1,3 +1,52 @@
 //! The wire layer: checked views over packet bytes and validated high-level
 //! representations (smoltcp `wire` style) for IPv4, IPv6, TCP and its options,
 //! UDP, ICMP, ICMPv6, GRE and MPLS.
+
+pub mod checksum;
+pub mod dump;
+pub mod gre;
+pub mod icmpv4;
+pub mod icmpv6;
+pub mod ip_packet;
+pub mod ipv4;
+pub mod ipv6;
+pub mod live;
+pub mod mpls;
+pub mod tcp;
+pub mod tcp_option;
+pub mod udp;
+
+/// A malformed packet or a field that cannot be read, in packetdrill's words
+/// where it has some ("TCP data offset too big", "unexpected TCP option kind: 30").
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(pub String);
+
+impl Error {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Error(msg.into())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// IP protocol numbers.
+pub mod proto {
+    pub const HOPOPT: u8 = 0;
+    pub const ICMP: u8 = 1;
+    pub const IPIP: u8 = 4;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+    pub const IPV6: u8 = 41;
+    pub const GRE: u8 = 47;
+    pub const ICMPV6: u8 = 58;
+    pub const UDPLITE: u8 = 136;
+}
+
+/// EtherTypes (GRE payload types).
+pub mod ethertype {
+    pub const IPV4: u16 = 0x0800;
+    pub const IPV6: u16 = 0x86dd;
+    pub const MPLS_UNICAST: u16 = 0x8847;
+    pub const MPLS_MULTICAST: u16 = 0x8848;
+}

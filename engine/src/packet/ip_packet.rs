@@ -1,0 +1,1061 @@
+//! [`IpPacket`]: an owned IP packet (bytes plus the position of each header)
+//! with the accessors the runtime needs to turn a script packet into a live
+//! one and a live one into script space.
+//!
+//! Headers are listed outermost first, as packetdrill keeps them: optional
+//! encapsulation (IPv4/IPv6/GRE/MPLS), the innermost IP header, then exactly
+//! one transport header (TCP, UDP, ICMPv4 or ICMPv6), which is always last.
+//! Everything after the transport header is payload (for ICMP: the echoed
+//! packet).
+
+use super::tcp_option::{kind, RawOptions};
+use super::{checksum, ethertype};
+use super::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp, Error, Result};
+use crate::run::state::Endpoint;
+use crate::run::tracking::{PacketFacts, Transport, Tuple};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The most headers a packet may have (packetdrill's `PACKET_MAX_HEADERS`).
+pub const MAX_HEADERS: usize = 6;
+
+/// What a header is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeaderKind {
+    Ipv4,
+    Ipv6,
+    Gre,
+    Mpls,
+    Tcp,
+    Udp,
+    Icmpv4,
+    Icmpv6,
+}
+
+impl HeaderKind {
+    /// packetdrill's name for the header type, used in its messages
+    /// (`expected: TCP header vs actual: UDP header`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HeaderKind::Ipv4 => "IPV4",
+            HeaderKind::Ipv6 => "IPV6",
+            HeaderKind::Gre => "GRE",
+            HeaderKind::Mpls => "MPLS",
+            HeaderKind::Tcp => "TCP",
+            HeaderKind::Udp => "UDP",
+            HeaderKind::Icmpv4 => "ICMPV4",
+            HeaderKind::Icmpv6 => "ICMPV6",
+        }
+    }
+
+    /// The IP protocol number announcing this header (MPLS has none in
+    /// packetdrill: 0).
+    pub fn ip_protocol(self) -> u8 {
+        match self {
+            HeaderKind::Ipv4 => proto::IPIP,
+            HeaderKind::Ipv6 => proto::IPV6,
+            HeaderKind::Gre => proto::GRE,
+            HeaderKind::Mpls => 0,
+            HeaderKind::Tcp => proto::TCP,
+            HeaderKind::Udp => proto::UDP,
+            HeaderKind::Icmpv4 => proto::ICMP,
+            HeaderKind::Icmpv6 => proto::ICMPV6,
+        }
+    }
+
+    /// The EtherType announcing this header inside GRE (0 for none).
+    pub fn ethertype(self) -> u16 {
+        match self {
+            HeaderKind::Ipv4 => ethertype::IPV4,
+            HeaderKind::Ipv6 => ethertype::IPV6,
+            HeaderKind::Mpls => ethertype::MPLS_UNICAST,
+            _ => 0,
+        }
+    }
+
+    pub fn is_ip(self) -> bool {
+        matches!(self, HeaderKind::Ipv4 | HeaderKind::Ipv6)
+    }
+
+    pub fn is_transport(self) -> bool {
+        matches!(
+            self,
+            HeaderKind::Tcp | HeaderKind::Udp | HeaderKind::Icmpv4 | HeaderKind::Icmpv6
+        )
+    }
+
+    fn parse_name(self) -> &'static str {
+        match self {
+            HeaderKind::Ipv4 => "IPv4",
+            HeaderKind::Ipv6 => "IPv6",
+            HeaderKind::Gre => "GRE",
+            HeaderKind::Mpls => "MPLS",
+            HeaderKind::Tcp => "TCP",
+            HeaderKind::Udp => "UDP",
+            HeaderKind::Icmpv4 | HeaderKind::Icmpv6 => "ICMP",
+        }
+    }
+}
+
+/// Where one header is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub kind: HeaderKind,
+    /// Offset of the header from the start of the packet.
+    pub offset: usize,
+    /// Bytes of the header itself (TCP: options included).
+    pub header_len: usize,
+    /// Bytes of the header and everything it carries.
+    pub total_len: usize,
+}
+
+/// The packet an ICMP error carries, as a script packet describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Echoed {
+    /// Protocol of the echoed packet (`IPPROTO_TCP` or `IPPROTO_UDP`).
+    pub protocol: u8,
+}
+
+/// An owned IP packet; see the module docs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpPacket {
+    bytes: Vec<u8>,
+    headers: Vec<Header>,
+    /// Index of the innermost IP header.
+    ip: usize,
+    echoed: Option<Echoed>,
+}
+
+/// The outcome of parsing bytes as an IP packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    Packet(IpPacket),
+    /// A well-formed packet whose innermost protocol is not TCP, UDP or
+    /// ICMP (e.g. an IPv6 hop-by-hop header): not something packetdrill sees.
+    UnknownProtocol(String),
+}
+
+struct Parser<'a> {
+    buf: &'a [u8],
+    headers: Vec<Header>,
+    /// The outermost IP header's total length.
+    ip_bytes: usize,
+}
+
+enum Step {
+    Done,
+    Unknown(String),
+}
+
+impl<'a> Parser<'a> {
+    fn push(
+        &mut self,
+        kind: HeaderKind,
+        offset: usize,
+        header_len: usize,
+        total_len: usize,
+    ) -> Result<()> {
+        if self.headers.len() >= MAX_HEADERS {
+            return Err(Error(format!(
+                "Too many nested headers at {} header",
+                kind.parse_name()
+            )));
+        }
+        self.headers.push(Header {
+            kind,
+            offset,
+            header_len,
+            total_len,
+        });
+        Ok(())
+    }
+
+    fn rest(&self, at: usize) -> &'a [u8] {
+        self.buf.get(at..).unwrap_or(&[])
+    }
+
+    /// An IP header of either version, told apart by its first nibble.
+    fn layer3(&mut self, at: usize) -> Result<Step> {
+        let rest = self.rest(at);
+        if rest.len() < ipv4::HEADER_LEN {
+            return Err(Error::new("IP header overflows packet"));
+        }
+        match rest[0] >> 4 {
+            4 => self.ipv4(at),
+            6 => self.ipv6(at),
+            _ => Err(Error::new("Unsupported IP version")),
+        }
+    }
+
+    /// The header a GRE EtherType announces.
+    fn layer3_by_ethertype(&mut self, at: usize, ethertype: u16) -> Result<Step> {
+        let rest = self.rest(at);
+        match ethertype {
+            ethertype::IPV4 => {
+                if rest.len() < ipv4::HEADER_LEN {
+                    return Err(Error::new("IPv4 header overflows packet"));
+                }
+                let v = rest[0] >> 4;
+                if v != 4 {
+                    return Err(Error(format!("Bad IP version ({v}) for ETHERTYPE_IP")));
+                }
+                self.ipv4(at)
+            }
+            ethertype::IPV6 => {
+                if rest.len() < ipv6::HEADER_LEN {
+                    return Err(Error::new("IPv6 header overflows packet"));
+                }
+                if rest[0] >> 4 != 6 {
+                    return Err(Error::new("Bad IP version for ETHERTYPE_IPV6"));
+                }
+                self.ipv6(at)
+            }
+            ethertype::MPLS_UNICAST | ethertype::MPLS_MULTICAST => self.mpls(at),
+            other => Ok(Step::Unknown(format!("EtherType 0x{other:04x}"))),
+        }
+    }
+
+    fn ipv4(&mut self, at: usize) -> Result<Step> {
+        let p = ipv4::Packet::new_checked(self.rest(at))?;
+        if p.more_frags() {
+            return Err(Error::new("More fragments remaining"));
+        }
+        if p.frag_offset() != 0 {
+            return Err(Error::new("Non-zero fragment offset"));
+        }
+        if !p.verify_checksum() {
+            return Err(Error::new("Bad IP checksum"));
+        }
+        let (hl, total) = (p.header_len(), usize::from(p.total_len()));
+        if self.headers.is_empty() {
+            self.ip_bytes = total;
+        }
+        self.push(HeaderKind::Ipv4, at, hl, total)?;
+        self.layer4(at + hl, p.protocol(), total - hl)
+    }
+
+    fn ipv6(&mut self, at: usize) -> Result<Step> {
+        let p = ipv6::Packet::new_checked(self.rest(at))?;
+        let total = ipv6::HEADER_LEN + usize::from(p.payload_len());
+        if self.headers.is_empty() {
+            self.ip_bytes = total;
+        }
+        self.push(HeaderKind::Ipv6, at, ipv6::HEADER_LEN, total)?;
+        self.layer4(
+            at + ipv6::HEADER_LEN,
+            p.next_header(),
+            usize::from(p.payload_len()),
+        )
+    }
+
+    fn mpls(&mut self, at: usize) -> Result<Step> {
+        let stack = mpls::Stack::parse(self.rest(at))?;
+        let total = self.rest(at).len();
+        self.push(HeaderKind::Mpls, at, stack.header_len(), total)?;
+        self.layer3(at + stack.header_len())
+    }
+
+    fn layer4(&mut self, at: usize, protocol: u8, l4_bytes: usize) -> Result<Step> {
+        // The IP header checks guarantee `at + l4_bytes <= buf.len()`.
+        let seg = self.buf.get(at..at + l4_bytes).unwrap_or(&[]);
+        match protocol {
+            proto::TCP => {
+                let p = tcp::Packet::new_checked(seg)?;
+                self.push(HeaderKind::Tcp, at, p.header_len(), l4_bytes)?;
+                Ok(Step::Done)
+            }
+            proto::UDP => {
+                udp::Packet::new_checked(seg)?;
+                self.push(HeaderKind::Udp, at, udp::HEADER_LEN, l4_bytes)?;
+                Ok(Step::Done)
+            }
+            proto::ICMP => {
+                icmpv4::Packet::new_checked(seg)?;
+                self.push(HeaderKind::Icmpv4, at, icmpv4::HEADER_LEN, l4_bytes)?;
+                Ok(Step::Done)
+            }
+            proto::ICMPV6 => {
+                icmpv6::Packet::new_checked(seg)?;
+                self.push(HeaderKind::Icmpv6, at, icmpv6::HEADER_LEN, l4_bytes)?;
+                Ok(Step::Done)
+            }
+            proto::GRE => {
+                let p = gre::Packet::new_checked(seg)?;
+                self.push(HeaderKind::Gre, at, p.header_len(), l4_bytes)?;
+                self.layer3_by_ethertype(at + p.header_len(), p.protocol())
+            }
+            proto::IPIP => self.ipv4(at),
+            proto::IPV6 => self.ipv6(at),
+            other => Ok(Step::Unknown(format!("IP protocol {other}"))),
+        }
+    }
+}
+
+/// Parse `bytes` as packetdrill's sniffer parses a packet from tun0.
+pub(crate) fn parse(mut bytes: Vec<u8>) -> Result<Parsed> {
+    let mut parser = Parser {
+        buf: &bytes,
+        headers: Vec::new(),
+        ip_bytes: 0,
+    };
+    match parser.layer3(0)? {
+        Step::Unknown(what) => return Ok(Parsed::UnknownProtocol(what)),
+        Step::Done => {}
+    }
+    let (mut headers, ip_bytes) = (parser.headers, parser.ip_bytes);
+    bytes.truncate(ip_bytes);
+    for h in &mut headers {
+        h.total_len = h.total_len.min(ip_bytes.saturating_sub(h.offset));
+    }
+    IpPacket::from_layout(bytes, headers, None).map(Parsed::Packet)
+}
+
+fn v4_of(a: IpAddr) -> Result<Ipv4Addr> {
+    match a {
+        IpAddr::V4(v4) => Ok(v4),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .ok_or_else(|| Error(format!("cannot put IPv6 address {v6} in an IPv4 header"))),
+    }
+}
+
+fn v6_of(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+impl IpPacket {
+    /// Parse a whole IP packet (IPv4 or IPv6, possibly encapsulated in
+    /// IPv4/IPv6/GRE/MPLS) with packetdrill's checks. Bytes after the
+    /// outermost IP datagram are dropped. A packet whose innermost protocol is
+    /// not TCP, UDP or ICMP is an error here; [`super::live::parse_sniffed`]
+    /// skips such packets instead.
+    pub fn parse(bytes: Vec<u8>) -> Result<IpPacket> {
+        match parse(bytes)? {
+            Parsed::Packet(p) => Ok(p),
+            Parsed::UnknownProtocol(what) => {
+                Err(Error(format!("no TCP, UDP or ICMP header ({what})")))
+            }
+        }
+    }
+
+    /// A packet from bytes and a header list (outermost first, transport
+    /// last), as the template builder makes them. The layout is checked: every
+    /// header lies within the bytes, there is an IP header before the
+    /// transport header, and the transport header is well-formed.
+    pub fn from_layout(
+        bytes: Vec<u8>,
+        headers: Vec<Header>,
+        echoed: Option<Echoed>,
+    ) -> Result<IpPacket> {
+        let Some(last) = headers.last() else {
+            return Err(Error::new("packet has no headers"));
+        };
+        if headers.len() > MAX_HEADERS {
+            return Err(Error::new("too many headers"));
+        }
+        if !last.kind.is_transport()
+            || headers[..headers.len() - 1]
+                .iter()
+                .any(|h| h.kind.is_transport())
+        {
+            return Err(Error::new("the transport header must be the last header"));
+        }
+        for h in &headers {
+            if h.offset + h.header_len > bytes.len() || h.offset + h.total_len > bytes.len() {
+                return Err(Error(format!(
+                    "{} header overflows packet",
+                    h.kind.parse_name()
+                )));
+            }
+        }
+        let Some(ip) = headers.iter().rposition(|h| h.kind.is_ip()) else {
+            return Err(Error::new("packet has no IP header"));
+        };
+        let l4 = &bytes[last.offset..];
+        let header_len = match last.kind {
+            HeaderKind::Tcp => tcp::Packet::new_checked(l4)?.header_len(),
+            HeaderKind::Udp => udp::Packet::new_checked(&l4[..last.total_len.min(l4.len())])
+                .map(|_| udp::HEADER_LEN)?,
+            HeaderKind::Icmpv4 => icmpv4::Packet::new_checked(l4).map(|_| icmpv4::HEADER_LEN)?,
+            _ => icmpv6::Packet::new_checked(l4).map(|_| icmpv6::HEADER_LEN)?,
+        };
+        if header_len != last.header_len {
+            return Err(Error(format!(
+                "{} header length is {} but the layout says {}",
+                last.kind.parse_name(),
+                header_len,
+                last.header_len
+            )));
+        }
+        Ok(IpPacket {
+            bytes,
+            headers,
+            ip,
+            echoed,
+        })
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// All headers, outermost first.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// The innermost IP header.
+    pub fn ip_header(&self) -> &Header {
+        &self.headers[self.ip]
+    }
+
+    /// The transport header (always the last).
+    pub fn transport_header(&self) -> &Header {
+        &self.headers[self.headers.len() - 1]
+    }
+
+    /// The kind of the transport header.
+    pub fn transport(&self) -> HeaderKind {
+        self.transport_header().kind
+    }
+
+    /// Headers before the innermost IP header.
+    pub fn encapsulation(&self) -> &[Header] {
+        &self.headers[..self.ip]
+    }
+
+    /// The echoed packet of a script ICMP packet (`None` for live packets,
+    /// as packetdrill's parser does not look inside ICMP).
+    pub fn echoed(&self) -> Option<Echoed> {
+        self.echoed
+    }
+
+    /// Whether the innermost IP header is IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.ip_header().kind == HeaderKind::Ipv6
+    }
+
+    fn from(&self, h: &Header) -> &[u8] {
+        &self.bytes[h.offset..]
+    }
+
+    /// A view of header `index` (any IPv4 header, e.g. an outer one).
+    pub fn ipv4_at(&self, index: usize) -> Option<ipv4::Packet<&[u8]>> {
+        let h = self
+            .headers
+            .get(index)
+            .filter(|h| h.kind == HeaderKind::Ipv4)?;
+        Some(ipv4::Packet::new_unchecked(self.from(h)))
+    }
+
+    pub fn ipv6_at(&self, index: usize) -> Option<ipv6::Packet<&[u8]>> {
+        let h = self
+            .headers
+            .get(index)
+            .filter(|h| h.kind == HeaderKind::Ipv6)?;
+        Some(ipv6::Packet::new_unchecked(self.from(h)))
+    }
+
+    /// The innermost IP header if it is IPv4.
+    pub fn ipv4(&self) -> Option<ipv4::Packet<&[u8]>> {
+        self.ipv4_at(self.ip)
+    }
+
+    pub fn ipv4_mut(&mut self) -> Option<ipv4::Packet<&mut [u8]>> {
+        let h = *self.ip_header();
+        (h.kind == HeaderKind::Ipv4)
+            .then(|| ipv4::Packet::new_unchecked(&mut self.bytes[h.offset..]))
+    }
+
+    /// The innermost IP header if it is IPv6.
+    pub fn ipv6(&self) -> Option<ipv6::Packet<&[u8]>> {
+        self.ipv6_at(self.ip)
+    }
+
+    pub fn ipv6_mut(&mut self) -> Option<ipv6::Packet<&mut [u8]>> {
+        let h = *self.ip_header();
+        (h.kind == HeaderKind::Ipv6)
+            .then(|| ipv6::Packet::new_unchecked(&mut self.bytes[h.offset..]))
+    }
+
+    /// A GRE header view.
+    pub fn gre_at(&self, index: usize) -> Option<gre::Packet<&[u8]>> {
+        let h = self
+            .headers
+            .get(index)
+            .filter(|h| h.kind == HeaderKind::Gre)?;
+        Some(gre::Packet::new_unchecked(
+            &self.bytes[h.offset..h.offset + h.header_len],
+        ))
+    }
+
+    /// The entries of an MPLS header.
+    pub fn mpls_at(&self, index: usize) -> Option<Vec<mpls::Entry>> {
+        let h = self
+            .headers
+            .get(index)
+            .filter(|h| h.kind == HeaderKind::Mpls)?;
+        let d = &self.bytes[h.offset..h.offset + h.header_len];
+        Some(
+            d.chunks_exact(mpls::ENTRY_LEN)
+                .map(|c| mpls::Entry::from_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        )
+    }
+
+    pub fn src_addr(&self) -> IpAddr {
+        match (self.ipv4(), self.ipv6()) {
+            (Some(p), _) => IpAddr::V4(p.src_addr()),
+            (_, Some(p)) => IpAddr::V6(p.src_addr()),
+            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
+    pub fn dst_addr(&self) -> IpAddr {
+        match (self.ipv4(), self.ipv6()) {
+            (Some(p), _) => IpAddr::V4(p.dst_addr()),
+            (_, Some(p)) => IpAddr::V6(p.dst_addr()),
+            _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
+    }
+
+    /// Set the innermost IP addresses. On an IPv4 packet, IPv6 addresses must
+    /// be IPv4-mapped (`::ffff:a.b.c.d`); on IPv6, IPv4 addresses are mapped.
+    pub fn set_addrs(&mut self, src: IpAddr, dst: IpAddr) -> Result<()> {
+        if let Some(mut p) = self.ipv4_mut() {
+            let (s, d) = (v4_of(src)?, v4_of(dst)?);
+            p.set_src_addr(s);
+            p.set_dst_addr(d);
+        } else if let Some(mut p) = self.ipv6_mut() {
+            p.set_src_addr(v6_of(src));
+            p.set_dst_addr(v6_of(dst));
+        }
+        Ok(())
+    }
+
+    /// The TOS byte (IPv4) or traffic class (IPv6) of the innermost IP header.
+    pub fn tos(&self) -> u8 {
+        match (self.ipv4(), self.ipv6()) {
+            (Some(p), _) => p.tos(),
+            (_, Some(p)) => p.traffic_class(),
+            _ => 0,
+        }
+    }
+
+    pub fn set_tos(&mut self, tos: u8) {
+        if let Some(mut p) = self.ipv4_mut() {
+            p.set_tos(tos);
+        } else if let Some(mut p) = self.ipv6_mut() {
+            p.set_traffic_class(tos);
+        }
+    }
+
+    /// The two ECN bits of the innermost IP header.
+    pub fn ecn(&self) -> u8 {
+        self.tos() & 0x03
+    }
+
+    pub fn set_ecn(&mut self, ecn: u8) {
+        let tos = (self.tos() & !0x03) | (ecn & 0x03);
+        self.set_tos(tos);
+    }
+
+    /// IPv4 TTL or IPv6 hop limit of the innermost IP header.
+    pub fn ttl(&self) -> u8 {
+        match (self.ipv4(), self.ipv6()) {
+            (Some(p), _) => p.ttl(),
+            (_, Some(p)) => p.hop_limit(),
+            _ => 0,
+        }
+    }
+
+    pub fn set_ttl(&mut self, ttl: u8) {
+        if let Some(mut p) = self.ipv4_mut() {
+            p.set_ttl(ttl);
+        } else if let Some(mut p) = self.ipv6_mut() {
+            p.set_hop_limit(ttl);
+        }
+    }
+
+    /// The IPv6 flow label (`None` on IPv4).
+    pub fn flow_label(&self) -> Option<u32> {
+        self.ipv6().map(|p| p.flow_label())
+    }
+
+    /// Set the IPv6 flow label; an error on IPv4.
+    pub fn set_flow_label(&mut self, label: u32) -> Result<()> {
+        match self.ipv6_mut() {
+            Some(mut p) => {
+                p.set_flow_label(label);
+                Ok(())
+            }
+            None => Err(Error::new("an IPv4 packet has no flow label")),
+        }
+    }
+
+    fn l4_range(&self) -> std::ops::Range<usize> {
+        let h = self.transport_header();
+        h.offset..self.bytes.len()
+    }
+
+    /// The TCP segment (header, options, payload).
+    pub fn tcp(&self) -> Option<tcp::Packet<&[u8]>> {
+        (self.transport() == HeaderKind::Tcp)
+            .then(|| tcp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+    }
+
+    pub fn tcp_mut(&mut self) -> Option<tcp::Packet<&mut [u8]>> {
+        let r = self.l4_range();
+        (self.transport() == HeaderKind::Tcp)
+            .then(|| tcp::Packet::new_unchecked(&mut self.bytes[r]))
+    }
+
+    pub fn udp(&self) -> Option<udp::Packet<&[u8]>> {
+        (self.transport() == HeaderKind::Udp)
+            .then(|| udp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+    }
+
+    pub fn udp_mut(&mut self) -> Option<udp::Packet<&mut [u8]>> {
+        let r = self.l4_range();
+        (self.transport() == HeaderKind::Udp)
+            .then(|| udp::Packet::new_unchecked(&mut self.bytes[r]))
+    }
+
+    pub fn icmpv4(&self) -> Option<icmpv4::Packet<&[u8]>> {
+        (self.transport() == HeaderKind::Icmpv4)
+            .then(|| icmpv4::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+    }
+
+    pub fn icmpv4_mut(&mut self) -> Option<icmpv4::Packet<&mut [u8]>> {
+        let r = self.l4_range();
+        (self.transport() == HeaderKind::Icmpv4)
+            .then(|| icmpv4::Packet::new_unchecked(&mut self.bytes[r]))
+    }
+
+    pub fn icmpv6(&self) -> Option<icmpv6::Packet<&[u8]>> {
+        (self.transport() == HeaderKind::Icmpv6)
+            .then(|| icmpv6::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+    }
+
+    pub fn icmpv6_mut(&mut self) -> Option<icmpv6::Packet<&mut [u8]>> {
+        let r = self.l4_range();
+        (self.transport() == HeaderKind::Icmpv6)
+            .then(|| icmpv6::Packet::new_unchecked(&mut self.bytes[r]))
+    }
+
+    /// ICMP type and code (either version).
+    pub fn icmp_type_code(&self) -> Option<(u8, u8)> {
+        match (self.icmpv4(), self.icmpv6()) {
+            (Some(p), _) => Some((p.msg_type(), p.msg_code())),
+            (_, Some(p)) => Some((p.msg_type(), p.msg_code())),
+            _ => None,
+        }
+    }
+
+    /// TCP or UDP ports.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        if let Some(t) = self.tcp() {
+            return Some((t.src_port(), t.dst_port()));
+        }
+        self.udp().map(|u| (u.src_port(), u.dst_port()))
+    }
+
+    /// Set TCP or UDP ports (nothing for ICMP).
+    pub fn set_ports(&mut self, src: u16, dst: u16) {
+        if let Some(mut t) = self.tcp_mut() {
+            t.set_src_port(src);
+            t.set_dst_port(dst);
+        } else if let Some(mut u) = self.udp_mut() {
+            u.set_src_port(src);
+            u.set_dst_port(dst);
+        }
+    }
+
+    /// Addresses and ports (ports 0 for ICMP): packetdrill's `get_packet_tuple`.
+    pub fn tuple(&self) -> (IpAddr, u16, IpAddr, u16) {
+        let (sp, dp) = self.ports().unwrap_or((0, 0));
+        (self.src_addr(), sp, self.dst_addr(), dp)
+    }
+
+    /// Set addresses and ports, packetdrill's `set_packet_tuple`: for an ICMP
+    /// packet also the echoed packet inside it, in the reverse direction (its
+    /// addresses when an IP header fits, its ports when its protocol is TCP or
+    /// UDP).
+    pub fn set_tuple(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16)) -> Result<()> {
+        self.set_addrs(src.0, dst.0)?;
+        self.set_ports(src.1, dst.1);
+        if matches!(self.transport(), HeaderKind::Icmpv4 | HeaderKind::Icmpv6) {
+            self.set_echoed_tuple(dst, src)?;
+        }
+        Ok(())
+    }
+
+    /// Offset and family of the IP header inside an ICMP message's data.
+    fn echoed_ip(&self) -> Option<(usize, bool)> {
+        let h = self.transport_header();
+        let v6 = match h.kind {
+            HeaderKind::Icmpv4 => false,
+            HeaderKind::Icmpv6 => true,
+            _ => return None,
+        };
+        Some((h.offset + h.header_len, v6))
+    }
+
+    /// Protocol byte of the echoed IP header and the offset of its L4 header.
+    fn echoed_l4(&self) -> Option<(u8, usize)> {
+        let (at, v6) = self.echoed_ip()?;
+        let (proto_at, hl) = if v6 {
+            (at + 6, ipv6::HEADER_LEN)
+        } else {
+            (at + 9, ipv4::HEADER_LEN)
+        };
+        let p = *self.bytes.get(proto_at)?;
+        Some((p, at + hl))
+    }
+
+    fn set_echoed_tuple(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16)) -> Result<()> {
+        let Some((at, v6)) = self.echoed_ip() else {
+            return Ok(());
+        };
+        if v6 {
+            if let Some(hdr) = self.bytes.get_mut(at..at + ipv6::HEADER_LEN) {
+                let mut p = ipv6::Packet::new_unchecked(hdr);
+                p.set_src_addr(v6_of(src.0));
+                p.set_dst_addr(v6_of(dst.0));
+            }
+        } else if let Some(hdr) = self.bytes.get_mut(at..at + ipv4::HEADER_LEN) {
+            let (s, d) = (v4_of(src.0)?, v4_of(dst.0)?);
+            let mut p = ipv4::Packet::new_unchecked(hdr);
+            p.set_src_addr(s);
+            p.set_dst_addr(d);
+        }
+        if let Some((p, l4)) = self.echoed_l4() {
+            if p == proto::TCP || p == proto::UDP {
+                if let Some(ports) = self.bytes.get_mut(l4..l4 + 4) {
+                    ports[..2].copy_from_slice(&src.1.to_be_bytes());
+                    ports[2..].copy_from_slice(&dst.1.to_be_bytes());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The sequence number in the TCP header echoed by an ICMP message.
+    pub fn echoed_tcp_seq(&self) -> Option<u32> {
+        let (p, l4) = self.echoed_l4()?;
+        if p != proto::TCP {
+            return None;
+        }
+        let d = self.bytes.get(l4 + 4..l4 + 8)?;
+        Some(u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+    }
+
+    /// Set the echoed TCP sequence number; false when there is none.
+    pub fn set_echoed_tcp_seq(&mut self, seq: u32) -> bool {
+        match self.echoed_l4() {
+            Some((proto::TCP, l4)) => match self.bytes.get_mut(l4 + 4..l4 + 8) {
+                Some(d) => {
+                    d.copy_from_slice(&seq.to_be_bytes());
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Start of the payload (after the transport header).
+    fn payload_start(&self) -> usize {
+        let h = self.transport_header();
+        h.offset + h.header_len
+    }
+
+    /// The transport payload (TCP/UDP data, ICMP echoed packet).
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[self.payload_start()..]
+    }
+
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let s = self.payload_start();
+        &mut self.bytes[s..]
+    }
+
+    pub fn payload_len(&self) -> usize {
+        self.bytes.len() - self.payload_start()
+    }
+
+    /// Bytes of TCP options (0 if not TCP).
+    pub fn tcp_options_len(&self) -> usize {
+        match self.transport() {
+            HeaderKind::Tcp => self.transport_header().header_len - tcp::HEADER_LEN,
+            _ => 0,
+        }
+    }
+
+    /// Offset of the TCP options area from the start of the packet.
+    fn tcp_options_start(&self) -> Option<usize> {
+        (self.transport() == HeaderKind::Tcp)
+            .then(|| self.transport_header().offset + tcp::HEADER_LEN)
+    }
+
+    /// Absolute offset of the last TS option's kind byte (packetdrill uses the
+    /// last one when there are several). Walking the options may fail.
+    fn timestamp_at(&self) -> Result<Option<usize>> {
+        let Some(start) = self.tcp_options_start() else {
+            return Ok(None);
+        };
+        let opts = &self.bytes[start..start + self.tcp_options_len()];
+        let mut found = None;
+        for raw in RawOptions::new(opts) {
+            let raw = raw?;
+            if raw.kind() == kind::TIMESTAMP {
+                found = Some(start + raw.offset);
+            }
+        }
+        Ok(found)
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        let d = &self.bytes[at..at + 4];
+        u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+    }
+
+    /// The TCP timestamp option's (val, ecr), if there is one. An error when
+    /// the options cannot be walked (e.g. "unexpected TCP option kind: 30").
+    pub fn tcp_timestamp(&self) -> Result<Option<(u32, u32)>> {
+        Ok(self
+            .timestamp_at()?
+            .map(|at| (self.u32_at(at + 2), self.u32_at(at + 6))))
+    }
+
+    /// Rewrite the TS val; `Ok(false)` when there is no TS option.
+    pub fn set_tcp_ts_val(&mut self, val: u32) -> Result<bool> {
+        Ok(match self.timestamp_at()? {
+            Some(at) => {
+                self.bytes[at + 2..at + 6].copy_from_slice(&val.to_be_bytes());
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Rewrite the TS ecr; `Ok(false)` when there is no TS option.
+    pub fn set_tcp_ts_ecr(&mut self, ecr: u32) -> Result<bool> {
+        Ok(match self.timestamp_at()? {
+            Some(at) => {
+                self.bytes[at + 6..at + 10].copy_from_slice(&ecr.to_be_bytes());
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Add `delta` (mod 2^32) to both edges of every SACK block
+    /// (packetdrill's `offset_sack_blocks`).
+    pub fn offset_sack_blocks(&mut self, delta: u32) -> Result<()> {
+        let Some(start) = self.tcp_options_start() else {
+            return Ok(());
+        };
+        let end = start + self.tcp_options_len();
+        let mut sacks = Vec::new();
+        for raw in RawOptions::new(&self.bytes[start..end]) {
+            let raw = raw?;
+            if raw.kind() == kind::SACK {
+                if raw.len() <= 2 {
+                    return Err(Error::new("TCP SACK option too short"));
+                }
+                if (raw.len() - 2) % 8 != 0 {
+                    return Err(Error::new(
+                        "TCP SACK option not a multiple of SACK block size",
+                    ));
+                }
+                sacks.push((start + raw.offset + 2, (raw.len() - 2) / 4));
+            }
+        }
+        for (at, edges) in sacks {
+            for i in 0..edges {
+                let p = at + 4 * i;
+                let v = self.u32_at(p).wrapping_add(delta);
+                self.bytes[p..p + 4].copy_from_slice(&v.to_be_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    /// Move a TCP packet between sequence spaces (packetdrill's
+    /// `tcp_convert_seq_number` / inbound mapping): seq += `seq_offset`;
+    /// when the ACK flag is set, ack += `ack_offset`; every SACK block +=
+    /// `ack_offset`. Nothing happens to non-TCP packets.
+    pub fn shift_tcp_sequence_space(&mut self, seq_offset: u32, ack_offset: u32) -> Result<()> {
+        let Some(mut t) = self.tcp_mut() else {
+            return Ok(());
+        };
+        t.set_seq_number(t.seq_number().wrapping_add(seq_offset));
+        if t.ack() {
+            t.set_ack_number(t.ack_number().wrapping_add(ack_offset));
+        }
+        self.offset_sack_blocks(ack_offset)
+    }
+
+    /// Whether every IPv4 header checksum is right.
+    pub fn ipv4_checksums_ok(&self) -> bool {
+        (0..self.headers.len())
+            .filter_map(|i| self.ipv4_at(i))
+            .all(|p| p.verify_checksum())
+    }
+
+    /// Bytes of the transport segment according to the innermost IP header.
+    fn l4_len(&self) -> usize {
+        let ip = self.ip_header();
+        let claimed = match (self.ipv4(), self.ipv6()) {
+            (Some(p), _) => usize::from(p.total_len()).saturating_sub(p.header_len()),
+            (_, Some(p)) => usize::from(p.payload_len()),
+            _ => 0,
+        };
+        let l4 = self.transport_header().offset;
+        let encap = l4 - (ip.offset + ip.header_len);
+        claimed.saturating_sub(encap).min(self.bytes.len() - l4)
+    }
+
+    /// Fill in every IPv4 header checksum and the transport checksum
+    /// (TCP/UDP/ICMPv6 with the innermost IP pseudo-header, ICMPv4 over the
+    /// message), as packetdrill does before injecting a packet.
+    pub fn fill_checksums(&mut self) {
+        for i in 0..self.headers.len() {
+            let h = self.headers[i];
+            if h.kind == HeaderKind::Ipv4 {
+                ipv4::Packet::new_unchecked(&mut self.bytes[h.offset..]).fill_checksum();
+            }
+        }
+        let (src, dst) = (self.src_addr(), self.dst_addr());
+        let (l4, l4_len, kind) = (
+            self.transport_header().offset,
+            self.l4_len(),
+            self.transport(),
+        );
+        let seg = &mut self.bytes[l4..l4 + l4_len];
+        match kind {
+            HeaderKind::Tcp if seg.len() >= tcp::HEADER_LEN => {
+                tcp::Packet::new_unchecked(seg).fill_checksum(&src, &dst)
+            }
+            HeaderKind::Udp if seg.len() >= udp::HEADER_LEN => {
+                udp::Packet::new_unchecked(seg).fill_checksum(&src, &dst)
+            }
+            HeaderKind::Icmpv4 if seg.len() >= icmpv4::HEADER_LEN => {
+                icmpv4::Packet::new_unchecked(seg).fill_checksum()
+            }
+            HeaderKind::Icmpv6 if seg.len() >= icmpv6::HEADER_LEN => {
+                seg[2..4].fill(0);
+                let sum = checksum::combine(&[
+                    checksum::pseudo_header(&src, &dst, proto::ICMPV6, seg.len() as u32),
+                    checksum::data(seg),
+                ]);
+                seg[2..4].copy_from_slice(&(!sum).to_be_bytes());
+            }
+            _ => {}
+        }
+    }
+
+    /// What socket tracking needs to know of this packet (addresses and
+    /// ports as they are in the bytes).
+    pub fn facts(&self) -> PacketFacts {
+        let (s, sp, d, dp) = self.tuple();
+        PacketFacts {
+            family: if self.is_ipv6() {
+                libc::AF_INET6
+            } else {
+                libc::AF_INET
+            },
+            transport: self.transport_facts(),
+            tuple: Tuple {
+                src: Endpoint {
+                    ip: Some(s),
+                    port: sp,
+                },
+                dst: Endpoint {
+                    ip: Some(d),
+                    port: dp,
+                },
+            },
+        }
+    }
+
+    pub(crate) fn transport_facts(&self) -> Transport {
+        let echoed = self.echoed.map(|e| i32::from(e.protocol));
+        match self.transport() {
+            HeaderKind::Tcp => {
+                let t = tcp::Packet::new_unchecked(&self.bytes[self.l4_range()]);
+                Transport::Tcp {
+                    syn: t.syn(),
+                    ack: t.ack(),
+                    seq: t.seq_number(),
+                }
+            }
+            HeaderKind::Udp => Transport::Udp,
+            HeaderKind::Icmpv6 => Transport::Icmp { v6: true, echoed },
+            _ => Transport::Icmp { v6: false, echoed },
+        }
+    }
+
+    /// Merge segments the kernel sent for one script packet (packetdrill's
+    /// `aggregate_packets`): the headers of the last one, the payloads of all
+    /// in order, the sequence number and CWR bit of the first; lengths and IPv4
+    /// checksums are updated.
+    pub fn aggregate(fragments: &[IpPacket]) -> Result<IpPacket> {
+        let (Some(first), Some(last)) = (fragments.first(), fragments.last()) else {
+            return Err(Error::new("no packets to aggregate"));
+        };
+        let total_payload: usize = fragments.iter().map(IpPacket::payload_len).sum();
+        let extra = total_payload - last.payload_len();
+        let mut bytes = last.bytes[..last.payload_start()].to_vec();
+        for f in fragments {
+            bytes.extend_from_slice(f.payload());
+        }
+        let mut headers = last.headers.clone();
+        for h in &mut headers {
+            h.total_len += extra;
+        }
+        for h in &headers {
+            match h.kind {
+                HeaderKind::Ipv4 => {
+                    let total = u16::try_from(h.total_len)
+                        .map_err(|_| Error::new("aggregated packet exceeds 64 KB"))?;
+                    let mut p = ipv4::Packet::new_unchecked(&mut bytes[h.offset..]);
+                    p.set_total_len(total);
+                    p.fill_checksum();
+                }
+                HeaderKind::Ipv6 => {
+                    let len = u16::try_from(h.total_len - ipv6::HEADER_LEN)
+                        .map_err(|_| Error::new("aggregated packet exceeds 64 KB"))?;
+                    ipv6::Packet::new_unchecked(&mut bytes[h.offset..]).set_payload_len(len);
+                }
+                HeaderKind::Udp => {
+                    let len = u16::try_from(h.total_len)
+                        .map_err(|_| Error::new("aggregated packet exceeds 64 KB"))?;
+                    udp::Packet::new_unchecked(&mut bytes[h.offset..]).set_len(len);
+                }
+                _ => {}
+            }
+        }
+        let mut merged = IpPacket::from_layout(bytes, headers, last.echoed)?;
+        if let (Some(f), Some(mut m)) = (first.tcp(), merged.tcp_mut()) {
+            m.set_seq_number(f.seq_number());
+            m.set_flag(tcp::flag::CWR, f.cwr());
+        }
+        Ok(merged)
+    }
+}

@@ -3,6 +3,7 @@
 pub mod code;
 pub mod command;
 pub mod state;
+pub mod syscall;
 pub mod timing;
 pub mod tracking;
 

@@ -157,6 +157,9 @@ pub struct RunState {
     pub fds: Vec<FdEntry>,
     pub sockets: Vec<TrackedSocket>,
     pub socket_under_test: Option<SocketId>,
+    /// Wall-clock (CLOCK_REALTIME) microseconds at script time 0, set by the
+    /// run loop; kernel timestamps (SCM_TIMESTAMPING) are checked against it.
+    pub live_start_realtime_usecs: Option<i64>,
 }
 
 impl RunState {

@@ -8,8 +8,8 @@
 //!
 //! ```text
 //! runner ── netdrill __job (outer: unshares net+mount+pid namespaces, /tmp, lo, sysctls)
-//!              └── engine process (PID 1 of the new PID namespace: chdir to the
-//!                   script's folder, run_file, report; its commands are its children)
+//!              └── engine process (PID 1 of the new PID namespace, in the script's
+//!                   folder: run_file, report; the script's commands are its children)
 //! ```
 //!
 //! The outer process dies with the runner (`PR_SET_PDEATHSIG`, set before exec),
@@ -166,7 +166,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>)
             std::process::exit(EXIT_SANDBOX);
         }
     };
-    if let Err(e) = sandbox::enter(&spec.sysctls) {
+    if let Err(e) = sandbox::enter(&spec.dir, &spec.sysctls) {
         pipe.send(&JobMessage::SandboxFailed {
             message: e.to_string(),
         });
@@ -229,12 +229,6 @@ fn engine_main(
         nix::poll::PollFlags::POLLIN,
     )];
     if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
-        std::process::exit(EXIT_SANDBOX);
-    }
-    if let Err(e) = std::env::set_current_dir(&spec.dir) {
-        pipe.send(&JobMessage::SandboxFailed {
-            message: format!("sandbox: cd {}: {e}", spec.dir.display()),
-        });
         std::process::exit(EXIT_SANDBOX);
     }
     match simulate {

@@ -10,6 +10,7 @@ use crate::suite::check_sysctl_name;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use std::os::fd::AsRawFd;
+use std::path::Path;
 
 /// What went wrong while building the sandbox, with the step that failed.
 #[derive(Debug)]
@@ -27,9 +28,13 @@ fn step<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> Result<T, Sandb
 
 /// Move the calling (single-threaded) process into new network and mount
 /// namespaces, and make its future children start a new PID namespace. Then:
-/// every mount private (so nothing propagates back to the host), a fresh tmpfs on
-/// `/tmp`, `lo` up, and `sysctls` written under `/proc/sys` of the new namespace.
-pub fn enter(sysctls: &[(String, String)]) -> Result<(), SandboxError> {
+/// every mount private (so nothing propagates back to the host), `workdir` as the
+/// current directory, a fresh tmpfs on `/tmp`, `lo` up, and `sysctls` written
+/// under `/proc/sys` of the new namespace.
+///
+/// The directory change comes before the `/tmp` mount so that a script folder
+/// under `/tmp` stays reachable through the current directory.
+pub fn enter(workdir: &Path, sysctls: &[(String, String)]) -> Result<(), SandboxError> {
     step(
         "unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID)",
         unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID),
@@ -43,6 +48,10 @@ pub fn enter(sysctls: &[(String, String)]) -> Result<(), SandboxError> {
             MsFlags::MS_REC | MsFlags::MS_PRIVATE,
             None::<&str>,
         ),
+    )?;
+    step(
+        &format!("cd {}", workdir.display()),
+        std::env::set_current_dir(workdir),
     )?;
     step(
         "mounting a tmpfs on /tmp",

@@ -152,7 +152,7 @@ impl Progress {
                 let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
                 pb.set_style(
                     ProgressStyle::with_template(
-                        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+                        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
                     )
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );

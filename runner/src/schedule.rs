@@ -843,7 +843,17 @@ pub fn run(
             let reaped = reap(r.pid);
             let index = r.index;
             if r.stop == Some(StopReason::Interrupt) {
-                // Stopped by Ctrl-C: no result, so no record.
+                // Stopped by Ctrl-C: this attempt has no result. A job with
+                // earlier attempts (a retry) is recorded with those.
+                if !attempts[index].is_empty() {
+                    let job = &jobs[index];
+                    let all = std::mem::take(&mut attempts[index]);
+                    let rec = record_of(job, verdict_of(&all, job.xfail_reason.is_some()), all);
+                    sink(&RunnerEvent::JobFinished {
+                        record: rec.clone(),
+                    });
+                    records[index] = Some(rec);
+                }
                 continue;
             }
             let job = &jobs[index];

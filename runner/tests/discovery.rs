@@ -143,3 +143,49 @@ fn kernel_suite_jobs() {
     assert!(!lines.contains(&"kselftest/tcp_advmss_pmtu_ipv6.pkt ipv4"));
     assert!(lines.iter().all(|l| !l.contains("(error")));
 }
+
+#[test]
+fn timeouts_sysctls_and_args_per_job() {
+    use netdrill::discover::{discover, DiscoverOptions};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    write(dir.path(), "gamma/settings", "timeout=0\n");
+    write(
+        dir.path(),
+        "gamma/suite.toml",
+        "[sysctls]\n\"net.ipv4.tcp_ecn\" = 1\n",
+    );
+    let jobs = discover(&[dir.path().to_path_buf()], &DiscoverOptions::default()).unwrap();
+    let find = |name: &str| jobs.iter().find(|j| j.full_name() == name).unwrap();
+    // alpha/settings: timeout=100; beta has none: kselftest's 45; gamma: 0 = none.
+    assert_eq!(
+        find("alpha/a_plain.pkt ipv4").timeout,
+        Some(Duration::from_secs(100))
+    );
+    assert_eq!(
+        find("beta/d.pkt ipv6").timeout,
+        Some(Duration::from_secs(45))
+    );
+    let e = find("gamma/e.pkt ipv4");
+    assert_eq!(e.timeout, None);
+    assert_eq!(
+        e.sysctls,
+        [("net.ipv4.tcp_ecn".to_string(), "1".to_string())]
+    );
+    assert!(find("beta/d.pkt ipv6")
+        .args
+        .contains(&"--mtu=1520".to_string()));
+    assert_eq!(find("beta/d.pkt ipv6").file_name, "d.pkt");
+    // --timeout wins over the suite's files.
+    let opts = DiscoverOptions {
+        timeout_override: Some(Some(Duration::from_secs(7))),
+        machine_slow: true,
+        ..DiscoverOptions::default()
+    };
+    let jobs = discover(&[dir.path().join("gamma")], &opts).unwrap();
+    assert_eq!(jobs[0].timeout, Some(Duration::from_secs(7)));
+    // KSFT_MACHINE_SLOW: the kernel runner's tolerance, and failures expected.
+    assert_eq!(jobs[0].args.last().unwrap(), "--tolerance_usecs=14000");
+    assert!(jobs[0].xfail_reason.is_some());
+}

@@ -2,6 +2,14 @@
 //! namespace, many at once, with KTAP, JUnit and JSON reports.
 
 pub mod cli;
+pub mod discover;
+pub mod durations;
+pub mod job;
 pub mod model;
 pub mod packetdrill;
 pub mod report;
+pub mod preflight;
+pub mod progress;
+pub mod sandbox;
+pub mod schedule;
+pub mod suite;

@@ -1,0 +1,301 @@
+//! One job in its own process: the runner re-executes its own binary as
+//! `netdrill __job --result-fd N --spec JSON`; the child builds its sandbox and
+//! runs the engine; results come back as JSON lines ([`JobMessage`]) on the
+//! pipe whose write end is fd N. Nothing is scraped from text.
+//!
+//! Process shape (all in the job's own process group, which the runner kills
+//! as a whole on timeout or Ctrl-C):
+//!
+//! ```text
+//! runner ── netdrill __job (outer: unshares net+mount+pid namespaces, /tmp, lo, sysctls)
+//!              └── engine process (PID 1 of the new PID namespace, in the script's
+//!                   folder: run_file, report; the script's commands are its children)
+//! ```
+//!
+//! The outer process dies with the runner (`PR_SET_PDEATHSIG`, set before exec),
+//! the engine process dies with the outer (same), and when the engine process,
+//! being PID 1, dies, the kernel kills every process left in its PID namespace.
+//! So even a SIGKILLed runner leaves no process and therefore no namespace behind.
+//!
+//! Testing hook: `__job --simulate hang|crash` replaces the engine run by a
+//! hang (reports reaching lines 1 to 3, then waits on a `sleep` child forever)
+//! or a crash (reports line 1, then panics without a result). The runner adds
+//! it only when the environment variable [`SIMULATE_ENV`] is
+//! `hang:SUBSTRING` or `crash:SUBSTRING` and the job's name contains SUBSTRING.
+//! It exists so that the runner's timeout, crash and cleanup paths can be
+//! tested before the engine can run real scripts; it changes nothing else.
+
+use crate::sandbox;
+use netdrill_engine::config::split_command_line;
+use netdrill_engine::outcome::{Observer, Outcome};
+use netdrill_engine::run::{run_file, RunOptions};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+/// Testing hook: see the module documentation.
+pub const SIMULATE_ENV: &str = "NETDRILL_TESTING_SIMULATE";
+
+/// Exit status of the job process when its sandbox could not be built.
+pub const EXIT_SANDBOX: i32 = 3;
+
+/// What the runner tells the job child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    /// The script's folder: the working directory.
+    pub dir: PathBuf,
+    /// The script, relative to `dir`.
+    pub script: String,
+    /// packetdrill arguments.
+    pub args: Vec<String>,
+    pub sysctls: Vec<(String, String)>,
+}
+
+/// What the job child tells the runner, one JSON object a line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum JobMessage {
+    /// The engine started the event on this script line.
+    Line { line: u32 },
+    /// A line of packetdrill's `-v` output.
+    Verbose { text: String },
+    /// The sandbox could not be built; the script did not run.
+    SandboxFailed { message: String },
+    /// The run ended.
+    Finished { outcome: Outcome },
+}
+
+/// `__job` testing hook modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Simulate {
+    Hang,
+    Crash,
+}
+
+impl Simulate {
+    /// The hook mode for a job named `name`, from [`SIMULATE_ENV`].
+    pub fn from_env(name: &str) -> Option<Simulate> {
+        let value = std::env::var(SIMULATE_ENV).ok()?;
+        let (mode, pattern) = value.split_once(':')?;
+        if !name.contains(pattern) {
+            return None;
+        }
+        match mode {
+            "hang" => Some(Simulate::Hang),
+            "crash" => Some(Simulate::Crash),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Simulate::Hang => "hang",
+            Simulate::Crash => "crash",
+        }
+    }
+}
+
+/// Writes [`JobMessage`]s to the result pipe, one line each, at once.
+struct ResultPipe {
+    file: std::fs::File,
+}
+
+impl ResultPipe {
+    fn send(&mut self, msg: &JobMessage) {
+        // The runner may be gone (then this process is about to be killed too).
+        if let Ok(mut line) = serde_json::to_vec(msg) {
+            line.push(b'\n');
+            let _ = self.file.write_all(&line);
+        }
+    }
+}
+
+/// Forwards engine progress to the runner.
+struct Forwarder<'a> {
+    pipe: &'a mut ResultPipe,
+    last_line: Option<u32>,
+}
+
+impl Observer for Forwarder<'_> {
+    fn event_started(&mut self, line: u32) {
+        if self.last_line != Some(line) {
+            self.last_line = Some(line);
+            self.pipe.send(&JobMessage::Line { line });
+        }
+    }
+
+    fn verbose(&mut self, line: &str) {
+        self.pipe.send(&JobMessage::Verbose {
+            text: line.to_string(),
+        });
+    }
+}
+
+fn set_cloexec(fd: RawFd, on: bool) -> std::io::Result<()> {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    // SAFETY: fd is open for the duration of the call (checked by fcntl itself).
+    let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let flags = if on {
+        FdFlag::FD_CLOEXEC
+    } else {
+        FdFlag::empty()
+    };
+    fcntl(borrowed, FcntlArg::F_SETFD(flags))?;
+    Ok(())
+}
+
+/// The `__job` child: never returns.
+pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>) -> ! {
+    // The pipe must not leak into the script's commands.
+    if let Err(e) = set_cloexec(result_fd, true) {
+        eprintln!("netdrill __job: result fd {result_fd}: {e}");
+        std::process::exit(EXIT_SANDBOX);
+    }
+    // SAFETY: the runner passed this fd to us and nothing else owns it.
+    let owned = unsafe { OwnedFd::from_raw_fd(result_fd) };
+    let mut pipe = ResultPipe {
+        file: std::fs::File::from(owned),
+    };
+    let spec: JobSpec = match serde_json::from_str(spec_json) {
+        Ok(s) => s,
+        Err(e) => {
+            pipe.send(&JobMessage::SandboxFailed {
+                message: format!("netdrill __job: bad job spec: {e}"),
+            });
+            std::process::exit(EXIT_SANDBOX);
+        }
+    };
+    if let Err(e) = sandbox::enter(&spec.dir, &spec.sysctls) {
+        pipe.send(&JobMessage::SandboxFailed {
+            message: e.to_string(),
+        });
+        std::process::exit(EXIT_SANDBOX);
+    }
+    // A lifeline: the engine process sees EOF on it once this process is gone.
+    let (lifeline_r, lifeline_w) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => {
+            pipe.send(&JobMessage::SandboxFailed {
+                message: format!("sandbox: pipe: {e}"),
+            });
+            std::process::exit(EXIT_SANDBOX);
+        }
+    };
+    // SAFETY: this process is single-threaded here (nothing above starts threads).
+    match unsafe { nix::unistd::fork() } {
+        Err(e) => {
+            pipe.send(&JobMessage::SandboxFailed {
+                message: format!("sandbox: fork into the new PID namespace: {e}"),
+            });
+            std::process::exit(EXIT_SANDBOX);
+        }
+        Ok(nix::unistd::ForkResult::Child) => {
+            drop(lifeline_w);
+            engine_main(pipe, lifeline_r, &spec, simulate)
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            drop(lifeline_r);
+            drop(pipe);
+            let code = loop {
+                match nix::sys::wait::waitpid(child, None) {
+                    Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => break code,
+                    Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
+                    Ok(_) => continue,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => break EXIT_SANDBOX,
+                }
+            };
+            drop(lifeline_w);
+            std::process::exit(code)
+        }
+    }
+}
+
+/// PID 1 of the job's PID namespace: runs the script.
+fn engine_main(
+    mut pipe: ResultPipe,
+    lifeline: OwnedFd,
+    spec: &JobSpec,
+    simulate: Option<Simulate>,
+) -> ! {
+    // SAFETY: prctl with these arguments has no memory effects.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
+    // If the outer process died before the line above, nobody will kill us: check.
+    let mut fds = [nix::poll::PollFd::new(
+        lifeline.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
+        std::process::exit(EXIT_SANDBOX);
+    }
+    match simulate {
+        Some(Simulate::Hang) => {
+            for line in 1..=3 {
+                pipe.send(&JobMessage::Line { line });
+            }
+            let _ = std::process::Command::new("sleep").arg("100000").status();
+            std::process::exit(EXIT_SANDBOX);
+        }
+        Some(Simulate::Crash) => {
+            pipe.send(&JobMessage::Line { line: 1 });
+            panic!("simulated crash (testing hook {SIMULATE_ENV})");
+        }
+        None => {}
+    }
+    let (flags, extra) = match split_command_line(&spec.args) {
+        Ok(v) => v,
+        Err(e) => {
+            pipe.send(&JobMessage::SandboxFailed {
+                message: format!("netdrill __job: packetdrill arguments: {e}"),
+            });
+            std::process::exit(EXIT_SANDBOX);
+        }
+    };
+    if !extra.is_empty() {
+        pipe.send(&JobMessage::SandboxFailed {
+            message: format!(
+                "netdrill __job: unexpected paths among the arguments: {}",
+                extra.join(" ")
+            ),
+        });
+        std::process::exit(EXIT_SANDBOX);
+    }
+    let opts = RunOptions {
+        namespace_is_ours: true,
+        allow_initial_namespace: false,
+    };
+    let outcome = {
+        let mut observer = Forwarder {
+            pipe: &mut pipe,
+            last_line: None,
+        };
+        run_file(
+            std::path::Path::new(&spec.script),
+            &flags,
+            &opts,
+            &mut observer,
+        )
+    };
+    let code = outcome.exit_status();
+    pipe.send(&JobMessage::Finished { outcome });
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// Parent side: the raw fd the child should write results to is `fd`; make it
+/// survive exec in the child (called from `pre_exec`, async-signal-safe).
+pub(crate) fn keep_across_exec(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on an fd number is async-signal-safe.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The raw fd, for passing on the command line.
+pub(crate) fn raw(fd: &OwnedFd) -> RawFd {
+    fd.as_raw_fd()
+}

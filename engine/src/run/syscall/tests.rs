@@ -288,6 +288,16 @@ fn unknown_calls_and_symbols_use_packetdrills_words() {
         .run(&call("psp_tx_assoc", vec![int(3), int(1)], int(0), None))
         .unwrap_err();
     assert_eq!(err, "unable to find fd with script fd 3");
+    // libcap refuses an unknown capability set before any call is made.
+    let err = h
+        .run(&call(
+            "cap_set",
+            vec![int(7), w("CAP_NET_ADMIN"), w("CAP_SET")],
+            int(0),
+            None,
+        ))
+        .unwrap_err();
+    assert_eq!(err, "Error in cap_set_flag()");
 }
 
 #[test]

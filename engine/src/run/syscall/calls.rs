@@ -3,7 +3,7 @@
 
 use super::eval::{bad_type, get_s32, Args, Value};
 use super::events::{epoll_event_new, pollfds_new};
-use super::live::{Buffer, LiveOp};
+use super::live::{Buffer, IoVecs, LiveOp};
 use super::msg::{iovec_new, msghdr_new, RecvCheck};
 use super::sockopt::{getsockopt_len, setsockopt_value, GetCheck};
 use super::{sockaddr, Call, Check, Post, SyscallEnv};
@@ -179,7 +179,7 @@ fn read(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
 }
 
 /// The iovec array and count of readv/writev.
-fn iov_args(a: &Args) -> Result<Vec<Vec<u8>>, String> {
+fn iov_args(a: &Args) -> Result<IoVecs, String> {
     let iov = iovec_new(a.get(1)?)?;
     let count = a.s32(2)?;
     if count as i64 != iov.len() as i64 {
@@ -188,7 +188,7 @@ fn iov_args(a: &Args) -> Result<Vec<Vec<u8>>, String> {
             iov.len()
         ));
     }
-    Ok(iov)
+    Ok(IoVecs(iov))
 }
 
 fn readv(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {

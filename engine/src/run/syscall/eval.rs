@@ -469,15 +469,43 @@ pub fn bracketed(v: &Value) -> Result<&Value, String> {
 pub fn expected_result(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<i32, String> {
     let v = match &expr.kind {
         ExprKind::Int { value, .. } => Value::Int(*value),
+        // inet_addr("...") is an integer literal to packetdrill's parser.
+        ExprKind::InetAddr(_) => evaluate(expr, defines)?,
         ExprKind::Word(w) => match definition(defines, w) {
             Some(Definition::Int(n)) => Value::Int(n),
             Some(Definition::Str(_)) => return Err(bad_type("string", "integer")),
             _ => return Err(bad_type("word", "integer")),
         },
-        ExprKind::Ellipsis => Value::Ellipsis,
-        _ => evaluate(expr, defines)?,
+        other => return Err(bad_type(unevaluated_type_name(other), "integer")),
     };
     get_s32(&v)
+}
+
+/// packetdrill's type name of an expression as parsed (before evaluation).
+fn unevaluated_type_name(kind: &ExprKind) -> &'static str {
+    match kind {
+        ExprKind::Ellipsis => "ellipsis",
+        ExprKind::Int { .. } | ExprKind::InetAddr(_) => "integer",
+        ExprKind::Word(_) => "word",
+        // Adjacent strings are a concatenation expression.
+        ExprKind::String { parts, .. } if parts.len() > 1 => "binary_expression",
+        ExprKind::String { .. } => "string",
+        ExprKind::BitOr(..) | ExprKind::Assign { .. } => "binary_expression",
+        ExprKind::Array(_) | ExprKind::List(_) => "list",
+        ExprKind::Inet6Addr(_) => "in6_addr",
+        ExprKind::SockAddr { family, .. } if family == "AF_INET6" => "sockaddr_in6",
+        ExprKind::SockAddr { .. } => "sockaddr_in",
+        ExprKind::Msghdr { .. } => "msghdr",
+        ExprKind::Iovec { .. } => "iovec",
+        ExprKind::Pollfd { .. } => "pollfd",
+        ExprKind::EpollEvent { .. } => "epollev",
+        ExprKind::Linger { .. } => "linger",
+        ExprKind::Cmsg { .. } => "cmsg",
+        ExprKind::ScmTimestamping { .. } => "scm_timestamping",
+        ExprKind::SockExtendedErr { .. } => "sock_extended_err",
+        ExprKind::MplsStack(_) => "mpls_stack",
+        ExprKind::Gre(_) => "gre",
+    }
 }
 
 #[cfg(test)]
@@ -616,6 +644,19 @@ mod tests {
         assert_eq!(
             expected_result(&word("FOO"), &d),
             Err("Bad type; actual: word expected: integer".into())
+        );
+        assert_eq!(
+            expected_result(&e(ExprKind::Ellipsis), &d),
+            Err("Bad type; actual: ellipsis expected: integer".into())
+        );
+        let or = e(ExprKind::BitOr(Box::new(int(1)), Box::new(int(2))));
+        assert_eq!(
+            expected_result(&or, &d),
+            Err("Bad type; actual: binary_expression expected: integer".into())
+        );
+        assert_eq!(
+            expected_result(&int(1 << 40), &d),
+            Err("Value out of range for 32-bit integer: 1099511627776".into())
         );
         let mut d = no_defines();
         d.insert("FOO".into(), "7".into());

@@ -4,14 +4,23 @@
 
 use super::sockaddr;
 use std::ffi::CString;
+use std::fmt;
 use std::os::fd::RawFd;
 use std::ptr;
 
 /// A data buffer argument: `NULL` (no data) or `count` zero bytes.
-#[derive(Debug)]
 pub struct Buffer {
     data: Option<Vec<u8>>,
     count: i32,
+}
+
+impl fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.data {
+            None => write!(f, "NULL, {}", self.count),
+            Some(_) => write!(f, "<{} bytes>", self.count),
+        }
+    }
 }
 
 impl Buffer {
@@ -47,7 +56,6 @@ impl Buffer {
 }
 
 /// A `struct msghdr` to build at call time.
-#[derive(Debug)]
 pub struct MsgSpec {
     /// `msg_name` and its length (`None` for a null name).
     pub name: Option<Vec<u8>>,
@@ -55,6 +63,27 @@ pub struct MsgSpec {
     /// `msg_control`; its length is `msg_controllen`.
     pub control: Vec<u8>,
     pub flags: i32,
+}
+
+impl fmt::Debug for MsgSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let iov: Vec<usize> = self.iov.iter().map(Vec::len).collect();
+        f.debug_struct("MsgSpec")
+            .field("name", &self.name.as_ref().map(Vec::len))
+            .field("iov", &iov)
+            .field("controllen", &self.control.len())
+            .field("flags", &self.flags)
+            .finish()
+    }
+}
+
+/// The buffers of a readv/writev.
+pub struct IoVecs(pub Vec<Vec<u8>>);
+
+impl fmt::Debug for IoVecs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(Vec::len)).finish()
+    }
 }
 
 /// One live call with everything it needs.
@@ -86,7 +115,7 @@ pub enum LiveOp {
     },
     Readv {
         fd: RawFd,
-        iov: Vec<Vec<u8>>,
+        iov: IoVecs,
     },
     Recv {
         fd: RawFd,
@@ -109,7 +138,7 @@ pub enum LiveOp {
     },
     Writev {
         fd: RawFd,
-        iov: Vec<Vec<u8>>,
+        iov: IoVecs,
     },
     /// `keep`: `--send_omit_free`, the buffer is never freed.
     Send {
@@ -378,7 +407,7 @@ impl LiveOp {
                 }
                 LiveOp::Read { fd, buf } => libc::read(*fd, buf.ptr(), buf.len()) as i64,
                 LiveOp::Readv { fd, iov } => {
-                    let v = iovecs(iov);
+                    let v = iovecs(&mut iov.0);
                     libc::readv(*fd, v.as_ptr(), v.len() as libc::c_int) as i64
                 }
                 LiveOp::Recv { fd, buf, flags } => {
@@ -411,7 +440,7 @@ impl LiveOp {
                 }
                 LiveOp::Write { fd, buf } => libc::write(*fd, buf.ptr(), buf.len()) as i64,
                 LiveOp::Writev { fd, iov } => {
-                    let v = iovecs(iov);
+                    let v = iovecs(&mut iov.0);
                     libc::writev(*fd, v.as_ptr(), v.len() as libc::c_int) as i64
                 }
                 LiveOp::Send { fd, buf, flags, .. } => {

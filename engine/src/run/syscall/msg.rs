@@ -15,7 +15,8 @@ const SCM_TS_LEN: usize = 48;
 const NLA_HDRLEN: usize = 4;
 
 fn cmsg_align(len: usize) -> usize {
-    (len + std::mem::size_of::<usize>() - 1) & !(std::mem::size_of::<usize>() - 1)
+    let w = std::mem::size_of::<usize>();
+    len.saturating_add(w - 1) & !(w - 1)
 }
 
 fn nla_align(len: usize) -> usize {
@@ -270,7 +271,7 @@ fn next_hdr(buf: &[u8], h: Hdr) -> Option<Hdr> {
         return None;
     }
     let next = h.off.checked_add(cmsg_align(h.len))?;
-    if next + CMSG_HDR > buf.len() {
+    if next.checked_add(CMSG_HDR)? > buf.len() {
         return None;
     }
     let n = hdr_at(buf, next);
@@ -329,13 +330,14 @@ fn compare_timestamping(e: &[u8], a: &[u8], i: usize, time: TimeBase) -> Result<
         let start = time.live_start_usecs.ok_or_else(|| {
             format!("cannot check scm_timestamping {i}: the script start time is unknown")
         })?;
-        let exp = start + es * 1_000_000 + ens / 1000;
-        let act = as_ * 1_000_000 + ans / 1000;
-        if (exp - act).abs() > time.tolerance_usecs {
+        let usecs = |sec: i64, nsec: i64| sec.saturating_mul(1_000_000).saturating_add(nsec / 1000);
+        let exp = start.saturating_add(usecs(es, ens));
+        let act = usecs(as_, ans);
+        if exp.abs_diff(act) > time.tolerance_usecs.max(0) as u64 {
             return Err(format!(
                 "Bad timestamp {k} in scm_timestamping {i}: expected={exp} ({}) actual={act} ({}) start={start}",
-                exp - start,
-                act - start
+                exp.saturating_sub(start),
+                act.saturating_sub(start)
             ));
         }
     }
@@ -361,7 +363,7 @@ fn compare_opt_stats(e: &[u8], a: &[u8], i: usize, tolerance: i64) -> Result<(),
                 let (ev, av) = (u64_at(e, data), u64_at(a, data));
                 let ok = ev == NLA_IGNORE
                     || if ev != 0 {
-                        (ev.wrapping_sub(av) as i64).abs() <= tolerance
+                        (ev.wrapping_sub(av) as i64).unsigned_abs() <= tolerance.max(0) as u64
                     } else {
                         av == 0
                     };

@@ -83,7 +83,9 @@ const SYMBOLS: &[(&str, i64)] = &[
         "SO_EE_ORIGIN_TIMESTAMPING",
         libc::SO_EE_ORIGIN_TIMESTAMPING as i64,
     ),
+    // <linux/errqueue.h>
     ("SO_EE_ORIGIN_ZEROCOPY", 5),
+    // <linux/errqueue.h>
     ("SO_EE_CODE_ZEROCOPY_COPIED", 1),
     (
         "SOF_TIMESTAMPING_TX_HARDWARE",
@@ -142,6 +144,7 @@ const SYMBOLS: &[(&str, i64)] = &[
         libc::SOF_TIMESTAMPING_OPT_ID_TCP as i64,
     ),
     ("SCM_TIMESTAMPING", libc::SCM_TIMESTAMPING as i64),
+    // <linux/errqueue.h> (also SCHED, ACK)
     ("SCM_TSTAMP_SND", 0),
     ("SCM_TSTAMP_SCHED", 1),
     ("SCM_TSTAMP_ACK", 2),
@@ -149,6 +152,7 @@ const SYMBOLS: &[(&str, i64)] = &[
         "SCM_TIMESTAMPING_OPT_STATS",
         libc::SCM_TIMESTAMPING_OPT_STATS as i64,
     ),
+    // packetdrill's copy of <linux/tcp.h>'s enum (TCP_NLA_PAD = 0)
     ("TCP_NLA_BUSY", 1),
     ("TCP_NLA_RWND_LIMITED", 2),
     ("TCP_NLA_SNDBUF_LIMITED", 3),
@@ -171,11 +175,13 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("TCP_NLA_DSACK_DUPS", 20),
     ("TCP_NLA_REORD_SEEN", 21),
     ("TCP_NLA_SRTT", 22),
+    // enum tcp_ca_state in <linux/tcp.h>
     ("TCP_CA_OPEN", 0),
     ("TCP_CA_DISORDER", 1),
     ("TCP_CA_CWR", 2),
     ("TCP_CA_RECOVERY", 3),
     ("TCP_CA_LOSS", 4),
+    // <net/tcp.h>
     ("TCP_INFINITE_SSTHRESH", 0x7fff_ffff),
     ("IP_TOS", libc::IP_TOS as i64),
     ("IP_MTU_DISCOVER", libc::IP_MTU_DISCOVER as i64),
@@ -226,6 +232,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("TCP_NOTSENT_LOWAT", libc::TCP_NOTSENT_LOWAT as i64),
     ("TCP_INQ", libc::TCP_INQ as i64),
     ("TCP_CM_INQ", libc::TCP_CM_INQ as i64),
+    // <linux/tcp.h>
     ("TCP_TX_DELAY", 37),
     ("O_RDONLY", libc::O_RDONLY as i64),
     ("O_WRONLY", libc::O_WRONLY as i64),
@@ -247,10 +254,12 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("F_SETLKW", libc::F_SETLKW as i64),
     ("F_GETOWN", libc::F_GETOWN as i64),
     ("F_SETOWN", libc::F_SETOWN as i64),
+    // <asm-generic/fcntl.h> (also F_GETSIG)
     ("F_SETSIG", 10),
     ("F_GETSIG", 11),
     ("F_SETLK64", 6),
     ("F_SETLKW64", 7),
+    // glibc on 64-bit: the same commands as F_GETLK etc.
     ("F_GETLK64", 5),
     ("F_SETLEASE", libc::F_SETLEASE as i64),
     ("F_GETLEASE", libc::F_GETLEASE as i64),
@@ -264,6 +273,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("F_RDLCK", libc::F_RDLCK as i64),
     ("F_WRLCK", libc::F_WRLCK as i64),
     ("F_UNLCK", libc::F_UNLCK as i64),
+    // <asm-generic/fcntl.h> (also F_SHLCK)
     ("F_EXLCK", 4),
     ("F_SHLCK", 8),
     ("SEEK_SET", libc::SEEK_SET as i64),
@@ -273,6 +283,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("MSG_DONTROUTE", libc::MSG_DONTROUTE as i64),
     ("MSG_PEEK", libc::MSG_PEEK as i64),
     ("MSG_CTRUNC", libc::MSG_CTRUNC as i64),
+    // <bits/socket.h>
     ("MSG_PROXY", 0x10),
     ("MSG_EOR", libc::MSG_EOR as i64),
     ("MSG_WAITALL", libc::MSG_WAITALL as i64),
@@ -288,6 +299,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("MSG_CMSG_CLOEXEC", libc::MSG_CMSG_CLOEXEC as i64),
     ("MSG_FASTOPEN", libc::MSG_FASTOPEN as i64),
     ("MSG_ZEROCOPY", libc::MSG_ZEROCOPY as i64),
+    // <linux/sockios.h>
     ("SIOCINQ", libc::FIONREAD as i64),
     ("FIONREAD", libc::FIONREAD as i64),
     ("POLLIN", libc::POLLIN as i64),
@@ -297,6 +309,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("POLLRDBAND", libc::POLLRDBAND as i64),
     ("POLLWRNORM", libc::POLLWRNORM as i64),
     ("POLLWRBAND", libc::POLLWRBAND as i64),
+    // <bits/poll.h> (also POLLREMOVE)
     ("POLLMSG", 0x400),
     ("POLLREMOVE", 0x1000),
     ("POLLRDHUP", libc::POLLRDHUP as i64),
@@ -435,11 +448,14 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("EOWNERDEAD", libc::EOWNERDEAD as i64),
     ("ENOTRECOVERABLE", libc::ENOTRECOVERABLE as i64),
     ("ERFKILL", libc::ERFKILL as i64),
+    // libcap cap_flag_t (also PERMITTED, INHERITABLE)
     ("CAP_EFFECTIVE", 0),
     ("CAP_PERMITTED", 1),
     ("CAP_INHERITABLE", 2),
+    // libcap cap_flag_value_t (also CLEAR)
     ("CAP_SET", 1),
     ("CAP_CLEAR", 0),
+    // <linux/capability.h> numbers
     ("CAP_CHOWN", 0),
     ("CAP_DAC_OVERRIDE", 1),
     ("CAP_DAC_READ_SEARCH", 2),
@@ -489,6 +505,7 @@ const SYMBOLS: &[(&str, i64)] = &[
     ("EPOLLHUP", libc::EPOLLHUP as i64),
     ("EPOLLRDHUP", libc::EPOLLRDHUP as i64),
     ("EPOLLONESHOT", libc::EPOLLONESHOT as i64),
+    // 1u << 31: positive, as in C
     ("EPOLLET", 0x8000_0000),
     ("EPOLLEXCLUSIVE", libc::EPOLLEXCLUSIVE as i64),
     ("EPOLL_CTL_ADD", libc::EPOLL_CTL_ADD as i64),

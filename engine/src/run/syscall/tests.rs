@@ -288,6 +288,16 @@ fn unknown_calls_and_symbols_use_packetdrills_words() {
         .run(&call("psp_tx_assoc", vec![int(3), int(1)], int(0), None))
         .unwrap_err();
     assert_eq!(err, "unable to find fd with script fd 3");
+    // libcap refuses an unknown capability set before any call is made.
+    let err = h
+        .run(&call(
+            "cap_set",
+            vec![int(7), w("CAP_NET_ADMIN"), w("CAP_SET")],
+            int(0),
+            None,
+        ))
+        .unwrap_err();
+    assert_eq!(err, "Error in cap_set_flag()");
 }
 
 #[test]
@@ -847,5 +857,175 @@ fn ipv4_mapped_ipv6_sockets_in_netns() {
             None,
         ));
         h.ok(call("close", vec![int(4)], int(0), None));
+    });
+}
+
+fn cmsg(level: &str, ty: &str, data: Expr) -> Expr {
+    e(ExprKind::Cmsg {
+        level: Box::new(w(level)),
+        ty: Box::new(w(ty)),
+        data: Box::new(data),
+    })
+}
+
+fn msghdr(iov: Vec<i64>, flags: Expr, control: Vec<Expr>) -> Expr {
+    e(ExprKind::Msghdr {
+        iov_len: iov.len() as i64,
+        iov: Box::new(arr(iov
+            .into_iter()
+            .map(|len| e(ExprKind::Iovec { len }))
+            .collect())),
+        flags: Box::new(flags),
+        control: Some(Box::new(arr(control))),
+    })
+}
+
+/// A listener on 3 and a connected client on 4; returns the live fd of the
+/// server side of the connection (accepted behind the script's back).
+fn connected_pair(h: &mut Harness) -> i32 {
+    h.ok(socket_call("SOCK_STREAM", "IPPROTO_TCP", 3));
+    bind_listen(h, 3);
+    h.ok(socket_call("SOCK_STREAM", "IPPROTO_TCP", 4));
+    h.ok(call("connect", vec![int(4), ell(), ell()], int(0), None));
+    // SAFETY: accept on our own listening socket, without an address buffer.
+    let server = unsafe { libc::accept(h.live(3), std::ptr::null_mut(), std::ptr::null_mut()) };
+    assert!(server >= 0, "accept");
+    server
+}
+
+#[test]
+fn tx_timestamps_from_the_error_queue_in_netns() {
+    netns::run(
+        &test_name("tx_timestamps_from_the_error_queue_in_netns"),
+        || {
+            let mut h = Harness::new(IpVersion::Ipv4);
+            connected_pair(&mut h);
+            let flags = [
+                "SOF_TIMESTAMPING_TX_SCHED",
+                "SOF_TIMESTAMPING_TX_SOFTWARE",
+                "SOF_TIMESTAMPING_TX_ACK",
+                "SOF_TIMESTAMPING_SOFTWARE",
+                "SOF_TIMESTAMPING_OPT_ID",
+            ]
+            .into_iter()
+            .map(w)
+            .reduce(or)
+            .expect("flags");
+            h.ok(call(
+                "setsockopt",
+                vec![
+                    int(4),
+                    w("SOL_SOCKET"),
+                    w("SO_TIMESTAMPING"),
+                    arr(vec![flags]),
+                    int(4),
+                ],
+                int(0),
+                None,
+            ));
+            h.state.live_start_realtime_usecs = Some(realtime_usecs());
+            h.ok(call("write", vec![int(4), ell(), int(10)], int(10), None));
+            let ts = |sec: i64, nsec: i64| e(ExprKind::ScmTimestamping { sec, nsec });
+            let recverr = |info: &str| {
+                let f = |x: Expr| Box::new(x);
+                cmsg(
+                    "SOL_IP",
+                    "IP_RECVERR",
+                    e(ExprKind::SockExtendedErr {
+                        ee_errno: f(w("ENOMSG")),
+                        ee_origin: f(w("SO_EE_ORIGIN_TIMESTAMPING")),
+                        ee_type: f(int(0)),
+                        ee_code: f(int(0)),
+                        ee_info: f(w(info)),
+                        ee_data: f(int(9)),
+                    }),
+                )
+            };
+            let errqueue = |sec: i64, nsec: i64, info: &str| {
+                call(
+                    "recvmsg",
+                    vec![
+                        int(4),
+                        msghdr(
+                            vec![0],
+                            or(w("MSG_ERRQUEUE"), w("MSG_TRUNC")),
+                            vec![
+                                cmsg("SOL_SOCKET", "SCM_TIMESTAMPING", ts(sec, nsec)),
+                                recverr(info),
+                            ],
+                        ),
+                        w("MSG_ERRQUEUE"),
+                    ],
+                    int(0),
+                    None,
+                )
+            };
+            // Wait until all three timestamps (sched, send, ack) are queued.
+            h.ok(call(
+                "poll",
+                vec![arr(vec![pollfd_err(4)]), int(1), int(1000)],
+                int(1),
+                None,
+            ));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            // 1 usec after the start: within the 4 ms tolerance of the real stamp.
+            h.ok(errqueue(0, 1000, "SCM_TSTAMP_SCHED"));
+            let err = h.run(&errqueue(5, 0, "SCM_TSTAMP_SND")).unwrap_err();
+            assert!(
+                err.starts_with("Bad timestamp 0 in scm_timestamping 0: expected="),
+                "{err}"
+            );
+            // A zero time is not compared; the extended error still is.
+            let err = h.run(&errqueue(0, 0, "SCM_TSTAMP_SND")).unwrap_err();
+            assert_eq!(err, "Bad info in extended err 1: expected=0 actual=2");
+        },
+    );
+}
+
+#[test]
+fn tcp_inq_cmsg_in_netns() {
+    netns::run(&test_name("tcp_inq_cmsg_in_netns"), || {
+        let mut h = Harness::new(IpVersion::Ipv4);
+        let server = connected_pair(&mut h);
+        h.ok(setsockopt_int(4, "SOL_TCP", "TCP_INQ", 1));
+        let data = [0u8; 10000];
+        // SAFETY: writing our own buffer to our own socket.
+        let n = unsafe { libc::write(server, data.as_ptr().cast(), data.len()) };
+        assert_eq!(n, 10000);
+        // Wait for all of it to be queued on the client.
+        for _ in 0..100 {
+            let mut inq: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int.
+            unsafe { libc::ioctl(h.live(4), libc::FIONREAD, &mut inq) };
+            if inq == 10000 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let inq = |iov: i64, left: i64| {
+            call(
+                "recvmsg",
+                vec![
+                    int(4),
+                    msghdr(
+                        vec![iov],
+                        int(0),
+                        vec![cmsg("SOL_TCP", "TCP_CM_INQ", int(left))],
+                    ),
+                    int(0),
+                ],
+                int(iov),
+                None,
+            )
+        };
+        h.ok(inq(1000, 9000));
+        let err = h.run(&inq(1000, 9000)).unwrap_err();
+        assert_eq!(
+            err,
+            "Bad data in cmsg 0: expected=(#\\x00 actual=@\\x1f\\x00"
+        );
+        h.ok(inq(8000, 0));
+        // SAFETY: closing the fd accepted above.
+        unsafe { libc::close(server) };
     });
 }

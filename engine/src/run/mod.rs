@@ -190,6 +190,7 @@ fn run_path(
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
     rt.start = clock::aligned_start();
+    rt.state.live_start_realtime_usecs = Some(rt.start);
     let result = rt.run_events();
 
     let cleanup = || -> Result<(), Fatal> {

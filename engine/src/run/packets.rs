@@ -495,7 +495,7 @@ impl Runtime<'_> {
         };
         let src = self.live_end(id, false);
         let dst = self.live_end(id, true);
-        let packet = crate::packet::ip_packet::IpPacket::tcp_reset(src, dst, seq, ack, window)
+        let packet = reset_packet(src, dst, seq, ack, window)
             .map_err(|e| fatal(FailureKind::Internal, None, format!("{}: {e}", self.path)))?;
         self.netdev
             .inject(packet.bytes())
@@ -506,5 +506,82 @@ impl Runtime<'_> {
             packet.bytes(),
         );
         Ok(())
+    }
+}
+
+/// A `R.` segment with the given live tuple, seq, ack and window, checksummed.
+fn reset_packet(
+    src: (IpAddr, u16),
+    dst: (IpAddr, u16),
+    seq: u32,
+    ack: u32,
+    window: u16,
+) -> Result<IpPacket, String> {
+    use crate::packet::{ipv4, ipv6, proto, tcp};
+    let segment = tcp::Repr {
+        src_port: src.1,
+        dst_port: dst.1,
+        seq,
+        ack,
+        flags: tcp::flag::RST | tcp::flag::ACK,
+        window,
+        urgent: 0,
+        options: Vec::new(),
+        payload_len: 0,
+    };
+    let tcp_len = segment.buffer_len();
+    let (mut bytes, ip_len) = match (src.0, dst.0) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut bytes = vec![0u8; ipv4::HEADER_LEN + tcp_len];
+            ipv4::Repr {
+                src_addr: s,
+                dst_addr: d,
+                protocol: proto::TCP,
+                payload_len: tcp_len,
+                ttl: 255,
+                tos: 0,
+            }
+            .emit(&mut ipv4::Packet::new_unchecked(&mut bytes[..]));
+            (bytes, ipv4::HEADER_LEN)
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let mut bytes = vec![0u8; ipv6::HEADER_LEN + tcp_len];
+            ipv6::Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: proto::TCP,
+                payload_len: tcp_len,
+                hop_limit: 255,
+                traffic_class: 0,
+                flow_label: 0,
+            }
+            .emit(&mut ipv6::Packet::new_unchecked(&mut bytes[..]));
+            (bytes, ipv6::HEADER_LEN)
+        }
+        _ => return Err("reset: mixed address families".into()),
+    };
+    segment
+        .emit(&mut tcp::Packet::new_unchecked(&mut bytes[ip_len..]))
+        .map_err(|e| e.to_string())?;
+    let mut packet = IpPacket::parse(bytes).map_err(|e| e.to_string())?;
+    packet.fill_checksums();
+    Ok(packet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resets_are_well_formed_in_both_families() {
+        for (a, b) in [("192.0.2.1", "192.168.0.1"), ("fd3d:fa7b:d17d::1", "fd3d:a0b:17d6::1")] {
+            let p = reset_packet((a.parse().unwrap(), 40000), (b.parse().unwrap(), 8080), 5, 7, 257)
+                .unwrap();
+            let t = p.tcp().unwrap();
+            assert!(t.rst() && t.ack());
+            assert_eq!((t.seq_number(), t.ack_number(), t.window_len()), (5, 7, 257));
+            assert!(t.verify_checksum(&p.src_addr(), &p.dst_addr()));
+            assert!(p.ipv4_checksums_ok());
+        }
     }
 }

@@ -25,7 +25,13 @@ pub struct Returned<T> {
 }
 
 enum Message<T> {
-    Started { tid: i32, at: Micros },
+    /// `stat` is the thread's own `/proc/thread-self/stat`, opened by the
+    /// thread itself (a tid from gettid() would be wrong where /proc belongs
+    /// to another PID namespace, as in the runner's jobs).
+    Started {
+        stat: Option<std::fs::File>,
+        at: Micros,
+    },
     Returned(Returned<T>),
 }
 
@@ -61,9 +67,8 @@ impl<T: Send + 'static> InFlight<T> {
             .spawn(move || {
                 clock::sleep_until(start_at);
                 let started = clock::now_usecs();
-                // SAFETY: gettid has no preconditions.
-                let tid = unsafe { libc::gettid() };
-                if tx.send(Message::Started { tid, at: started }).is_err() {
+                let stat = std::fs::File::open("/proc/thread-self/stat").ok();
+                if tx.send(Message::Started { stat, at: started }).is_err() {
                     return;
                 }
                 let value = call();
@@ -80,8 +85,8 @@ impl<T: Send + 'static> InFlight<T> {
                 }
             })
             .map_err(|e| format!("unable to start the system call thread: {e}"))?;
-        let (tid, started) = match rx.recv() {
-            Ok(Message::Started { tid, at }) => (tid, at),
+        let (stat, started) = match rx.recv() {
+            Ok(Message::Started { stat, at }) => (stat, at),
             _ => return Err("the system call thread died before starting".into()),
         };
         let mut inflight = InFlight {
@@ -93,19 +98,24 @@ impl<T: Send + 'static> InFlight<T> {
             wake,
             handle: Some(handle),
         };
-        inflight.tid_blocked_or_done(tid);
+        inflight.blocked_or_done(stat);
         Ok(inflight)
     }
 
     /// Wait until the thread sleeps in the kernel or the call has returned.
-    fn tid_blocked_or_done(&mut self, tid: i32) {
-        let stat = format!("/proc/self/task/{tid}/stat");
+    fn blocked_or_done(&mut self, stat: Option<std::fs::File>) {
+        use std::os::unix::fs::FileExt;
+        let Some(stat) = stat else {
+            return;
+        };
+        let mut buf = [0u8; 512];
         loop {
             if self.poll_done() {
                 return;
             }
-            match std::fs::read_to_string(&stat) {
-                Ok(text) => {
+            match stat.read_at(&mut buf, 0) {
+                Ok(n) => {
+                    let text = String::from_utf8_lossy(&buf[..n]);
                     // The state follows the parenthesised command name.
                     let state = text
                         .rsplit_once(')')

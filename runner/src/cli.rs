@@ -255,8 +255,12 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         }
     };
     if settings.list {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         for line in discover::list_lines(&jobs) {
-            println!("{line}");
+            if writeln!(out, "{line}").is_err() {
+                break; // stdout closed (e.g. `| head`)
+            }
         }
         return exit::SUCCESS;
     }

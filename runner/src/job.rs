@@ -31,7 +31,7 @@ use netdrill_engine::outcome::{Observer, Outcome};
 use netdrill_engine::run::{run_file, RunOptions};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 /// Testing hook: see the module documentation.
@@ -293,9 +293,4 @@ pub(crate) fn keep_across_exec(fd: RawFd) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// The raw fd, for passing on the command line.
-pub(crate) fn raw(fd: &OwnedFd) -> RawFd {
-    fd.as_raw_fd()
 }

@@ -21,7 +21,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::io::Read;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -357,7 +357,7 @@ fn spawn(job: &Job, settings: &ScheduleSettings) -> std::io::Result<(Pid, OwnedF
     let spec_json = serde_json::to_string(&spec).map_err(std::io::Error::other)?;
     let (results_r, results_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
     let (log_r, log_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    let result_fd = crate::job::raw(&results_w);
+    let result_fd = results_w.as_raw_fd();
     let mut cmd = Command::new(&settings.job_exe);
     cmd.arg0("netdrill")
         .arg("__job")

@@ -338,3 +338,24 @@ mod tests {
         assert_eq!(ntop(&"192.0.2.1".parse().unwrap()), "192.0.2.1");
     }
 }
+
+/// One packet line of packetdrill's error output or `-v` output:
+/// `<label> packet: <seconds as %9.6f> <dump>` (e.g. `script packet:  0.100000 S. 0:0(0) ...`).
+pub fn dump_line(label: &str, time_usecs: i64, dump: &str) -> String {
+    format!("{label} packet: {:9.6} {dump}", time_usecs as f64 / 1e6)
+}
+
+#[cfg(test)]
+mod line_tests {
+    #[test]
+    fn dump_line_formats_seconds_like_printf() {
+        assert_eq!(
+            super::dump_line("script", 100_000, "S. 0:0(0) ack 1 "),
+            "script packet:  0.100000 S. 0:0(0) ack 1 "
+        );
+        assert_eq!(
+            super::dump_line("actual #1", 12_345_678, "."),
+            "actual #1 packet: 12.345678 ."
+        );
+    }
+}

@@ -1059,3 +1059,322 @@ impl IpPacket {
         Ok(merged)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::packet::tcp_option::TcpOption;
+
+    /// An IPv4 or IPv6 TCP packet built from reprs, checksums filled.
+    pub(crate) fn tcp_packet(
+        v6: bool,
+        flags: u16,
+        seq: u32,
+        ack: u32,
+        options: Vec<TcpOption>,
+        payload: usize,
+    ) -> IpPacket {
+        let t = tcp::Repr {
+            src_port: 8080,
+            dst_port: 40000,
+            seq,
+            ack,
+            flags,
+            window: 257,
+            urgent: 0,
+            options,
+            payload_len: payload,
+        };
+        let ip_len = if v6 {
+            ipv6::HEADER_LEN
+        } else {
+            ipv4::HEADER_LEN
+        };
+        let mut bytes = vec![0u8; ip_len + t.buffer_len()];
+        if v6 {
+            ipv6::Repr {
+                src_addr: "fd3d:a0b:17d6::1".parse().unwrap(),
+                dst_addr: "fd3d:fa7b:d17d::1".parse().unwrap(),
+                next_header: proto::TCP,
+                payload_len: t.buffer_len(),
+                hop_limit: 64,
+                traffic_class: 0,
+                flow_label: 0x12345,
+            }
+            .emit(&mut ipv6::Packet::new_unchecked(&mut bytes[..]));
+        } else {
+            ipv4::Repr {
+                src_addr: Ipv4Addr::new(192, 168, 0, 1),
+                dst_addr: Ipv4Addr::new(192, 0, 2, 1),
+                protocol: proto::TCP,
+                payload_len: t.buffer_len(),
+                ttl: 64,
+                tos: 0,
+            }
+            .emit(&mut ipv4::Packet::new_unchecked(&mut bytes[..]));
+        }
+        t.emit(&mut tcp::Packet::new_unchecked(&mut bytes[ip_len..]))
+            .unwrap();
+        let mut p = IpPacket::parse(bytes).unwrap();
+        p.fill_checksums();
+        p
+    }
+
+    fn ts_sack_options() -> Vec<TcpOption> {
+        vec![
+            TcpOption::Nop,
+            TcpOption::Nop,
+            TcpOption::Timestamp { val: 1000, ecr: 77 },
+            TcpOption::Nop,
+            TcpOption::Nop,
+            TcpOption::Sack(vec![(100, 200), (300, 400)]),
+        ]
+    }
+
+    #[test]
+    fn layout_of_a_plain_tcp_packet() {
+        let p = tcp_packet(false, tcp::flag::ACK, 1, 1, ts_sack_options(), 10);
+        assert_eq!(p.headers().len(), 2);
+        assert_eq!(p.ip_header().kind, HeaderKind::Ipv4);
+        assert_eq!(p.transport(), HeaderKind::Tcp);
+        assert_eq!(p.tcp_options_len(), 32);
+        assert_eq!(p.payload_len(), 10);
+        assert!(p.encapsulation().is_empty());
+        assert!(p.ipv4_checksums_ok());
+        let t = p.tcp().unwrap();
+        assert!(t.verify_checksum(&p.src_addr(), &p.dst_addr()));
+    }
+
+    #[test]
+    fn timestamps_and_sack_blocks_move() {
+        let mut p = tcp_packet(false, tcp::flag::ACK, 1, 1, ts_sack_options(), 0);
+        assert_eq!(p.tcp_timestamp(), Ok(Some((1000, 77))));
+        assert_eq!(p.set_tcp_ts_val(5), Ok(true));
+        assert_eq!(p.set_tcp_ts_ecr(6), Ok(true));
+        assert_eq!(p.tcp_timestamp(), Ok(Some((5, 6))));
+        p.offset_sack_blocks(u32::MAX - 99).unwrap();
+        let opts = crate::packet::tcp_option::parse_options(p.tcp().unwrap().options()).unwrap();
+        assert_eq!(opts[5], TcpOption::Sack(vec![(0, 100), (200, 300)]));
+        let mut plain = tcp_packet(false, tcp::flag::ACK, 1, 1, vec![], 0);
+        assert_eq!(plain.tcp_timestamp(), Ok(None));
+        assert_eq!(plain.set_tcp_ts_ecr(1), Ok(false));
+    }
+
+    #[test]
+    fn sequence_space_shift_follows_the_ack_flag() {
+        let mut p = tcp_packet(false, tcp::flag::SYN, 10, 20, vec![], 0);
+        p.shift_tcp_sequence_space(5, 1000).unwrap();
+        let t = p.tcp().unwrap();
+        assert_eq!((t.seq_number(), t.ack_number()), (15, 20));
+        let mut p = tcp_packet(false, tcp::flag::ACK, 10, 20, ts_sack_options(), 0);
+        p.shift_tcp_sequence_space(u32::MAX, 1000).unwrap();
+        let t = p.tcp().unwrap();
+        assert_eq!((t.seq_number(), t.ack_number()), (9, 1020));
+        let opts = crate::packet::tcp_option::parse_options(p.tcp().unwrap().options()).unwrap();
+        assert_eq!(opts[5], TcpOption::Sack(vec![(1100, 1200), (1300, 1400)]));
+    }
+
+    #[test]
+    fn unknown_option_kinds_fail_the_timestamp_walk() {
+        let mut p = tcp_packet(false, tcp::flag::ACK, 1, 1, ts_sack_options(), 0);
+        let at = p.transport_header().offset + tcp::HEADER_LEN;
+        p.bytes[at] = 30;
+        p.bytes[at + 1] = 2;
+        assert_eq!(
+            p.tcp_timestamp().unwrap_err().to_string(),
+            "unexpected TCP option kind: 30"
+        );
+        assert!(p.offset_sack_blocks(1).is_err());
+    }
+
+    #[test]
+    fn tuple_and_ip_fields() {
+        let mut p = tcp_packet(true, tcp::flag::ACK, 1, 1, vec![], 0);
+        let src: IpAddr = "fd3d:fa7b:d17d::1".parse().unwrap();
+        let dst: IpAddr = "fd3d:a0b:17d6::1".parse().unwrap();
+        p.set_tuple((src, 40001), (dst, 8080)).unwrap();
+        assert_eq!(p.tuple(), (src, 40001, dst, 8080));
+        assert_eq!(p.flow_label(), Some(0x12345));
+        p.set_flow_label(0xfffff).unwrap();
+        p.set_tos(0xb8);
+        p.set_ecn(1);
+        p.set_ttl(255);
+        assert_eq!(
+            (p.tos(), p.ecn(), p.ttl(), p.flow_label()),
+            (0xb9, 1, 255, Some(0xfffff))
+        );
+        p.fill_checksums();
+        assert!(p.tcp().unwrap().verify_checksum(&src, &dst));
+        let facts = p.facts();
+        assert_eq!(facts.family, libc::AF_INET6);
+        assert_eq!(
+            facts.transport,
+            Transport::Tcp {
+                syn: false,
+                ack: true,
+                seq: 1
+            }
+        );
+        assert_eq!(
+            facts.tuple.src,
+            Endpoint {
+                ip: Some(src),
+                port: 40001
+            }
+        );
+
+        let mut v4 = tcp_packet(false, tcp::flag::ACK, 1, 1, vec![], 0);
+        assert!(v4.set_flow_label(1).is_err());
+        // IPv4-mapped addresses fit an IPv4 header; others do not.
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        v4.set_addrs(mapped, mapped).unwrap();
+        assert_eq!(v4.src_addr(), "192.0.2.1".parse::<IpAddr>().unwrap());
+        assert!(v4.set_addrs(src, dst).is_err());
+    }
+
+    #[test]
+    fn parse_errors_are_packetdrills() {
+        let p = tcp_packet(false, tcp::flag::ACK, 1, 1, vec![], 0);
+        let mut bad = p.bytes().to_vec();
+        bad[10] ^= 1;
+        assert_eq!(
+            IpPacket::parse(bad).unwrap_err().to_string(),
+            "Bad IP checksum"
+        );
+        let mut frag = p.bytes().to_vec();
+        frag[6] = 0x20;
+        ipv4::Packet::new_unchecked(&mut frag[..]).fill_checksum();
+        assert_eq!(
+            IpPacket::parse(frag).unwrap_err().to_string(),
+            "More fragments remaining"
+        );
+        let mut doff = p.bytes().to_vec();
+        doff[32] = 0x60;
+        assert_eq!(
+            IpPacket::parse(doff).unwrap_err().to_string(),
+            "TCP data offset too big"
+        );
+        assert_eq!(
+            IpPacket::parse(vec![0x70; 20]).unwrap_err().to_string(),
+            "Unsupported IP version"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_after_the_datagram_are_dropped() {
+        let p = tcp_packet(false, tcp::flag::ACK, 1, 1, vec![], 4);
+        let mut bytes = p.bytes().to_vec();
+        bytes.extend_from_slice(&[0xee; 6]);
+        let q = IpPacket::parse(bytes).unwrap();
+        assert_eq!(q, p);
+    }
+
+    #[test]
+    fn aggregation_keeps_first_seq_and_cwr_and_last_headers() {
+        let a = tcp_packet(false, tcp::flag::ACK | tcp::flag::CWR, 1, 7, vec![], 1000);
+        let b = tcp_packet(false, tcp::flag::ACK | tcp::flag::PSH, 1001, 9, vec![], 500);
+        let m = IpPacket::aggregate(&[a, b]).unwrap();
+        let t = m.tcp().unwrap();
+        assert_eq!(t.seq_number(), 1);
+        assert_eq!(t.ack_number(), 9);
+        assert!(t.cwr() && t.psh());
+        assert_eq!(m.payload_len(), 1500);
+        assert_eq!(m.ipv4().unwrap().total_len(), 1540);
+        assert!(m.ipv4_checksums_ok());
+        let v6 = IpPacket::aggregate(&[
+            tcp_packet(true, tcp::flag::ACK, 1, 1, vec![], 10),
+            tcp_packet(true, tcp::flag::ACK, 11, 1, vec![], 10),
+        ])
+        .unwrap();
+        assert_eq!(v6.ipv6().unwrap().payload_len(), 40);
+        assert!(IpPacket::aggregate(&[]).is_err());
+    }
+
+    fn icmp_unreachable_v4(echoed_proto: u8) -> IpPacket {
+        let mut bytes = vec![0u8; 20 + 8 + 20 + 8];
+        ipv4::Repr {
+            src_addr: Ipv4Addr::UNSPECIFIED,
+            dst_addr: Ipv4Addr::UNSPECIFIED,
+            protocol: proto::ICMP,
+            payload_len: 36,
+            ttl: 255,
+            tos: 0,
+        }
+        .emit(&mut ipv4::Packet::new_unchecked(&mut bytes[..]));
+        bytes[20] = 3;
+        bytes[21] = 4;
+        bytes[28] = 0x45;
+        bytes[28 + 9] = echoed_proto;
+        bytes[48 + 4..48 + 8].copy_from_slice(&5u32.to_be_bytes());
+        let headers = vec![
+            Header {
+                kind: HeaderKind::Ipv4,
+                offset: 0,
+                header_len: 20,
+                total_len: 56,
+            },
+            Header {
+                kind: HeaderKind::Icmpv4,
+                offset: 20,
+                header_len: 8,
+                total_len: 36,
+            },
+        ];
+        IpPacket::from_layout(
+            bytes,
+            headers,
+            Some(Echoed {
+                protocol: echoed_proto,
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn icmp_echoed_packet_gets_the_reverse_tuple() {
+        let mut p = icmp_unreachable_v4(proto::TCP);
+        let remote: IpAddr = "192.0.2.1".parse().unwrap();
+        let local: IpAddr = "192.168.0.1".parse().unwrap();
+        p.set_tuple((remote, 40000), (local, 8080)).unwrap();
+        assert_eq!(p.tuple(), (remote, 0, local, 0));
+        let echoed = ipv4::Packet::new_unchecked(&p.bytes()[28..]);
+        assert_eq!(
+            (echoed.src_addr(), echoed.dst_addr()),
+            (Ipv4Addr::new(192, 168, 0, 1), Ipv4Addr::new(192, 0, 2, 1))
+        );
+        assert_eq!(&p.bytes()[48..52], &[0x1f, 0x90, 0x9c, 0x40]);
+        assert_eq!(p.echoed_tcp_seq(), Some(5));
+        assert!(p.set_echoed_tcp_seq(1_000_005));
+        assert_eq!(p.echoed_tcp_seq(), Some(1_000_005));
+        assert_eq!(
+            p.facts().transport,
+            Transport::Icmp {
+                v6: false,
+                echoed: Some(6)
+            }
+        );
+        p.fill_checksums();
+        assert!(p.icmpv4().unwrap().verify_checksum());
+        assert_eq!(p.icmp_type_code(), Some((3, 4)));
+
+        let mut udp = icmp_unreachable_v4(proto::UDP);
+        assert!(!udp.set_echoed_tcp_seq(1));
+        udp.set_tuple((remote, 1), (local, 2)).unwrap();
+        assert_eq!(&udp.bytes()[48..52], &[0, 2, 0, 1]);
+    }
+
+    #[test]
+    fn layouts_are_checked() {
+        let p = tcp_packet(false, tcp::flag::ACK, 1, 1, vec![], 0);
+        let mut headers = p.headers().to_vec();
+        headers.reverse();
+        assert!(IpPacket::from_layout(p.bytes().to_vec(), headers, None).is_err());
+        let mut headers = p.headers().to_vec();
+        headers[1].header_len = 24;
+        assert!(IpPacket::from_layout(p.bytes().to_vec(), headers, None).is_err());
+        assert!(IpPacket::from_layout(p.bytes().to_vec(), vec![], None).is_err());
+        let mut headers = p.headers().to_vec();
+        headers[0].total_len = 1000;
+        assert!(IpPacket::from_layout(p.bytes().to_vec(), headers, None).is_err());
+    }
+}

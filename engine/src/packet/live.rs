@@ -47,3 +47,62 @@ pub fn parse_sniffed(bytes: &[u8]) -> Result<Sniffed> {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::ip_packet::tests::tcp_packet;
+    use crate::packet::{ipv6, proto, tcp};
+
+    fn icmpv6_packet(msg_type: u8) -> Vec<u8> {
+        let mut bytes = vec![0u8; 48];
+        ipv6::Repr {
+            src_addr: "fe80::1".parse().unwrap(),
+            dst_addr: "ff02::2".parse().unwrap(),
+            next_header: proto::ICMPV6,
+            payload_len: 8,
+            hop_limit: 255,
+            traffic_class: 0,
+            flow_label: 0,
+        }
+        .emit(&mut ipv6::Packet::new_unchecked(&mut bytes[..]));
+        bytes[40] = msg_type;
+        bytes
+    }
+
+    #[test]
+    fn router_solicitations_and_hop_by_hop_are_skipped() {
+        assert!(matches!(
+            parse_sniffed(&icmpv6_packet(133)),
+            Ok(Sniffed::Skipped(_))
+        ));
+        let mut mld = icmpv6_packet(143);
+        mld[6] = proto::HOPOPT;
+        assert!(matches!(parse_sniffed(&mld), Ok(Sniffed::Skipped(_))));
+        assert!(matches!(
+            parse_sniffed(&icmpv6_packet(1)),
+            Ok(Sniffed::Packet(_))
+        ));
+    }
+
+    #[test]
+    fn tcp_packets_are_ours() {
+        let p = tcp_packet(false, tcp::flag::SYN, 7, 0, vec![], 0);
+        assert_eq!(parse_sniffed(p.bytes()), Ok(Sniffed::Packet(p)));
+    }
+
+    #[test]
+    fn malformed_packets_carry_a_hex_dump() {
+        let p = tcp_packet(false, tcp::flag::SYN, 7, 0, vec![], 0);
+        let mut bytes = p.into_bytes();
+        bytes[10] ^= 0xff;
+        let err = parse_sniffed(&bytes).unwrap_err().to_string();
+        assert!(
+            err.starts_with("Bad IP checksum: packet of 40 bytes:\n0x0000: 45 00 00 28 "),
+            "{err}"
+        );
+        let last = err.lines().last().unwrap();
+        assert!(last.starts_with("0x0020: 50 02 01 01 "), "{err}");
+        assert_eq!(err.lines().count(), 4);
+    }
+}

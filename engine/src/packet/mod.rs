@@ -3,6 +3,7 @@
 //! UDP, ICMP, ICMPv6, GRE and MPLS.
 
 pub mod checksum;
+pub mod compare;
 pub mod dump;
 pub mod gre;
 pub mod icmpv4;

@@ -6,7 +6,7 @@ pub mod template;
 
 use crate::config::Config;
 use crate::script::{Action, Diagnostic, Script};
-pub use template::PacketTemplate;
+pub use template::{Checks, PacketTemplate, TosCheck};
 
 /// What the runtime needs beyond the AST: one template per packet event.
 #[derive(Debug)]

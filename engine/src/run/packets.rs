@@ -52,7 +52,7 @@ impl Runtime<'_> {
                 self.at_line(event.line, "packet event without a packet template"),
             ));
         };
-        let facts = template.packet.facts();
+        let facts = template.facts();
         let found = self.state.socket_for_script_packet(
             template.direction,
             &facts,
@@ -364,13 +364,13 @@ impl Runtime<'_> {
                     fragments.clear();
                     total = 0;
                 } else if let Err(detail) =
-                    crate::packet::compare::check_fragment(previous, &live, total, expected_payload)
+                    crate::packet::compare::check_fragment(&live, previous, total, expected_payload)
                 {
                     let mut message = detail.to_string();
                     message.push_str(&format!(
                         "\nscript packet: {} {}",
                         secs9(time.start),
-                        template.to_script_string()
+                        template.short_dump()
                     ));
                     for (i, f) in fragments.iter().chain(std::iter::once(&live)).enumerate() {
                         message.push_str(&format!("\nactual #{i} packet: {}", short_dump(f)));
@@ -452,15 +452,26 @@ impl Runtime<'_> {
                 .set_tuple((script_src, sp), (script_dst, dp))
                 .map_err(|e| PacketError::fatal(e.to_string()))?;
 
-            let opts = self.verify_options(time);
+            let ts_tolerance_usecs = crate::packet::compare::ts_tolerance_usecs(
+                self.config.tolerance_usecs,
+                self.config.tolerance_percent,
+                time.start,
+            );
             let s = &mut self.state.sockets[id];
-            template
-                .verify(&actual, &opts, &mut s.flowlabel_map)
-                .map_err(|d| PacketError {
+            let mut opts = crate::packet::compare::VerifyOptions {
+                ts_tick_usecs: self.config.tcp_ts_tick_usecs,
+                ts_tolerance_usecs,
+                flowlabel: &mut s.flowlabel_map,
+            };
+            crate::packet::compare::verify(template, &actual, &mut opts).map_err(|d| {
+                let script_dump = template.short_dump();
+                let actual_dump = short_dump(&actual);
+                PacketError {
                     detail: d.message.clone(),
-                    non_fatal: d.non_fatal,
-                    mismatch: Some(d.to_mismatch(template.to_script_string(), Some(short_dump(&actual)))),
-                })?;
+                    non_fatal: d.recoverable,
+                    mismatch: Some(d.into_mismatch(script_dump, Some(actual_dump))),
+                }
+            })?;
             timing::verify(
                 time,
                 actual_time,
@@ -478,7 +489,7 @@ impl Runtime<'_> {
             e.detail.push_str(&format!(
                 "\nscript packet: {} {}\nactual packet: {} {}",
                 secs9(time.start),
-                template.to_script_string(),
+                template.short_dump(),
                 secs9(actual_time),
                 short_dump(&actual)
             ));

@@ -435,7 +435,11 @@ fn child_tun0_drop_keeps_or_removes_the_device() {
     assert!(exists(), "persistent tun0 vanished");
     let mut dev = NetDev::create(&config, &addrs, &ours()).expect("re-create tun0");
     let (_listener, _) = handshake(&addrs, &mut dev, 40_002);
-    drop(dev);
+    dev.close_in_background().join().expect("closing thread");
+    assert!(
+        exists(),
+        "persistent tun0 vanished after a background close"
+    );
 
     // Not our namespace: closing removes tun0.
     let shared = RunOptions::default();

@@ -9,7 +9,7 @@
 
 use netdrill_engine::config::{Addresses, Config};
 use netdrill_engine::run::clock;
-use netdrill_engine::run::netdev::{NetDev, TUN_NAME};
+use netdrill_engine::run::netdev::{self, NetDev, TUN_NAME};
 use netdrill_engine::run::netlink::{Link, Netlink};
 use netdrill_engine::run::sniffer::SniffedFrame;
 use netdrill_engine::run::RunOptions;
@@ -353,9 +353,15 @@ fn child_tun0_device_setup_is_visible_through_netlink() {
     if !in_child_netns() {
         return;
     }
-    let config = ksft_config("ipv6");
+    assert!(
+        !netdev::in_initial_netns(),
+        "the child thinks it is in the host's namespace"
+    );
+    let mut config = ksft_config("ipv6");
+    config.apply_flag("speed", Some("1000")).expect("speed");
     let addrs = config.finalize().expect("addresses");
     let dev = NetDev::create(&config, &addrs, &ours()).expect("create tun0");
+    assert_eq!(netdev::speed(TUN_NAME), Ok(1000));
     let mut nl = Netlink::open().expect("netlink");
     let on_tun0: Vec<_> = nl
         .addresses()

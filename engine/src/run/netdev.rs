@@ -34,6 +34,7 @@ use super::netlink::{io_text, InterfaceAddress, Link, Netlink, Route};
 use super::sniffer::{SniffedFrame, Sniffer};
 use super::RunOptions;
 use crate::config::{Addresses, Config};
+use netlink_packet_route::route::RouteType;
 use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::{self, IoSlice};
@@ -504,7 +505,36 @@ fn setup_address(
         };
         nl.delete_address(other, address, found.prefix_len)?;
     }
-    nl.add_address(link, address, prefix_len)
+    nl.add_address(link, address, prefix_len)?;
+    if address.is_ipv6() {
+        wait_until_local(nl, address)?;
+    }
+    Ok(())
+}
+
+/// How long an IPv6 address may take to become usable after it was added.
+const ADDRESS_READY_LIMIT: Duration = Duration::from_secs(2);
+const ADDRESS_READY_POLL: Duration = Duration::from_micros(50);
+
+/// Wait until packets to `address` are delivered locally. An IPv6 address is
+/// listed at once, but its local route is installed only when the kernel's
+/// address-configuration work has run (even with `nodad` on a NOARP device);
+/// until then packets to it are dropped (`Ip6InAddrErrors`). packetdrill's
+/// shell commands are slow enough to hide this; we are not.
+fn wait_until_local(nl: &mut Netlink, address: IpAddr) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    loop {
+        if nl.route_type_to(address)? == RouteType::Local {
+            return Ok(());
+        }
+        if started.elapsed() > ADDRESS_READY_LIMIT {
+            return Err(format!(
+                "address {address} on {TUN_NAME} did not become usable within {} s",
+                ADDRESS_READY_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(ADDRESS_READY_POLL);
+    }
 }
 
 fn interface_name(index: u32) -> String {

@@ -291,6 +291,45 @@ impl Netlink {
             .map_err(|e| format!("netlink: removing route {route}: {e}"))
     }
 
+    /// The kernel's route to `destination` (`ip route get`): its type
+    /// (`Local` once an address of this host is usable as a destination).
+    pub fn route_type_to(&mut self, destination: IpAddr) -> Result<RouteType, String> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = family_of(destination);
+        msg.header.destination_prefix_length = if destination.is_ipv4() { 32 } else { 128 };
+        msg.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(destination)));
+        let what = || format!("netlink: looking up the route to {destination}");
+        let seq = self
+            .send(RouteNetlinkMessage::GetRoute(msg), 0)
+            .map_err(|e| format!("{}: {e}", what()))?;
+        loop {
+            self.receive().map_err(|e| format!("{}: {e}", what()))?;
+            let mut offset = 0;
+            while offset < self.buffer.len() {
+                let frame = NetlinkBuffer::new_checked(&self.buffer[offset..])
+                    .map_err(|e| format!("{}: malformed reply: {e}", what()))?;
+                let len = frame.length() as usize;
+                if frame.sequence_number() == seq {
+                    if frame.message_type() == NLMSG_ERROR {
+                        ack_result(frame.flags(), frame.payload())
+                            .map_err(|e| format!("{}: {e}", what()))?;
+                        return Err(format!("{}: no route in the reply", what()));
+                    }
+                    let bytes = &self.buffer[offset..offset + len];
+                    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
+                        .map_err(|e| format!("{}: malformed reply: {e}", what()))?;
+                    if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) =
+                        msg.payload
+                    {
+                        return Ok(r.header.kind);
+                    }
+                }
+                offset += align4(len).max(16);
+            }
+        }
+    }
+
     /// Send one message with `NLM_F_REQUEST | extra_flags`; returns its sequence number.
     fn send(&mut self, inner: RouteNetlinkMessage, extra_flags: u16) -> Result<u32, String> {
         self.sequence = self.sequence.wrapping_add(1);

@@ -131,11 +131,6 @@ fn tcp_over_ip(ip_packet: &[u8]) -> Option<bool> {
     }
 }
 
-// ioctl numbers of <linux/if_tun.h> (libc has them; spelled out for clarity).
-const TUNSETIFF: libc::Ioctl = libc::TUNSETIFF;
-const TUNSETPERSIST: libc::Ioctl = libc::TUNSETPERSIST;
-const TUNSETOFFLOAD: libc::Ioctl = libc::TUNSETOFFLOAD;
-
 /// TUNSETIFF on `fd` for `tun0` with packetdrill's flags; the errno on failure.
 fn attach_tun0(fd: &OwnedFd) -> Result<(), i32> {
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
@@ -146,7 +141,13 @@ fn attach_tun0(fd: &OwnedFd) -> Result<(), i32> {
     ifr.ifr_ifru.ifru_flags =
         (libc::IFF_TUN | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short;
     // SAFETY: TUNSETIFF reads and writes a struct ifreq, which `ifr` is.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut ifr as *mut libc::ifreq) };
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TUNSETIFF,
+            &mut ifr as *mut libc::ifreq,
+        )
+    };
     if r < 0 {
         return Err(io::Error::last_os_error().raw_os_error().unwrap_or(0));
     }
@@ -352,7 +353,7 @@ impl NetDev {
         }
 
         let offload = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6 | libc::TUN_F_TSO_ECN;
-        tun_ioctl_value(&tun, TUNSETOFFLOAD, libc::c_ulong::from(offload))
+        tun_ioctl_value(&tun, libc::TUNSETOFFLOAD, libc::c_ulong::from(offload))
             .map_err(|e| format!("TUNSETOFFLOAD: {}", io_text(&e)))?;
 
         let mtu = (config.mtu != TUN_DEFAULT_MTU).then_some(config.mtu);
@@ -558,7 +559,7 @@ impl Drop for NetDev {
         // namespace's death removes the device. Otherwise clear the flag (it may
         // be set from an earlier run in this namespace) so the close removes it.
         let persist = libc::c_ulong::from(self.persist_on_drop);
-        let _ = tun_ioctl_value(&self.tun, TUNSETPERSIST, persist);
+        let _ = tun_ioctl_value(&self.tun, libc::TUNSETPERSIST, persist);
     }
 }
 

@@ -322,12 +322,17 @@ mod tests {
     #[test]
     fn aligned_start_is_a_quarter_millisecond_into_a_coming_jiffy() {
         let grid = tick_grid();
-        let now = now_usecs();
+        let before = now_usecs();
         let start = aligned_start();
-        let ahead = start - now;
+        let after = now_usecs();
+        // Computed at some instant in [before, after]: a quarter millisecond to a
+        // jiffy and a quarter ahead of it.
         assert!(
-            ahead >= JIFFY_OFFSET_USECS - 50 && ahead <= grid.period_ns / 1000 + 300,
-            "start {ahead} µs ahead"
+            start >= before + JIFFY_OFFSET_USECS - 50
+                && start <= after + grid.period_ns / 1000 + JIFFY_OFFSET_USECS + 50,
+            "start {} µs after the call began, {} µs after it ended",
+            start - before,
+            start - after
         );
         // Convert back to monotonic time and check the phase.
         let offset_ns = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
@@ -347,6 +352,7 @@ mod tests {
         let c = ScriptClock::aligned();
         c.sleep_until(0);
         let t = c.now();
-        assert!((0..50_000).contains(&t), "{t}");
+        // Loose: a loaded machine may deschedule the test for a while.
+        assert!((0..1_000_000).contains(&t), "{t}");
     }
 }

@@ -43,19 +43,7 @@ pub struct RunOptions {
     pub allow_initial_namespace: bool,
 }
 
-/// Whether this thread is in the initial network namespace (the host's).
-pub fn in_initial_netns() -> bool {
-    let ours = std::fs::metadata("/proc/thread-self/ns/net");
-    let init = std::fs::metadata("/proc/1/ns/net");
-    match (ours, init) {
-        (Ok(a), Ok(b)) => {
-            use std::os::unix::fs::MetadataExt;
-            a.ino() == b.ino() && a.dev() == b.dev()
-        }
-        // Without access to pid 1's namespace we cannot tell; assume the worst.
-        _ => true,
-    }
-}
+pub use netdev::in_initial_netns;
 
 /// Run one script file with packetdrill's command-line flags `cli` (script
 /// option lines apply first, then `cli` again, as packetdrill does).

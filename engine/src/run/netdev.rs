@@ -14,11 +14,27 @@
 //! read; as packetdrill does, [`NetDev::next_outbound`] reads one (a few bytes of
 //! it) from the tun device for every frame it sniffs, so the kernel sees normal
 //! transmit completions (TCP small queues and friends depend on them).
+//!
+//! Differences from packetdrill, all on purpose:
+//! * tun0 is asked for by name, so a persistent tun0 left in the namespace by an
+//!   earlier run of this process is taken over instead of the kernel handing out
+//!   `tun1` (packetdrill then retries for a second and dies). `EBUSY` (another
+//!   process holds tun0) is retried like packetdrill: 10 tries, 100 ms apart.
+//! * Failures to set the MTU, the speed or the address are errors; packetdrill
+//!   ignores the exit status of `ifconfig`, `ethtool` and `ip addr add`.
+//! * `--speed` is set through the ethtool ioctl without packetdrill's
+//!   down/sleep 1/up/sleep 1 (which served a special tun driver): the device is
+//!   still down at that point.
+//! * IPv6 addresses get `nodad` (tun0 is NOARP, so DAD is skipped either way).
+//! * The sniffer takes a 2 MB receive buffer even above `net.core.rmem_max`.
+//! * Setting up tun0 in the host's initial network namespace is refused unless
+//!   [`RunOptions::allow_initial_namespace`] is set.
 
 use super::netlink::{io_text, InterfaceAddress, Link, Netlink, Route};
 use super::sniffer::{SniffedFrame, Sniffer};
 use super::RunOptions;
 use crate::config::{Addresses, Config};
+use netlink_packet_route::route::RouteType;
 use std::ffi::CString;
 use std::fs::OpenOptions;
 use std::io::{self, IoSlice};
@@ -115,11 +131,6 @@ fn tcp_over_ip(ip_packet: &[u8]) -> Option<bool> {
     }
 }
 
-// ioctl numbers of <linux/if_tun.h> (libc has them; spelled out for clarity).
-const TUNSETIFF: libc::Ioctl = libc::TUNSETIFF;
-const TUNSETPERSIST: libc::Ioctl = libc::TUNSETPERSIST;
-const TUNSETOFFLOAD: libc::Ioctl = libc::TUNSETOFFLOAD;
-
 /// TUNSETIFF on `fd` for `tun0` with packetdrill's flags; the errno on failure.
 fn attach_tun0(fd: &OwnedFd) -> Result<(), i32> {
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
@@ -130,7 +141,13 @@ fn attach_tun0(fd: &OwnedFd) -> Result<(), i32> {
     ifr.ifr_ifru.ifru_flags =
         (libc::IFF_TUN | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short;
     // SAFETY: TUNSETIFF reads and writes a struct ifreq, which `ifr` is.
-    let r = unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &mut ifr as *mut libc::ifreq) };
+    let r = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TUNSETIFF,
+            &mut ifr as *mut libc::ifreq,
+        )
+    };
     if r < 0 {
         return Err(io::Error::last_os_error().raw_os_error().unwrap_or(0));
     }
@@ -176,6 +193,99 @@ fn open_tun0() -> Result<OwnedFd, String> {
     }
 }
 
+/// The inode number of the initial network namespace's `/proc/*/ns/net`
+/// (`PROC_NET_INIT_INO`, fixed by current kernels).
+const PROC_NET_INIT_INO: u64 = 0xEFFF_FFF9;
+
+fn netns_inode(path: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.ino())
+}
+
+/// Whether the calling thread is in the host's initial network namespace, or in
+/// the namespace of PID 1 (what a container calls the host's); unknown counts as
+/// yes.
+pub fn in_initial_netns() -> bool {
+    let Some(own) = netns_inode("/proc/thread-self/ns/net") else {
+        return true;
+    };
+    own == PROC_NET_INIT_INO || netns_inode("/proc/1/ns/net") == Some(own)
+}
+
+/// `struct ethtool_cmd` of <linux/ethtool.h> (the legacy, still supported form).
+#[repr(C)]
+#[derive(Default)]
+struct EthtoolCmd {
+    cmd: u32,
+    supported: u32,
+    advertising: u32,
+    speed: u16,
+    duplex: u8,
+    port: u8,
+    phy_address: u8,
+    transceiver: u8,
+    autoneg: u8,
+    mdio_support: u8,
+    maxtxpkt: u32,
+    maxrxpkt: u32,
+    speed_hi: u16,
+    eth_tp_mdix: u8,
+    eth_tp_mdix_ctrl: u8,
+    lp_advertising: u32,
+    reserved: [u32; 2],
+}
+
+const ETHTOOL_GSET: u32 = 1;
+const ETHTOOL_SSET: u32 = 2;
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+
+fn ethtool(name: &str, cmd: &mut EthtoolCmd) -> io::Result<()> {
+    let sock = std::net::UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    ifr.ifr_ifru.ifru_data = (cmd as *mut EthtoolCmd).cast();
+    // SAFETY: SIOCETHTOOL reads the command from, and writes the result to,
+    // the ethtool_cmd that ifr_data points at, which outlives the call.
+    let r = unsafe { libc::ioctl(sock.as_raw_fd(), SIOCETHTOOL as _, &mut ifr) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `ethtool -s NAME speed MBPS autoneg off` (packetdrill's `--speed`).
+pub fn set_speed(name: &str, mbps: u32) -> Result<(), String> {
+    let fail = |e: io::Error| {
+        format!(
+            "ethtool -s {name} speed {mbps} autoneg off: {}",
+            io_text(&e)
+        )
+    };
+    let mut cmd = EthtoolCmd {
+        cmd: ETHTOOL_GSET,
+        ..EthtoolCmd::default()
+    };
+    ethtool(name, &mut cmd).map_err(fail)?;
+    cmd.cmd = ETHTOOL_SSET;
+    cmd.speed = (mbps & 0xffff) as u16;
+    cmd.speed_hi = (mbps >> 16) as u16;
+    cmd.autoneg = 0;
+    ethtool(name, &mut cmd).map_err(fail)
+}
+
+/// The link speed in Mb/s as `ethtool NAME` shows it.
+pub fn speed(name: &str) -> Result<u32, String> {
+    let mut cmd = EthtoolCmd {
+        cmd: ETHTOOL_GSET,
+        ..EthtoolCmd::default()
+    };
+    ethtool(name, &mut cmd).map_err(|e| format!("ethtool {name}: {}", io_text(&e)))?;
+    Ok(u32::from(cmd.speed) | (u32::from(cmd.speed_hi) << 16))
+}
+
 fn if_index(name: &str) -> Result<u32, String> {
     let c = CString::new(name).map_err(|_| format!("bad interface name {name:?}"))?;
     // SAFETY: `c` is a valid NUL-terminated string.
@@ -201,8 +311,20 @@ pub struct NetDev {
 
 impl NetDev {
     /// Create and configure tun0 for a run, in the calling thread's network
-    /// namespace, and open its sniffer.
+    /// namespace, and open its sniffer. In order, as packetdrill: the remote
+    /// address must not be local (nor the local one, with `--is_anyip`); tun0
+    /// with `IFF_TUN | IFF_NO_PI | IFF_VNET_HDR`; `--speed`; offloads
+    /// (`TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN`); MTU and up;
+    /// the local address (`local_ip/local_prefix_len`, IPv4 for
+    /// ipv4-mapped-ipv6); the route `remote_prefix/len via gateway dev tun0`
+    /// (replacing any route to that prefix); the sniffer. Takes about 0.4 ms.
     pub fn create(config: &Config, addrs: &Addresses, opts: &RunOptions) -> Result<NetDev, String> {
+        if !opts.allow_initial_namespace && in_initial_netns() {
+            return Err(format!(
+                "refusing to set up {TUN_NAME} in the host's initial network namespace \
+                 (run in a network namespace of its own)"
+            ));
+        }
         let mut nl = Netlink::open()?;
         let existing = nl.addresses()?;
         let is_local = |ip: IpAddr| existing.iter().any(|a| a.address == ip);
@@ -226,8 +348,12 @@ impl NetDev {
             name: TUN_NAME,
         };
 
+        if let Some(mbps) = config.speed {
+            set_speed(TUN_NAME, mbps)?;
+        }
+
         let offload = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6 | libc::TUN_F_TSO_ECN;
-        tun_ioctl_value(&tun, TUNSETOFFLOAD, libc::c_ulong::from(offload))
+        tun_ioctl_value(&tun, libc::TUNSETOFFLOAD, libc::c_ulong::from(offload))
             .map_err(|e| format!("TUNSETOFFLOAD: {}", io_text(&e)))?;
 
         let mtu = (config.mtu != TUN_DEFAULT_MTU).then_some(config.mtu);
@@ -348,6 +474,18 @@ impl NetDev {
     }
 }
 
+impl NetDev {
+    /// Close the device on a helper thread and return at once. The close of the
+    /// sniffing socket waits for an RCU grace period (10-15 ms on an idle 2-vCPU
+    /// VM; a non-persistent tun0 adds 20-30 ms more): a caller with work left
+    /// (reporting a result, running a cleanup command) can overlap it. A process
+    /// cannot finish exiting before the thread is done, so this only helps when
+    /// there is such work; join the handle to be sure the device is gone.
+    pub fn close_in_background(self) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || drop(self))
+    }
+}
+
 /// packetdrill's `net_setup_dev_address`: nothing to do if the address is on
 /// tun0 already; moved if another interface has it; added otherwise.
 fn setup_address(
@@ -368,7 +506,36 @@ fn setup_address(
         };
         nl.delete_address(other, address, found.prefix_len)?;
     }
-    nl.add_address(link, address, prefix_len)
+    nl.add_address(link, address, prefix_len)?;
+    if address.is_ipv6() {
+        wait_until_local(nl, address)?;
+    }
+    Ok(())
+}
+
+/// How long an IPv6 address may take to become usable after it was added.
+const ADDRESS_READY_LIMIT: Duration = Duration::from_secs(2);
+const ADDRESS_READY_POLL: Duration = Duration::from_micros(50);
+
+/// Wait until packets to `address` are delivered locally. An IPv6 address is
+/// listed at once, but its local route is installed only when the kernel's
+/// address-configuration work has run (even with `nodad` on a NOARP device);
+/// until then packets to it are dropped (`Ip6InAddrErrors`). packetdrill's
+/// shell commands are slow enough to hide this; we are not.
+fn wait_until_local(nl: &mut Netlink, address: IpAddr) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    loop {
+        if nl.route_type_to(address)? == RouteType::Local {
+            return Ok(());
+        }
+        if started.elapsed() > ADDRESS_READY_LIMIT {
+            return Err(format!(
+                "address {address} on {TUN_NAME} did not become usable within {} s",
+                ADDRESS_READY_LIMIT.as_secs()
+            ));
+        }
+        std::thread::sleep(ADDRESS_READY_POLL);
+    }
 }
 
 fn interface_name(index: u32) -> String {
@@ -392,7 +559,7 @@ impl Drop for NetDev {
         // namespace's death removes the device. Otherwise clear the flag (it may
         // be set from an earlier run in this namespace) so the close removes it.
         let persist = libc::c_ulong::from(self.persist_on_drop);
-        let _ = tun_ioctl_value(&self.tun, TUNSETPERSIST, persist);
+        let _ = tun_ioctl_value(&self.tun, libc::TUNSETPERSIST, persist);
     }
 }
 

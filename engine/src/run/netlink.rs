@@ -28,9 +28,13 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::fmt;
 use std::io;
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 
 /// `NLMSGERR_ATTR_MSG` in an extended acknowledgement: the kernel's text.
 const NLMSGERR_ATTR_MSG: u16 = 1;
+
+/// How long to wait for the kernel's answer to a request.
+const REPLY_TIMEOUT_SECS: libc::time_t = 5;
 
 /// Size of the receive buffer: the kernel's dump messages stay well below it.
 const RECV_BUFFER_BYTES: usize = 64 * 1024;
@@ -113,6 +117,27 @@ impl Netlink {
         // Both only improve error reports; kernels without them still work.
         let _ = socket.set_ext_ack(true);
         let _ = socket.set_cap_ack(true);
+        // The kernel answers at once; a missing answer is an error, not a hang.
+        let timeout = libc::timeval {
+            tv_sec: REPLY_TIMEOUT_SECS,
+            tv_usec: 0,
+        };
+        // SAFETY: `timeout` is a valid timeval and its size is passed along.
+        let r = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&timeout as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            return Err(fail(
+                "setting a receive timeout on the netlink socket",
+                io::Error::last_os_error(),
+            ));
+        }
         Ok(Netlink {
             socket,
             sequence: 0,
@@ -291,6 +316,45 @@ impl Netlink {
             .map_err(|e| format!("netlink: removing route {route}: {e}"))
     }
 
+    /// The kernel's route to `destination` (`ip route get`): its type
+    /// (`Local` once an address of this host is usable as a destination).
+    pub fn route_type_to(&mut self, destination: IpAddr) -> Result<RouteType, String> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = family_of(destination);
+        msg.header.destination_prefix_length = if destination.is_ipv4() { 32 } else { 128 };
+        msg.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(destination)));
+        let what = || format!("netlink: looking up the route to {destination}");
+        let seq = self
+            .send(RouteNetlinkMessage::GetRoute(msg), 0)
+            .map_err(|e| format!("{}: {e}", what()))?;
+        loop {
+            self.receive().map_err(|e| format!("{}: {e}", what()))?;
+            let mut offset = 0;
+            while offset < self.buffer.len() {
+                let frame = NetlinkBuffer::new_checked(&self.buffer[offset..])
+                    .map_err(|e| format!("{}: malformed reply: {e}", what()))?;
+                let len = frame.length() as usize;
+                if frame.sequence_number() == seq {
+                    if frame.message_type() == NLMSG_ERROR {
+                        ack_result(frame.flags(), frame.payload())
+                            .map_err(|e| format!("{}: {e}", what()))?;
+                        return Err(format!("{}: no route in the reply", what()));
+                    }
+                    let bytes = &self.buffer[offset..offset + len];
+                    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
+                        .map_err(|e| format!("{}: malformed reply: {e}", what()))?;
+                    if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) =
+                        msg.payload
+                    {
+                        return Ok(r.header.kind);
+                    }
+                }
+                offset += align4(len).max(16);
+            }
+        }
+    }
+
     /// Send one message with `NLM_F_REQUEST | extra_flags`; returns its sequence number.
     fn send(&mut self, inner: RouteNetlinkMessage, extra_flags: u16) -> Result<u32, String> {
         self.sequence = self.sequence.wrapping_add(1);
@@ -315,6 +379,11 @@ impl Netlink {
             match self.socket.recv(&mut self.buffer, libc::MSG_TRUNC) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(format!(
+                        "no answer from the kernel within {REPLY_TIMEOUT_SECS} s"
+                    ))
+                }
                 Err(e) => return Err(io_text(&e)),
             }
         };

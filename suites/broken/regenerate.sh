@@ -1,5 +1,4 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
 #
 # Re-measure EXPECTED.tsv for the broken-variant suite with a given packetdrill.
 #

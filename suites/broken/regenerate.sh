@@ -109,10 +109,16 @@ measure() {
 		args=("${ipv6_args[@]}")
 	fi
 	local t0 t1 rc first line msg
+	touch "$work/marker"
 	t0=$(date +%s%N)
 	timeout 120 unshare -n "$pd" "${args[@]}" "$script" >/dev/null 2>"$err"
 	rc=$?
 	t1=$(date +%s%N)
+	# set_sysctls.py leaves /tmp/sysctl_restore_<packetdrill pid>.sh behind
+	# (the scripts that run it only at their end fail before that, and it
+	# never deletes itself): remove the ones this run made.
+	find /tmp -maxdepth 1 -name 'sysctl_restore_*.sh' -newer "$work/marker" \
+		-delete 2>/dev/null
 	# The diagnostic is the first stderr line naming this script and a line.
 	first=$(grep -m1 -E "^${script//./\\.}:[0-9]+: " "$err")
 	if [ -n "$first" ]; then

@@ -665,6 +665,61 @@ impl Config {
     }
 }
 
+/// The arguments the kernel's `ksft_runner.sh` passes to packetdrill for an IP
+/// version (engine spec 9.2; ipv4-mapped-ipv6, which the kernel runner does
+/// not use, gets the IPv4 addresses with IPv6 control-message levels as
+/// packetdrill's own `run_all.py` gives it).
+pub fn kselftest_args(ip: IpVersion) -> Vec<String> {
+    let v: &[&str] = match ip {
+        IpVersion::Ipv4 => &[
+            "--ip_version=ipv4",
+            "--local_ip=192.168.0.1",
+            "--gateway_ip=192.168.0.1",
+            "--netmask_ip=255.255.0.0",
+            "--remote_ip=192.0.2.1",
+            "-D",
+            "TFO_COOKIE=3021b9d889017eeb",
+            "-D",
+            "TFO_COOKIE_ZERO=b7c12350a90dc8f5",
+            "-D",
+            "CMSG_LEVEL_IP=SOL_IP",
+            "-D",
+            "CMSG_TYPE_RECVERR=IP_RECVERR",
+        ],
+        IpVersion::Ipv4MappedIpv6 => &[
+            "--ip_version=ipv4-mapped-ipv6",
+            "--local_ip=192.168.0.1",
+            "--gateway_ip=192.168.0.1",
+            "--netmask_ip=255.255.0.0",
+            "--remote_ip=192.0.2.1",
+            "-D",
+            "TFO_COOKIE=3021b9d889017eeb",
+            "-D",
+            "TFO_COOKIE_ZERO=b7c12350a90dc8f5",
+            "-D",
+            "CMSG_LEVEL_IP=SOL_IPV6",
+            "-D",
+            "CMSG_TYPE_RECVERR=IPV6_RECVERR",
+        ],
+        IpVersion::Ipv6 => &[
+            "--ip_version=ipv6",
+            "--mtu=1520",
+            "--local_ip=fd3d:0a0b:17d6::1",
+            "--gateway_ip=fd3d:0a0b:17d6:8888::1",
+            "--remote_ip=fd3d:fa7b:d17d::1",
+            "-D",
+            "TFO_COOKIE=c1d1e9742a47a9bc",
+            "-D",
+            "TFO_COOKIE_ZERO=82af1a8f9a205c34",
+            "-D",
+            "CMSG_LEVEL_IP=SOL_IPV6",
+            "-D",
+            "CMSG_TYPE_RECVERR=IPV6_RECVERR",
+        ],
+    };
+    v.iter().map(|s| s.to_string()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -763,59 +818,4 @@ mod tests {
             assert!((2..0xffff).contains(&host), "{v4}");
         }
     }
-}
-
-/// The arguments the kernel's `ksft_runner.sh` passes to packetdrill for an IP
-/// version (engine spec 9.2; ipv4-mapped-ipv6, which the kernel runner does
-/// not use, gets the IPv4 addresses with IPv6 control-message levels as
-/// packetdrill's own `run_all.py` gives it).
-pub fn kselftest_args(ip: IpVersion) -> Vec<String> {
-    let v: &[&str] = match ip {
-        IpVersion::Ipv4 => &[
-            "--ip_version=ipv4",
-            "--local_ip=192.168.0.1",
-            "--gateway_ip=192.168.0.1",
-            "--netmask_ip=255.255.0.0",
-            "--remote_ip=192.0.2.1",
-            "-D",
-            "TFO_COOKIE=3021b9d889017eeb",
-            "-D",
-            "TFO_COOKIE_ZERO=b7c12350a90dc8f5",
-            "-D",
-            "CMSG_LEVEL_IP=SOL_IP",
-            "-D",
-            "CMSG_TYPE_RECVERR=IP_RECVERR",
-        ],
-        IpVersion::Ipv4MappedIpv6 => &[
-            "--ip_version=ipv4-mapped-ipv6",
-            "--local_ip=192.168.0.1",
-            "--gateway_ip=192.168.0.1",
-            "--netmask_ip=255.255.0.0",
-            "--remote_ip=192.0.2.1",
-            "-D",
-            "TFO_COOKIE=3021b9d889017eeb",
-            "-D",
-            "TFO_COOKIE_ZERO=b7c12350a90dc8f5",
-            "-D",
-            "CMSG_LEVEL_IP=SOL_IPV6",
-            "-D",
-            "CMSG_TYPE_RECVERR=IPV6_RECVERR",
-        ],
-        IpVersion::Ipv6 => &[
-            "--ip_version=ipv6",
-            "--mtu=1520",
-            "--local_ip=fd3d:0a0b:17d6::1",
-            "--gateway_ip=fd3d:0a0b:17d6:8888::1",
-            "--remote_ip=fd3d:fa7b:d17d::1",
-            "-D",
-            "TFO_COOKIE=c1d1e9742a47a9bc",
-            "-D",
-            "TFO_COOKIE_ZERO=82af1a8f9a205c34",
-            "-D",
-            "CMSG_LEVEL_IP=SOL_IPV6",
-            "-D",
-            "CMSG_TYPE_RECVERR=IPV6_RECVERR",
-        ],
-    };
-    v.iter().map(|s| s.to_string()).collect()
 }

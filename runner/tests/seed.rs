@@ -19,7 +19,11 @@ fn every_founding_script_passes_in_ipv4_and_ipv6() {
     assert_eq!(scripts.len(), 9, "the founding spec has 9 scripts");
     let jobs: Vec<_> = scripts
         .iter()
-        .flat_map(|s| ip_versions(&dir.join(s)).into_iter().map(move |ip| (s.clone(), ip)))
+        .flat_map(|s| {
+            ip_versions(&dir.join(s))
+                .into_iter()
+                .map(move |ip| (s.clone(), ip))
+        })
         .collect();
     let results = run_all(&dir, &jobs, 2);
     let failed: Vec<_> = results.iter().filter(|r| r.exit != 0).collect();

@@ -60,7 +60,10 @@ impl<T: Send + 'static> InFlight<T> {
     ) -> Result<InFlight<T>, String> {
         let wake = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
             .map_err(|e| format!("eventfd: {e}"))?;
-        let signal = wake.as_fd().try_clone_to_owned().map_err(|e| e.to_string())?;
+        let signal = wake
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("syscall".into())

@@ -55,9 +55,8 @@ impl Runtime<'_> {
             }
             .map_err(|d| self.syscall_error(event.line, &name, &d))?;
             let start_at = self.live_time(time.start);
-            let inflight =
-                InFlight::spawn(event.line, &name, start_at, move || prepared.execute())
-                    .map_err(|d| self.syscall_error(event.line, &name, &d))?;
+            let inflight = InFlight::spawn(event.line, &name, start_at, move || prepared.execute())
+                .map_err(|d| self.syscall_error(event.line, &name, &d))?;
             if self.config.verbose {
                 println!("{name} syscall: {}", super::timing::secs(inflight.started));
             }

@@ -72,9 +72,9 @@ pub fn prepare(
 ) -> Result<(script::Script, Config, crate::config::Addresses, Plan), Box<Failure>> {
     // The command line's defines are known while lexing.
     let mut cli_config = Config::default();
-    cli_config.apply_cli(cli).map_err(|e| {
-        fatal(FailureKind::Option, None, format!("{display}: {e}"))
-    })?;
+    cli_config
+        .apply_cli(cli)
+        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
     let defines: Vec<(String, String)> = cli_config
         .defines
         .iter()
@@ -95,7 +95,13 @@ pub fn prepare(
         let value = option.value.as_ref().map(|v| v.to_flag_value());
         config
             .apply_flag(&option.name, value.as_deref())
-            .map_err(|e| fatal(FailureKind::Option, Some(option.span.line), format!("{display}: {e}")))?;
+            .map_err(|e| {
+                fatal(
+                    FailureKind::Option,
+                    Some(option.span.line),
+                    format!("{display}: {e}"),
+                )
+            })?;
     }
     config
         .apply_cli(cli)

@@ -19,7 +19,7 @@ struct PacketError {
     detail: String,
     /// Whether `--non_fatal=packet` turns it into a warning.
     non_fatal: bool,
-    mismatch: Option<Mismatch>,
+    mismatch: Option<Box<Mismatch>>,
 }
 
 impl PacketError {
@@ -72,7 +72,8 @@ impl Runtime<'_> {
         match result {
             Ok(()) => Ok(()),
             Err(e) if e.non_fatal && self.config.non_fatal_packet => {
-                let warning = self.at_line(event.line, format!("warning handling packet: {}", e.detail));
+                let warning =
+                    self.at_line(event.line, format!("warning handling packet: {}", e.detail));
                 eprintln!("{warning}");
                 self.warnings.push(warning);
                 Ok(())
@@ -88,7 +89,7 @@ impl Runtime<'_> {
                     Some(event.line),
                     self.at_line(event.line, format!("error handling packet: {}", e.detail)),
                 );
-                f.mismatch = e.mismatch;
+                f.mismatch = e.mismatch.map(|m| *m);
                 Err(f)
             }
         }
@@ -186,8 +187,7 @@ impl Runtime<'_> {
                 {
                     let live_ecr = if let Some(live) = s.ts_val_map.get(&script_ecr) {
                         *live
-                    } else if let (true, Some(b)) = (self.config.tcp_ts_ecr_scaled, s.ts_baseline)
-                    {
+                    } else if let (true, Some(b)) = (self.config.tcp_ts_ecr_scaled, s.ts_baseline) {
                         script_ecr
                             .wrapping_sub(b.script_val)
                             .wrapping_add(b.live_val)
@@ -285,11 +285,7 @@ impl Runtime<'_> {
             let facts = packet.facts();
             match self.state.socket_for_live_packet(&facts) {
                 Some(id) if id == expected => return Ok(Ok((packet, frame.unix_usecs))),
-                Some(_) => {
-                    return Ok(Err(PacketError::fatal(
-                        "packet is not for expected socket",
-                    )))
-                }
+                Some(_) => return Ok(Err(PacketError::fatal("packet is not for expected socket"))),
                 None => continue,
             }
         }
@@ -314,8 +310,7 @@ impl Runtime<'_> {
         let timeout = timing::sniff_timeout_secs(time, self.prev_time.unwrap_or(0));
 
         let mut fragments: Vec<IpPacket> = Vec::new();
-        let mut first_time: Micros = 0;
-        let mut last_time: Micros = 0;
+        let mut last_time: Micros;
         let mut total = 0usize;
         loop {
             let (mut live, ts) = match self.sniff_for(id, timeout) {
@@ -378,11 +373,8 @@ impl Runtime<'_> {
                     return Err(PacketError::fatal(message));
                 }
             }
-            if fragments.is_empty() {
-                first_time = ts;
-            }
+            // The merged packet takes its time from the last segment.
             last_time = ts;
-            let _ = first_time;
             fragments.push(live);
             total += live_payload;
             if total >= expected_payload || self.config.strict_segments {
@@ -469,7 +461,7 @@ impl Runtime<'_> {
                 PacketError {
                     detail: d.message.clone(),
                     non_fatal: d.recoverable,
-                    mismatch: Some(d.into_mismatch(script_dump, Some(actual_dump))),
+                    mismatch: Some(Box::new(d.into_mismatch(script_dump, Some(actual_dump)))),
                 }
             })?;
             timing::verify(
@@ -585,12 +577,24 @@ mod tests {
 
     #[test]
     fn resets_are_well_formed_in_both_families() {
-        for (a, b) in [("192.0.2.1", "192.168.0.1"), ("fd3d:fa7b:d17d::1", "fd3d:a0b:17d6::1")] {
-            let p = reset_packet((a.parse().unwrap(), 40000), (b.parse().unwrap(), 8080), 5, 7, 257)
-                .unwrap();
+        for (a, b) in [
+            ("192.0.2.1", "192.168.0.1"),
+            ("fd3d:fa7b:d17d::1", "fd3d:a0b:17d6::1"),
+        ] {
+            let p = reset_packet(
+                (a.parse().unwrap(), 40000),
+                (b.parse().unwrap(), 8080),
+                5,
+                7,
+                257,
+            )
+            .unwrap();
             let t = p.tcp().unwrap();
             assert!(t.rst() && t.ack());
-            assert_eq!((t.seq_number(), t.ack_number(), t.window_len()), (5, 7, 257));
+            assert_eq!(
+                (t.seq_number(), t.ack_number(), t.window_len()),
+                (5, 7, 257)
+            );
             assert!(t.verify_checksum(&p.src_addr(), &p.dst_addr()));
             assert!(p.ipv4_checksums_ok());
         }

@@ -42,12 +42,15 @@ impl PortPool {
         let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
             .map_err(|e| format!("socket for an ephemeral port: {e}"))?;
         let bound = if self.ipv6 {
-            bind(fd.as_raw_fd(), &SockaddrIn6::from(std::net::SocketAddrV6::new(
-                std::net::Ipv6Addr::UNSPECIFIED,
-                0,
-                0,
-                0,
-            )))
+            bind(
+                fd.as_raw_fd(),
+                &SockaddrIn6::from(std::net::SocketAddrV6::new(
+                    std::net::Ipv6Addr::UNSPECIFIED,
+                    0,
+                    0,
+                    0,
+                )),
+            )
         } else {
             bind(fd.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))
         };

@@ -133,11 +133,9 @@ impl<'a> Runtime<'a> {
             }
             if index > 0 {
                 let prev = &events[index - 1];
-                if let (Some(prev_time), true, true) = (
-                    self.prev_time,
-                    is_absolute(prev),
-                    is_absolute(event),
-                ) {
+                if let (Some(prev_time), true, true) =
+                    (self.prev_time, is_absolute(prev), is_absolute(event))
+                {
                     let this = match event.time {
                         crate::script::TimeSpec::Absolute(t)
                         | crate::script::TimeSpec::AbsoluteRange(t, _) => t,

@@ -13,10 +13,12 @@ pub mod ast;
 pub mod diag;
 pub mod lexer;
 pub mod parser;
+pub mod printer;
 pub mod span;
 
 pub use ast::*;
 pub use diag::{Diagnostic, DiagnosticKind};
+pub use printer::print;
 pub use span::{Span, Spanned};
 
 use std::fmt;

@@ -179,11 +179,13 @@ impl<'a> Parser<'a> {
 
     /// A decimal `INTEGER` token.
     fn integer(&mut self, what: &str) -> PResult<(i64, Span)> {
-        if let TokenKind::Integer(v) = *self.peek_kind()? {
-            let t = self.bump()?;
-            Ok((v, t.span))
-        } else {
-            Err(self.unexpected(what))
+        match *self.peek_kind()? {
+            TokenKind::Integer(v) => {
+                let t = self.bump()?;
+                Ok((v, t.span))
+            }
+            TokenKind::HugeInteger => Err(self.huge_integer()),
+            _ => Err(self.unexpected(what)),
         }
     }
 
@@ -194,7 +196,24 @@ impl<'a> Parser<'a> {
                 let t = self.bump()?;
                 Ok((v, t.span))
             }
+            TokenKind::HugeInteger => Err(self.huge_integer()),
             _ => Err(self.unexpected(what)),
+        }
+    }
+
+    /// The error for a decimal literal that does not fit in 64 bits, at the next token.
+    fn huge_integer(&mut self) -> Diagnostic {
+        match self.peek() {
+            Ok(t) => {
+                let span = t.span;
+                let text = self.lx.text(span);
+                Diagnostic::parse(
+                    format!("integer '{text}' is out of range for 64 bits"),
+                    span,
+                    text,
+                )
+            }
+            Err(e) => e,
         }
     }
 
@@ -306,7 +325,9 @@ impl<'a> Parser<'a> {
         let expected = "an option value (integer, word, \"string\" or address)";
         let tok = self.peek()?.clone();
         let value = match &tok.kind {
-            TokenKind::Integer(_) => OptionValue::Integer(self.lx.text(tok.span)),
+            TokenKind::Integer(_) | TokenKind::HugeInteger => {
+                OptionValue::Integer(self.lx.text(tok.span))
+            }
             TokenKind::String(s) => OptionValue::String(s.clone()),
             TokenKind::Ipv4Addr(s) => OptionValue::Ipv4(s.clone()),
             TokenKind::Ipv6Addr(s) => OptionValue::Ipv6(s.clone()),
@@ -412,7 +433,7 @@ impl<'a> Parser<'a> {
                     Ok((TimeSpec::Relative(t), t_span.line, self.span_from(tok.span)))
                 }
             }
-            TokenKind::Integer(_) | TokenKind::Float(_) => {
+            TokenKind::Integer(_) | TokenKind::HugeInteger | TokenKind::Float(_) => {
                 let (t, t_span) = self.time_value()?;
                 if self.eat_punct(b'~')? {
                     let (e, _) = self.time_value()?;
@@ -453,6 +474,7 @@ impl<'a> Parser<'a> {
                 }
                 Ok((us as i64, t.span))
             }
+            TokenKind::HugeInteger => Err(self.huge_integer()),
             _ => Err(self.unexpected("a time in seconds (like 0, 0.1 or .25)")),
         }
     }
@@ -774,7 +796,10 @@ impl<'a> Parser<'a> {
 
     /// `sport>dport`, if the next token is an integer.
     fn opt_ports(&mut self) -> PResult<Option<Ports>> {
-        if !matches!(self.peek_kind()?, TokenKind::Integer(_)) {
+        if !matches!(
+            self.peek_kind()?,
+            TokenKind::Integer(_) | TokenKind::HugeInteger
+        ) {
             return Ok(None);
         }
         let (src, src_span) = self.integer("a source port")?;
@@ -1007,7 +1032,7 @@ impl<'a> Parser<'a> {
                 self.bump()?;
                 Ok((w, tok.span))
             }
-            TokenKind::Integer(_) => {
+            TokenKind::Integer(_) | TokenKind::HugeInteger => {
                 self.bump()?;
                 Ok((self.lx.text(tok.span), tok.span))
             }
@@ -1069,7 +1094,10 @@ impl<'a> Parser<'a> {
                             r_span,
                         )?;
                         blocks.push((l as u32, r as u32));
-                        if !matches!(self.peek_kind()?, TokenKind::Integer(_)) {
+                        if !matches!(
+                            self.peek_kind()?,
+                            TokenKind::Integer(_) | TokenKind::HugeInteger
+                        ) {
                             break;
                         }
                         if 2 + 8 * blocks.len() > MAX_TCP_OPTION_BYTES {
@@ -1115,7 +1143,7 @@ impl<'a> Parser<'a> {
                     self.bump()?;
                     let exp = kw == Keyword::FastOpenExp;
                     let (cookie, span) = match self.peek_kind()? {
-                        TokenKind::Word(_) | TokenKind::Integer(_) => {
+                        TokenKind::Word(_) | TokenKind::Integer(_) | TokenKind::HugeInteger => {
                             self.hex_blob("a cookie in hex")?
                         }
                         _ => (String::new(), tok.span),
@@ -1414,6 +1442,7 @@ impl<'a> Parser<'a> {
                 self.bump()?;
                 ExprKind::Int { value, hex: false }
             }
+            TokenKind::HugeInteger => return Err(self.huge_integer()),
             TokenKind::HexInteger(value) => {
                 self.bump()?;
                 ExprKind::Int { value, hex: true }

@@ -25,6 +25,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// How deeply expressions may nest (brackets, braces, `NAME =` and `|` chains).
 pub const MAX_DEPTH: usize = 100;
 
+/// Stack that must be left when entering a nested expression, else a new
+/// segment of `STACK_SEGMENT` bytes is used (see the `stacker` crate).
+const STACK_RED_ZONE: usize = 256 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
 /// Bytes of TCP options that fit in a TCP header.
 const MAX_TCP_OPTION_BYTES: usize = 40;
 /// Labels in one MPLS stack.
@@ -1397,7 +1402,9 @@ impl<'a> Parser<'a> {
     /// `operand ('|' operand)*`, right-associative like packetdrill's grammar.
     fn expr(&mut self) -> PResult<Expr> {
         let saved = self.depth;
-        let result = self.expr_inner();
+        // Frames on this recursion are large in unoptimized builds: make sure each
+        // level has room, whatever stack the caller runs on.
+        let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.expr_inner());
         self.depth = saved;
         result
     }

@@ -743,12 +743,16 @@ impl<'a> Lexer<'a> {
                 candidates.push((end - p, Rule::Code));
             }
         }
-        if c.is_ascii_digit() {
+        // Addresses need a '.' right after the first digits / a ':' within the first
+        // five characters: cheap tests that spare most words and numbers the search.
+        let digits_then_dot = self.byte(p + self.run_len(p, is_digit)) == Some(b'.');
+        let colon_near = self.src[p..self.src.len().min(p + 5)].contains(&b':');
+        if c.is_ascii_digit() && digits_then_dot {
             if let Some(end) = ipv4_match(self.src, p) {
                 candidates.push((end - p, Rule::Ipv4));
             }
         }
-        if c.is_ascii_hexdigit() || c == b':' {
+        if (c.is_ascii_hexdigit() || c == b':') && colon_near {
             if let Some(end) = ipv6_match(self.src, p) {
                 candidates.push((end - p, Rule::Ipv6));
             }

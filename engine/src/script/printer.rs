@@ -3,10 +3,11 @@
 //! The output parses back to an equal AST (`parse(print(ast)) == ast`, spans
 //! aside) for every AST the parser produces, with no defines. Two choices make
 //! that hold:
-//! - each event is put on the line it came from when the text printed so far
-//!   allows it (events are one line each, so this is the usual case), because
+//! - each event is put on the line it came from (also when several share a
+//!   line) as far as the text printed before it allows, because
 //!   [`Event::line`] is part of the AST; error messages about the printed
-//!   script then name the same lines;
+//!   script then name the same lines. Options and commands follow the lines
+//!   of their spans the same way;
 //! - times are printed in a decimal form that converts back to exactly the
 //!   same microseconds with packetdrill's `(s64)(seconds * 1e6)`.
 //!
@@ -24,24 +25,24 @@ pub fn print(script: &Script) -> String {
         line: 1,
     };
     for opt in &script.options {
+        p.place(opt.span.line);
         p.push(&option_line(opt));
-        p.push("\n");
     }
     if let Some(cmd) = &script.init_command {
+        p.place(cmd.span.line);
         p.push(&command(cmd));
-        p.push("\n");
     }
     for event in &script.events {
-        while p.line < event.line {
-            p.push("\n");
-        }
+        p.place(event.line);
         p.push(&time(&event.time));
         p.push(" ");
         p.push(&action(&event.action));
-        p.push("\n");
     }
     if let Some(cmd) = &script.cleanup_command {
+        p.place(cmd.span.line);
         p.push(&command(cmd));
+    }
+    if !p.out.is_empty() {
         p.push("\n");
     }
     p.out
@@ -60,6 +61,21 @@ impl Printer {
             .line
             .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
         self.out.push_str(s);
+    }
+
+    /// Start the next item on `line` when possible (0: no preference), else on
+    /// the next line.
+    fn place(&mut self, line: u32) {
+        let at_line_start = self.out.is_empty() || self.out.ends_with('\n');
+        if line > self.line {
+            while self.line < line {
+                self.push("\n");
+            }
+        } else if line == self.line && !at_line_start {
+            self.push(" ");
+        } else if !at_line_start {
+            self.push("\n");
+        }
     }
 }
 

@@ -26,8 +26,9 @@
 //!   PROPTEST_CASES=100000 cargo test --release -p netdrill-engine --test parse_fuzz
 //!   ```
 //!
-//!   A failing case is printed minimized, with the script text, ready to be
-//!   added to `tests/malformed/` or the unit tests.
+//!   A failing case is printed minimized, with the script text, and its seed
+//!   is saved in `engine/tests/parse_fuzz.proptest-regressions` (kept in git)
+//!   so that every later run tries it first.
 //! - `cargo bench -p netdrill-engine --bench parse`: parse time of the corpus.
 
 pub mod ast;

@@ -653,7 +653,7 @@ impl<'a> Lexer<'a> {
                     at,
                     at + 1,
                     format!("invalid UTF-8 byte 0x{bad:02x}"),
-                    format!("\\x{bad:02x}"),
+                    char::REPLACEMENT_CHARACTER.to_string(),
                 ))
             }
         }
@@ -894,7 +894,7 @@ impl<'a> Lexer<'a> {
                         p,
                         p + 1,
                         format!("invalid UTF-8 byte 0x{c:02x}"),
-                        format!("\\x{c:02x}"),
+                        char::REPLACEMENT_CHARACTER.to_string(),
                     )),
                 }
             }
@@ -910,11 +910,12 @@ impl<'a> Lexer<'a> {
                     }
                     _ => String::new(),
                 };
+                // The token is the character itself, as packetdrill quotes it.
                 Err(self.error_at(
                     p,
                     p + 1,
                     format!("syntax error: unexpected character '{shown}'{what}"),
-                    shown,
+                    char::from(c).to_string(),
                 ))
             }
         }

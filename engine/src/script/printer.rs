@@ -48,6 +48,9 @@ pub fn print(script: &Script) -> String {
     p.out
 }
 
+/// At most this many empty lines are added to put an item on its line.
+const MAX_PADDING_LINES: u32 = 1_000_000;
+
 struct Printer {
     out: String,
     /// The 1-based line the next character goes on.
@@ -67,7 +70,9 @@ impl Printer {
     /// the next line.
     fn place(&mut self, line: u32) {
         let at_line_start = self.out.is_empty() || self.out.ends_with('\n');
-        if line > self.line {
+        // Lines come from a parsed source, so the padding is bounded by its size;
+        // an AST built by hand with absurd lines gets one newline instead.
+        if line > self.line && line - self.line <= MAX_PADDING_LINES {
             while self.line < line {
                 self.push("\n");
             }
@@ -576,5 +581,18 @@ mod tests {
         assert_eq!(seconds(2_000_000), "2");
         assert_eq!(seconds(100_000), "0.1");
         assert_eq!(seconds(1_250_000), "1.25");
+    }
+
+    #[test]
+    fn items_go_on_their_lines() {
+        let src = "--dry_run\n\n`init`\n0 a() = 0 +0 b() = 0\n\n\n+0 c() = 0\n";
+        let ast = crate::script::parse(src.as_bytes(), &[]).unwrap();
+        assert_eq!(
+            print(&ast),
+            "--dry_run\n\n`init`\n0 a() = 0 +0 b() = 0\n\n\n+0 c() = 0\n"
+        );
+        let mut far = ast.clone();
+        far.events[2].line = u32::MAX;
+        assert!(print(&far).len() < 200);
     }
 }

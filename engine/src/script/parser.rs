@@ -1549,56 +1549,20 @@ impl<'a> Parser<'a> {
                 ExprKind::ScmTimestamping { sec, nsec }
             }
             TokenKind::Keyword(Keyword::EeErrno) => {
-                let mut values = Vec::with_capacity(6);
-                for (i, k) in [
-                    Keyword::EeErrno,
-                    Keyword::EeOrigin,
-                    Keyword::EeType,
-                    Keyword::EeCode,
-                    Keyword::EeInfo,
-                    Keyword::EeData,
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        self.expect_punct(b',')?;
-                    }
-                    self.field(k)?;
-                    values.push(Box::new(self.expr()?));
-                }
+                let ee_errno = self.struct_field(Keyword::EeErrno, false)?;
+                let ee_origin = self.struct_field(Keyword::EeOrigin, true)?;
+                let ee_type = self.struct_field(Keyword::EeType, true)?;
+                let ee_code = self.struct_field(Keyword::EeCode, true)?;
+                let ee_info = self.struct_field(Keyword::EeInfo, true)?;
+                let ee_data = self.struct_field(Keyword::EeData, true)?;
                 self.expect_punct(b'}')?;
-                let mut it = values.into_iter();
-                match (
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                ) {
-                    (
-                        Some(ee_errno),
-                        Some(ee_origin),
-                        Some(ee_type),
-                        Some(ee_code),
-                        Some(ee_info),
-                        Some(ee_data),
-                    ) => ExprKind::SockExtendedErr {
-                        ee_errno,
-                        ee_origin,
-                        ee_type,
-                        ee_code,
-                        ee_info,
-                        ee_data,
-                    },
-                    _ => {
-                        return Err(Diagnostic::parse(
-                            "internal: sock_extended_err fields",
-                            Span::default(),
-                            "",
-                        ))
-                    }
+                ExprKind::SockExtendedErr {
+                    ee_errno,
+                    ee_origin,
+                    ee_type,
+                    ee_code,
+                    ee_info,
+                    ee_data,
                 }
             }
             TokenKind::Keyword(Keyword::Flags) => {
@@ -1665,6 +1629,15 @@ impl<'a> Parser<'a> {
             _ => ExprKind::List(self.expr_list(b'}')?),
         };
         Ok(kind)
+    }
+
+    /// `[,] KEYWORD = expr`
+    fn struct_field(&mut self, k: Keyword, comma: bool) -> PResult<Box<Expr>> {
+        if comma {
+            self.expect_punct(b',')?;
+        }
+        self.field(k)?;
+        Ok(Box::new(self.expr()?))
     }
 
     fn sockaddr(&mut self) -> PResult<ExprKind> {

@@ -25,6 +25,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// How deeply expressions may nest (brackets, braces, `NAME =` and `|` chains).
 pub const MAX_DEPTH: usize = 100;
 
+/// Stack that must be left when entering a nested expression, else a new
+/// segment of `STACK_SEGMENT` bytes is used (see the `stacker` crate).
+const STACK_RED_ZONE: usize = 256 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
 /// Bytes of TCP options that fit in a TCP header.
 const MAX_TCP_OPTION_BYTES: usize = 40;
 /// Labels in one MPLS stack.
@@ -179,11 +184,13 @@ impl<'a> Parser<'a> {
 
     /// A decimal `INTEGER` token.
     fn integer(&mut self, what: &str) -> PResult<(i64, Span)> {
-        if let TokenKind::Integer(v) = *self.peek_kind()? {
-            let t = self.bump()?;
-            Ok((v, t.span))
-        } else {
-            Err(self.unexpected(what))
+        match *self.peek_kind()? {
+            TokenKind::Integer(v) => {
+                let t = self.bump()?;
+                Ok((v, t.span))
+            }
+            TokenKind::HugeInteger => Err(self.huge_integer()),
+            _ => Err(self.unexpected(what)),
         }
     }
 
@@ -194,7 +201,24 @@ impl<'a> Parser<'a> {
                 let t = self.bump()?;
                 Ok((v, t.span))
             }
+            TokenKind::HugeInteger => Err(self.huge_integer()),
             _ => Err(self.unexpected(what)),
+        }
+    }
+
+    /// The error for a decimal literal that does not fit in 64 bits, at the next token.
+    fn huge_integer(&mut self) -> Diagnostic {
+        match self.peek() {
+            Ok(t) => {
+                let span = t.span;
+                let text = self.lx.text(span);
+                Diagnostic::parse(
+                    format!("integer '{text}' is out of range for 64 bits"),
+                    span,
+                    text,
+                )
+            }
+            Err(e) => e,
         }
     }
 
@@ -306,7 +330,9 @@ impl<'a> Parser<'a> {
         let expected = "an option value (integer, word, \"string\" or address)";
         let tok = self.peek()?.clone();
         let value = match &tok.kind {
-            TokenKind::Integer(_) => OptionValue::Integer(self.lx.text(tok.span)),
+            TokenKind::Integer(_) | TokenKind::HugeInteger => {
+                OptionValue::Integer(self.lx.text(tok.span))
+            }
             TokenKind::String(s) => OptionValue::String(s.clone()),
             TokenKind::Ipv4Addr(s) => OptionValue::Ipv4(s.clone()),
             TokenKind::Ipv6Addr(s) => OptionValue::Ipv6(s.clone()),
@@ -412,7 +438,7 @@ impl<'a> Parser<'a> {
                     Ok((TimeSpec::Relative(t), t_span.line, self.span_from(tok.span)))
                 }
             }
-            TokenKind::Integer(_) | TokenKind::Float(_) => {
+            TokenKind::Integer(_) | TokenKind::HugeInteger | TokenKind::Float(_) => {
                 let (t, t_span) = self.time_value()?;
                 if self.eat_punct(b'~')? {
                     let (e, _) = self.time_value()?;
@@ -453,6 +479,7 @@ impl<'a> Parser<'a> {
                 }
                 Ok((us as i64, t.span))
             }
+            TokenKind::HugeInteger => Err(self.huge_integer()),
             _ => Err(self.unexpected("a time in seconds (like 0, 0.1 or .25)")),
         }
     }
@@ -774,7 +801,10 @@ impl<'a> Parser<'a> {
 
     /// `sport>dport`, if the next token is an integer.
     fn opt_ports(&mut self) -> PResult<Option<Ports>> {
-        if !matches!(self.peek_kind()?, TokenKind::Integer(_)) {
+        if !matches!(
+            self.peek_kind()?,
+            TokenKind::Integer(_) | TokenKind::HugeInteger
+        ) {
             return Ok(None);
         }
         let (src, src_span) = self.integer("a source port")?;
@@ -1007,7 +1037,7 @@ impl<'a> Parser<'a> {
                 self.bump()?;
                 Ok((w, tok.span))
             }
-            TokenKind::Integer(_) => {
+            TokenKind::Integer(_) | TokenKind::HugeInteger => {
                 self.bump()?;
                 Ok((self.lx.text(tok.span), tok.span))
             }
@@ -1069,7 +1099,10 @@ impl<'a> Parser<'a> {
                             r_span,
                         )?;
                         blocks.push((l as u32, r as u32));
-                        if !matches!(self.peek_kind()?, TokenKind::Integer(_)) {
+                        if !matches!(
+                            self.peek_kind()?,
+                            TokenKind::Integer(_) | TokenKind::HugeInteger
+                        ) {
                             break;
                         }
                         if 2 + 8 * blocks.len() > MAX_TCP_OPTION_BYTES {
@@ -1115,7 +1148,7 @@ impl<'a> Parser<'a> {
                     self.bump()?;
                     let exp = kw == Keyword::FastOpenExp;
                     let (cookie, span) = match self.peek_kind()? {
-                        TokenKind::Word(_) | TokenKind::Integer(_) => {
+                        TokenKind::Word(_) | TokenKind::Integer(_) | TokenKind::HugeInteger => {
                             self.hex_blob("a cookie in hex")?
                         }
                         _ => (String::new(), tok.span),
@@ -1369,7 +1402,9 @@ impl<'a> Parser<'a> {
     /// `operand ('|' operand)*`, right-associative like packetdrill's grammar.
     fn expr(&mut self) -> PResult<Expr> {
         let saved = self.depth;
-        let result = self.expr_inner();
+        // Frames on this recursion are large in unoptimized builds: make sure each
+        // level has room, whatever stack the caller runs on.
+        let result = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.expr_inner());
         self.depth = saved;
         result
     }
@@ -1414,6 +1449,7 @@ impl<'a> Parser<'a> {
                 self.bump()?;
                 ExprKind::Int { value, hex: false }
             }
+            TokenKind::HugeInteger => return Err(self.huge_integer()),
             TokenKind::HexInteger(value) => {
                 self.bump()?;
                 ExprKind::Int { value, hex: true }
@@ -1513,56 +1549,20 @@ impl<'a> Parser<'a> {
                 ExprKind::ScmTimestamping { sec, nsec }
             }
             TokenKind::Keyword(Keyword::EeErrno) => {
-                let mut values = Vec::with_capacity(6);
-                for (i, k) in [
-                    Keyword::EeErrno,
-                    Keyword::EeOrigin,
-                    Keyword::EeType,
-                    Keyword::EeCode,
-                    Keyword::EeInfo,
-                    Keyword::EeData,
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        self.expect_punct(b',')?;
-                    }
-                    self.field(k)?;
-                    values.push(Box::new(self.expr()?));
-                }
+                let ee_errno = self.struct_field(Keyword::EeErrno, false)?;
+                let ee_origin = self.struct_field(Keyword::EeOrigin, true)?;
+                let ee_type = self.struct_field(Keyword::EeType, true)?;
+                let ee_code = self.struct_field(Keyword::EeCode, true)?;
+                let ee_info = self.struct_field(Keyword::EeInfo, true)?;
+                let ee_data = self.struct_field(Keyword::EeData, true)?;
                 self.expect_punct(b'}')?;
-                let mut it = values.into_iter();
-                match (
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                    it.next(),
-                ) {
-                    (
-                        Some(ee_errno),
-                        Some(ee_origin),
-                        Some(ee_type),
-                        Some(ee_code),
-                        Some(ee_info),
-                        Some(ee_data),
-                    ) => ExprKind::SockExtendedErr {
-                        ee_errno,
-                        ee_origin,
-                        ee_type,
-                        ee_code,
-                        ee_info,
-                        ee_data,
-                    },
-                    _ => {
-                        return Err(Diagnostic::parse(
-                            "internal: sock_extended_err fields",
-                            Span::default(),
-                            "",
-                        ))
-                    }
+                ExprKind::SockExtendedErr {
+                    ee_errno,
+                    ee_origin,
+                    ee_type,
+                    ee_code,
+                    ee_info,
+                    ee_data,
                 }
             }
             TokenKind::Keyword(Keyword::Flags) => {
@@ -1629,6 +1629,15 @@ impl<'a> Parser<'a> {
             _ => ExprKind::List(self.expr_list(b'}')?),
         };
         Ok(kind)
+    }
+
+    /// `[,] KEYWORD = expr`
+    fn struct_field(&mut self, k: Keyword, comma: bool) -> PResult<Box<Expr>> {
+        if comma {
+            self.expect_punct(b',')?;
+        }
+        self.field(k)?;
+        Ok(Box::new(self.expr()?))
     }
 
     fn sockaddr(&mut self) -> PResult<ExprKind> {
@@ -1777,5 +1786,515 @@ fn check_option(opt: &OptionLine) -> PResult<Option<(String, String)>> {
             }
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse, print};
+    use super::*;
+
+    const SOCKET: &str = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
+
+    fn script(text: &str) -> Script {
+        let s = parse(text.as_bytes(), &[]).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let again = parse(print(&s).as_bytes(), &[]).expect("printed script parses");
+        assert_eq!(again, s, "round trip of:\n{}", print(&s));
+        s
+    }
+
+    fn last_event(text: &str) -> Event {
+        script(&format!("{SOCKET}{text}\n"))
+            .events
+            .pop()
+            .expect("an event")
+    }
+
+    fn packet(text: &str) -> PacketSpec {
+        match last_event(text).action {
+            Action::Packet(p) => p,
+            other => panic!("not a packet: {other:?}"),
+        }
+    }
+
+    fn tcp(text: &str) -> TcpSpec {
+        match packet(text).body {
+            PacketBody::Tcp(t) => t,
+            other => panic!("not TCP: {other:?}"),
+        }
+    }
+
+    fn syscall(text: &str) -> SyscallSpec {
+        match last_event(text).action {
+            Action::Syscall(s) => s,
+            other => panic!("not a syscall: {other:?}"),
+        }
+    }
+
+    fn arg(text: &str) -> ExprKind {
+        syscall(&format!("+0 f({text}) = 0")).args.remove(0).kind
+    }
+
+    fn error(text: &str) -> Diagnostic {
+        parse(text.as_bytes(), &[]).unwrap_err().diagnostic
+    }
+
+    fn int(value: i64) -> Box<Expr> {
+        Box::new(Expr::new(
+            ExprKind::Int { value, hex: false },
+            Span::default(),
+        ))
+    }
+
+    fn word(w: &str) -> Box<Expr> {
+        Box::new(Expr::new(ExprKind::Word(w.into()), Span::default()))
+    }
+
+    #[test]
+    fn time_forms() {
+        let s = script(
+            "0 a() = 0\n+.25 b() = 0\n1.000001 c() = 0\n* > S 0:0(0) <...>\n\
+             1~2 > . 1:1(0)\n+0.1~+0.2 > . 1:1(0)\n+0.1...0.2 accept(3, ..., ...) = 4\n",
+        );
+        let times: Vec<TimeSpec> = s.events.iter().map(|e| e.time).collect();
+        assert_eq!(
+            times,
+            vec![
+                TimeSpec::Absolute(0),
+                TimeSpec::Relative(250_000),
+                // (s64)(1.000001 * 1e6) truncates, as in packetdrill.
+                TimeSpec::Absolute(1_000_000),
+                TimeSpec::Any,
+                TimeSpec::AbsoluteRange(1_000_000, 2_000_000),
+                TimeSpec::RelativeRange(100_000, 200_000),
+                TimeSpec::Relative(100_000),
+            ]
+        );
+        let lines: Vec<u32> = s.events.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![1, 2, 3, 4, 5, 6, 7]);
+        match &s.events[6].action {
+            Action::Syscall(sc) => assert_eq!(sc.end_time, Some(200_000)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn event_line_is_the_timestamp_line() {
+        let s = script("0 f(1,\n 2) = 0\n+0\nclose(3) = 0\n");
+        assert_eq!(s.events[0].line, 1);
+        assert_eq!(s.events[1].line, 3);
+    }
+
+    #[test]
+    fn tcp_packet_fields() {
+        let t = tcp("+0 < 8080>9090 S.5 1:1001(1000) ack 7 win 100 urg 3 <mss 1460,sackOK,TS val 1 ecr 2,nop,wscale 7,sack 1:2 3:4,eol,eol>");
+        assert_eq!(
+            t.ports,
+            Some(Ports {
+                src: 8080,
+                dst: 9090
+            })
+        );
+        assert_eq!(
+            t.flags.value,
+            TcpFlags {
+                syn: true,
+                ack: true,
+                ece: true,
+                ae: true,
+                ace: Some(5),
+                ..TcpFlags::default()
+            }
+        );
+        assert_eq!(
+            t.seq,
+            SeqSpec {
+                start: 1,
+                end: 1001,
+                len: 1000
+            }
+        );
+        assert_eq!((t.ack, t.win, t.urg), (Some(7), Some(100), Some(3)));
+        let TcpOptionsSpec::List(opts) = t.options else {
+            panic!("options")
+        };
+        let opts: Vec<TcpOptionSpec> = opts.into_iter().map(|o| o.value).collect();
+        assert_eq!(
+            opts,
+            vec![
+                TcpOptionSpec::Mss(1460),
+                TcpOptionSpec::SackOk,
+                TcpOptionSpec::Timestamp { val: 1, ecr: 2 },
+                TcpOptionSpec::Nop,
+                TcpOptionSpec::Wscale(7),
+                TcpOptionSpec::Sack(vec![(1, 2), (3, 4)]),
+                TcpOptionSpec::Eol,
+                TcpOptionSpec::Eol,
+            ]
+        );
+        assert_eq!(tcp("+0 > - 0:0(0)").flags.value, TcpFlags::default());
+        assert!(tcp("+0 > .5 0:0(0)").flags.value.ack);
+        assert_eq!(tcp("+0 > SEW 0:0(0)").flags.value.to_script(), "SEW");
+        assert_eq!(tcp("+0 > F. 0:0(0)").flags.value.to_script(), "F.");
+    }
+
+    #[test]
+    fn tcp_option_hex_blobs_and_accecn() {
+        let TcpOptionsSpec::List(opts) = tcp(
+            "+0 > S. 0:0(0) <FO 3021b9d889017eeb,FOEXP,md5 000102,ECN e1b 1 ceb 2 e0b 3,nop,nop>",
+        )
+        .options
+        else {
+            panic!("options")
+        };
+        let opts: Vec<TcpOptionSpec> = opts.into_iter().map(|o| o.value).collect();
+        assert_eq!(
+            opts,
+            vec![
+                TcpOptionSpec::FastOpen(vec![0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb]),
+                TcpOptionSpec::FastOpenExp(vec![]),
+                TcpOptionSpec::Md5(vec![0, 1, 2]),
+                TcpOptionSpec::AccEcn {
+                    order: AccEcnOrder::E1bFirst,
+                    fields: vec![1, 2, 3]
+                },
+                TcpOptionSpec::Nop,
+                TcpOptionSpec::Nop,
+            ]
+        );
+        // An all-digit cookie is an integer token; its text is the hex string.
+        let TcpOptionsSpec::List(opts) = tcp("+0 > S 0:0(0) <FO 12345678901234567890>").options
+        else {
+            panic!("options")
+        };
+        assert_eq!(
+            opts[0].value,
+            TcpOptionSpec::FastOpen(vec![
+                0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x34, 0x56, 0x78, 0x90
+            ])
+        );
+    }
+
+    #[test]
+    fn ip_info_udp_icmp() {
+        let p = packet("+0 < [ect0, flowlabel 0x12345] S 0:0(0) win 1");
+        assert_eq!(
+            p.ip_info,
+            IpInfo {
+                tos: TosSpec::Ecn(Ecn::Ect0),
+                flow_label: Some(0x12345),
+                ttl: None
+            }
+        );
+        assert_eq!(
+            packet("+0 > (tos 0x10) udp (3)").ip_info.tos,
+            TosSpec::Tos(0x10)
+        );
+        assert_eq!(packet("+0 > [ttl 7] . 1:1(0)").ip_info.ttl, Some(7));
+        match packet("+0 < udp 1>2 (10)").body {
+            PacketBody::Udp(u) => {
+                assert_eq!((u.ports, u.len), (Some(Ports { src: 1, dst: 2 }), 10))
+            }
+            other => panic!("{other:?}"),
+        }
+        match packet("+0 < icmp unreachable frag_needed mtu 1200 id 4 [1:1461(1460)]").body {
+            PacketBody::Icmp(i) => {
+                assert_eq!(i.type_name.value, "unreachable");
+                assert_eq!(i.code_name.map(|c| c.value).as_deref(), Some("frag_needed"));
+                assert_eq!((i.mtu, i.id), (Some(1200), Some(4)));
+                assert_eq!(
+                    i.echoed,
+                    IcmpEchoed::Tcp(SeqSpec {
+                        start: 1,
+                        end: 1461,
+                        len: 1460
+                    })
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match packet("+0 < icmp echo_reply [raw (8)]").body {
+            PacketBody::Icmp(i) => assert_eq!(i.echoed, IcmpEchoed::Raw(8)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn encapsulations() {
+        let p = packet(
+            "+0 < ipv4 [tos 0x4] 192.0.2.1 > 192.0.2.2: gre flags [checksum present, key present] \
+             sum 1, off 2, key=3, seq 4: mpls (label 10, tc 1, ttl 9) (label 11, tc 2, [S], ttl 8): \
+             ipv6 2001:db8::1 > 2001:db8::2: GREv0: encap psp spi 0x10 S 0:0(0) win 1",
+        );
+        assert_eq!(
+            p.outer,
+            vec![
+                OuterHeader::Ipv4 {
+                    info: IpInfo {
+                        tos: TosSpec::Tos(4),
+                        ..IpInfo::default()
+                    },
+                    src: "192.0.2.1".parse().unwrap(),
+                    dst: "192.0.2.2".parse().unwrap()
+                },
+                OuterHeader::Gre(Some(GreHeader {
+                    flags: 0xa000,
+                    sum: 1,
+                    off: 2,
+                    key: 3,
+                    seq: 4
+                })),
+                OuterHeader::Mpls(vec![
+                    MplsEntry {
+                        label: 10,
+                        tc: 1,
+                        bottom_of_stack: false,
+                        ttl: 9
+                    },
+                    MplsEntry {
+                        label: 11,
+                        tc: 2,
+                        bottom_of_stack: true,
+                        ttl: 8
+                    }
+                ]),
+                OuterHeader::Ipv6 {
+                    info: IpInfo::default(),
+                    src: "2001:db8::1".parse().unwrap(),
+                    dst: "2001:db8::2".parse().unwrap()
+                },
+                OuterHeader::Gre(None),
+            ]
+        );
+        match p.body {
+            PacketBody::Tcp(t) => assert_eq!(t.psp_spi, Some(16)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn expressions() {
+        // `|` is right-associative and looser than `NAME =`.
+        assert_eq!(
+            arg("A|B|C"),
+            ExprKind::BitOr(
+                word("A"),
+                Box::new(Expr::new(
+                    ExprKind::BitOr(word("B"), word("C")),
+                    Span::default()
+                ))
+            )
+        );
+        assert_eq!(
+            arg("X=1|2"),
+            ExprKind::Assign {
+                name: "X".into(),
+                value: Box::new(Expr::new(ExprKind::BitOr(int(1), int(2)), Span::default()))
+            }
+        );
+        assert_eq!(
+            arg("0x10"),
+            ExprKind::Int {
+                value: 16,
+                hex: true
+            }
+        );
+        assert_eq!(
+            arg("-1"),
+            ExprKind::Int {
+                value: -1,
+                hex: false
+            }
+        );
+        assert_eq!(arg("NULL"), ExprKind::Word("NULL".into()));
+        assert_eq!(
+            arg("\"a\" \"b\""),
+            ExprKind::String {
+                parts: vec!["a".into(), "b".into()],
+                ellipsis: false
+            }
+        );
+        assert_eq!(
+            arg("\"a\\\"\"..."),
+            ExprKind::String {
+                parts: vec!["a\\\"".into()],
+                ellipsis: true
+            }
+        );
+        assert_eq!(arg("[]"), ExprKind::Array(vec![]));
+        assert_eq!(arg("{..., 100}"), ExprKind::Iovec { len: 100 });
+        assert_eq!(
+            arg("{...}"),
+            ExprKind::List(vec![Expr::new(ExprKind::Ellipsis, Span::default())])
+        );
+        assert_eq!(arg("{}"), ExprKind::MplsStack(vec![]));
+        assert_eq!(
+            arg("{onoff=1, linger=0}"),
+            ExprKind::Linger {
+                onoff: 1,
+                linger: 0
+            }
+        );
+        assert_eq!(
+            arg("{scm_sec=1, scm_nsec=2}"),
+            ExprKind::ScmTimestamping { sec: 1, nsec: 2 }
+        );
+        assert_eq!(
+            arg("inet_addr(\"1.2.3.4\")"),
+            ExprKind::InetAddr("1.2.3.4".into())
+        );
+        assert_eq!(
+            arg("inet6_addr(\"::1\")"),
+            ExprKind::Inet6Addr("::1".into())
+        );
+        assert_eq!(
+            arg("{sa_family=AF_INET6, sin_port=htons(80), sin_addr=inet_addr(\"::1\")}"),
+            ExprKind::SockAddr {
+                family: "AF_INET6".into(),
+                port: 80,
+                addr: "::1".into()
+            }
+        );
+        assert_eq!(
+            arg("{fd=3, events=POLLIN}"),
+            ExprKind::Pollfd {
+                fd: int(3),
+                events: word("POLLIN"),
+                revents: None
+            }
+        );
+        assert_eq!(
+            arg("{events=EPOLLIN, u64=7}"),
+            ExprKind::EpollEvent {
+                events: word("EPOLLIN"),
+                data: EpollData::U64,
+                value: int(7)
+            }
+        );
+        assert_eq!(
+            arg("{flags 0x2000 sum 0 off 0 key 1 seq 2}"),
+            ExprKind::Gre(GreHeader {
+                flags: 0x2000,
+                sum: 0,
+                off: 0,
+                key: 1,
+                seq: 2
+            })
+        );
+        assert!(matches!(
+            arg("{msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0, msg_control=[{cmsg_level=SOL_TCP, cmsg_type=X, cmsg_data=[TCP_NLA_BUSY=1]}]}"),
+            ExprKind::Msghdr { iov_len: 1, control: Some(_), .. }
+        ));
+    }
+
+    #[test]
+    fn results_errno_and_notes() {
+        let s = syscall("+0 read(3, ..., 10) = -1 EAGAIN (Resource temporarily unavailable)");
+        assert_eq!(
+            s.result.kind,
+            ExprKind::Int {
+                value: -1,
+                hex: false
+            }
+        );
+        let e = s.errno.expect("errno");
+        assert_eq!(
+            (e.name.value.as_str(), e.note.as_str()),
+            ("EAGAIN", "Resource temporarily unavailable")
+        );
+        let s = syscall("+0 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)");
+        assert_eq!(s.note.as_deref(), Some("flags O_RDWR"));
+        assert!(s.errno.is_none());
+        let s = syscall("+0 f() = ...");
+        assert_eq!(s.result.kind, ExprKind::Ellipsis);
+        assert!(s.args.is_empty());
+    }
+
+    #[test]
+    fn commands_code_and_options() {
+        let s = script(
+            "--tolerance_usecs=10000 // trailing comment\n--define=CC=\"reno\"\n--ip_version=ipv6\n\
+             --local_ip=192.168.0.2\n--remote_ip=fd::1\n--dry_run\n`init`\n0 `echo timed`\n\
+             +0 %{ print(1) }%\n`cleanup`\n",
+        );
+        let values: Vec<Option<String>> = s
+            .options
+            .iter()
+            .map(|o| o.value.as_ref().map(OptionValue::to_flag_value))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                Some("10000".into()),
+                Some("CC=\"reno\"".into()),
+                Some("ipv6".into()),
+                Some("192.168.0.2".into()),
+                Some("fd::1".into()),
+                None
+            ]
+        );
+        assert_eq!(s.init_command.map(|c| c.text).as_deref(), Some("init"));
+        assert_eq!(
+            s.cleanup_command.map(|c| c.text).as_deref(),
+            Some("cleanup")
+        );
+        assert!(matches!(&s.events[0].action, Action::Command(c) if c.text == "echo timed"));
+        assert!(matches!(&s.events[1].action, Action::Code(c) if c.text == "print(1)"));
+    }
+
+    #[test]
+    fn defines_apply_after_the_first_token_following_the_options() {
+        let src = "--define=A=IPPROTO_UDP\n0 socket(..., SOCK_STREAM, A) = 3\n+0 f(B, C, D) = 0\n";
+        let defines = [
+            ("B".to_string(), "\"str\"".to_string()),
+            ("C".to_string(), "0x10".to_string()),
+            ("A".to_string(), "IPPROTO_TCP".to_string()),
+        ];
+        let s = parse(src.as_bytes(), &defines).unwrap();
+        let Action::Syscall(sc) = &s.events[0].action else {
+            panic!()
+        };
+        // The command line wins over the script's --define.
+        assert_eq!(sc.args[2].kind, ExprKind::Word("IPPROTO_TCP".into()));
+        let Action::Syscall(sc) = &s.events[1].action else {
+            panic!()
+        };
+        assert_eq!(
+            sc.args[0].kind,
+            ExprKind::String {
+                parts: vec!["str".into()],
+                ellipsis: false
+            }
+        );
+        assert_eq!(
+            sc.args[1].kind,
+            ExprKind::Int {
+                value: 16,
+                hex: false
+            }
+        );
+        assert_eq!(sc.args[2].kind, ExprKind::Word("D".into()));
+        // The token right after the options was read before the defines applied.
+        let src = "--define=T=`echo`\nT\n0 f() = 0\n";
+        let d = parse(src.as_bytes(), &[]).unwrap_err().diagnostic;
+        assert_eq!((d.span.line, d.token.as_deref()), (2, Some("T")));
+    }
+
+    #[test]
+    fn packetdrill_one_line_messages() {
+        let d = error("0 close(3) = 0\n+0 < SX 0:0(0) win 1\n");
+        assert_eq!(
+            d.packetdrill_line("t.pkt"),
+            "t.pkt:2: semantic error: Invalid TCP flag: 'X'"
+        );
+        let d = error("0 f() = -1 EFAULT\n");
+        assert_eq!(
+            d.packetdrill_line("t.pkt"),
+            "t.pkt:2: parse error at '': syntax error"
+        );
+        let d = error("--foo\n0 f() = 0\n");
+        assert_eq!(d.packetdrill_line("t.pkt"), "t.pkt: option 'foo' unknown");
+        let d = error("0 f() = 0\n+0 < S 0:0(0) win 1 <sack 1:2 3:4 5:6 7:8 9:10>\n");
+        assert_eq!(d.message, "TCP option list too long");
     }
 }

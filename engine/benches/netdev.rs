@@ -77,6 +77,7 @@ fn setup_costs(ip_version: &str, persist: bool, rounds: usize) -> Result<(), Str
     let opts = RunOptions {
         namespace_is_ours: persist,
         allow_initial_namespace: false,
+        no_realtime: false,
     };
     let (mut unshare, mut create, mut drop_, mut sniffer) = (vec![], vec![], vec![], vec![]);
     for _ in 0..rounds {
@@ -140,6 +141,7 @@ fn round_trips(rounds: usize) -> Result<(), String> {
     let opts = RunOptions {
         namespace_is_ours: true,
         allow_initial_namespace: false,
+        no_realtime: false,
     };
     let mut dev = NetDev::create(&cfg, &addrs, &opts)?;
     let (mut stamp, mut wake) = (vec![], vec![]);

@@ -117,6 +117,7 @@ fn ours() -> RunOptions {
     RunOptions {
         namespace_is_ours: true,
         allow_initial_namespace: false,
+        no_realtime: false,
     }
 }
 

@@ -357,6 +357,7 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
     let opts = netdrill_engine::run::RunOptions {
         namespace_is_ours: false,
         allow_initial_namespace: allow,
+        no_realtime: false,
     };
     let outcome = netdrill_engine::run::run_file(&script, &flags, &opts, &mut ExecObserver);
     match &outcome {

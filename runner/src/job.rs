@@ -266,6 +266,7 @@ fn engine_main(
     let opts = RunOptions {
         namespace_is_ours: true,
         allow_initial_namespace: false,
+        no_realtime: false,
     };
     let outcome = {
         let mut observer = Forwarder {

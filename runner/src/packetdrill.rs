@@ -113,6 +113,7 @@ pub fn packetdrill_main(argv: Vec<String>) -> i32 {
     let opts = RunOptions {
         namespace_is_ours: false,
         allow_initial_namespace: true,
+        no_realtime: false,
     };
     for script in &scripts {
         let outcome = run_file(Path::new(script), &flags, &opts, &mut NoObserver);

@@ -41,6 +41,43 @@ pub struct RunOptions {
     pub namespace_is_ours: bool,
     /// Refuse to run in the host's initial network namespace unless set.
     pub allow_initial_namespace: bool,
+    /// Keep the event loop at normal priority. By default, on machines with
+    /// more than one CPU, the loop's threads run at the lowest real-time
+    /// priority (as packetdrill does) so that a busy machine does not delay
+    /// their wake-ups; commands and Python started by the run do not inherit
+    /// it (SCHED_RESET_ON_FORK).
+    #[serde(default)]
+    pub no_realtime: bool,
+}
+
+/// Put the calling thread (and threads it starts later) at the lowest
+/// real-time priority, children reset to normal on fork. Returns the policy
+/// to restore, or None when nothing changed.
+fn enter_realtime() -> Option<(i32, libc::sched_param)> {
+    // SAFETY: sysconf, sched_getscheduler, sched_getparam and
+    // sched_setscheduler act on this thread with valid pointers.
+    unsafe {
+        if libc::sysconf(libc::_SC_NPROCESSORS_ONLN) <= 1 {
+            return None;
+        }
+        let old_policy = libc::sched_getscheduler(0);
+        let mut old = libc::sched_param { sched_priority: 0 };
+        if old_policy < 0 || libc::sched_getparam(0, &mut old) != 0 {
+            return None;
+        }
+        let param = libc::sched_param {
+            sched_priority: libc::sched_get_priority_min(libc::SCHED_RR),
+        };
+        (libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) == 0)
+            .then_some((old_policy, old))
+    }
+}
+
+fn leave_realtime(saved: Option<(i32, libc::sched_param)>) {
+    if let Some((policy, param)) = saved {
+        // SAFETY: restores this thread's own policy with a valid pointer.
+        unsafe { libc::sched_setscheduler(0, policy, &param) };
+    }
 }
 
 pub use netdev::in_initial_netns;
@@ -57,7 +94,14 @@ pub fn run_file(
     observer: &mut dyn Observer,
 ) -> Outcome {
     let display = path.display().to_string();
-    match run_path(&display, path, cli, opts, observer) {
+    let saved = if opts.no_realtime {
+        None
+    } else {
+        enter_realtime()
+    };
+    let result = run_path(&display, path, cli, opts, observer);
+    leave_realtime(saved);
+    match result {
         Ok(warnings) => Outcome::Pass { warnings },
         Err(failure) => Outcome::Fail(*failure),
     }

@@ -295,7 +295,8 @@ impl RunState {
                 peer.ip, peer.port, s.live.remote.ip, s.live.remote.port
             ));
         }
-        self.check_duplicate(script_fd, live_fd)?;
+        // packetdrill does not check accept()'s fd for duplicates: a script
+        // may accept into a number it still holds (lookups find the newest).
         let s = &mut self.sockets[id];
         s.script_fd = Some(script_fd);
         s.live_fd = Some(live_fd);
@@ -395,7 +396,14 @@ mod tests {
         let cid = st.push_socket(child);
         assert_eq!(st.on_accept(4, 11, peer), Ok(cid));
         assert_eq!(st.socket_of_fd(4), Some(cid));
+        // The child is taken: a second accept finds none.
         assert!(st.on_accept(5, 12, peer).is_err());
+        // A script may accept into a number it still holds.
+        let mut again = TrackedSocket::new(SocketPhase::PassiveSynAckAcked);
+        again.live.remote = peer;
+        let second = st.push_socket(again);
+        assert_eq!(st.on_accept(4, 13, peer), Ok(second));
+        assert_eq!(st.live_fd(4), Ok(13));
     }
 
     #[test]

@@ -39,11 +39,18 @@ pub struct JobResult {
 }
 
 impl JobResult {
+    /// The first line of the diagnostic: the first stderr line that starts
+    /// with the script's name (commands the script runs may print before it,
+    /// e.g. a `sysctl` the kernel refuses), else the first line.
     pub fn first_line(&self) -> &str {
-        self.stderr.lines().next().unwrap_or("")
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with(&format!("{}:", self.script)))
+            .or_else(|| self.stderr.lines().next())
+            .unwrap_or("")
     }
 
-    /// The script line the first diagnostic names (`script.pkt:LINE: ...`).
+    /// The script line the diagnostic names (`script.pkt:LINE: ...`).
     pub fn line(&self) -> Option<u32> {
         line_of(&self.script, self.first_line())
     }

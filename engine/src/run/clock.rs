@@ -100,6 +100,10 @@ fn nanosleep(clock: libc::clockid_t, flags: libc::c_int, ns: i64) {
 /// Sleep until `unix_usecs` (realtime microseconds); returns at once if it is past.
 /// Never returns early (unless the system clock is set back meanwhile).
 pub fn sleep_until(unix_usecs: i64) {
+    // A deadline already past costs no system call (most `+0` events).
+    if clock_ns(libc::CLOCK_REALTIME) >= unix_usecs.saturating_mul(1000) {
+        return;
+    }
     nanosleep(
         libc::CLOCK_REALTIME,
         libc::TIMER_ABSTIME,

@@ -74,7 +74,6 @@ impl Runtime<'_> {
             Err(e) if e.non_fatal && self.config.non_fatal_packet => {
                 let warning =
                     self.at_line(event.line, format!("warning handling packet: {}", e.detail));
-                eprintln!("{warning}");
                 self.warnings.push(warning);
                 Ok(())
             }

@@ -309,7 +309,6 @@ fn shell_examples_parse() {
 
 /// Every `netdrill run` flag the examples use, against the real binary's help.
 #[test]
-#[ignore = "needs `netdrill run` wired in cli.rs (the lead's part); remove this line then"]
 fn example_flags_exist_in_the_real_cli() {
     let out = Command::new(env!("CARGO_BIN_EXE_netdrill"))
         .args(["run", "--help"])

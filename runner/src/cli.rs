@@ -172,9 +172,6 @@ impl ReportSettings {
                 stdout.join(", ")
             ));
         }
-        if self.artifacts.is_some() {
-            return Err("--artifacts is not wired to the scheduler in this build yet".into());
-        }
         if self.artifacts.as_deref().is_some_and(is_stdout) {
             return Err("--artifacts -: artifacts are a folder of files; name a folder".into());
         }
@@ -269,6 +266,7 @@ impl RunSettings {
                 4000
             },
             durations: crate::durations::default_path(),
+            artifacts: reports.artifacts.clone(),
             ..ScheduleSettings::default()
         };
         Ok(RunSettings {
@@ -462,7 +460,7 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
             return 1;
         }
     };
-    if !allow && crate::sandbox::in_initial_netns() == Some(true) {
+    if !allow && netdrill_engine::run::in_initial_netns() {
         eprintln!(
             "netdrill exec: refusing to run in the host's network namespace: the script would \
              create tun0, addresses and routes and may change sysctls there. Run it in a \

@@ -178,3 +178,94 @@ fn an_unwritable_report_is_an_error_after_the_run() {
         .unwrap()
         .starts_with("TAP version 13\n"));
 }
+
+/// A handshake, then a data segment with the wrong window: line 10 fails.
+const HANDSHAKE_THEN_MISMATCH: &str = "\
+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
++0 bind(3, ..., ...) = 0
++0 listen(3, 1) = 0
++0 < S 0:0(0) win 20000 <mss 1000,sackOK,nop,nop>
++0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK>
++.01 < . 1:1(0) ack 1 win 20000
++0 accept(3, ..., ...) = 4
++0 write(4, ..., 10) = 10
++0 > P. 1:11(10) ack 1 win 999
+";
+
+#[test]
+fn failed_attempts_leave_artifacts_with_a_pcap_of_the_handshake() {
+    support_root();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("art");
+    write(&dir, "mismatch.pkt", HANDSHAKE_THEN_MISMATCH);
+    write(&dir, "pass.pkt", PASS);
+    let artifacts = tmp.path().join("artifacts");
+    let json_path = tmp.path().join("full.json");
+    let (code, stdout, stderr) = run(
+        &[
+            dir.to_str().unwrap(),
+            "--ip-versions",
+            "ipv4",
+            "--artifacts",
+            artifacts.to_str().unwrap(),
+            "--json",
+            json_path.to_str().unwrap(),
+            "--json-full",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let folder = artifacts.join("art/mismatch.pkt/ipv4/attempt-1");
+    for f in ["log.txt", "packets.pcap", "packets.txt", "replay.sh"] {
+        assert!(
+            folder.join(f).is_file(),
+            "{f} missing in {}",
+            folder.display()
+        );
+    }
+    // Only failed attempts have artifacts.
+    assert!(!artifacts.join("art/pass.pkt").exists());
+    let log = std::fs::read_to_string(folder.join("log.txt")).unwrap();
+    assert!(log.contains("mismatch.pkt:10: "), "{log}");
+    let side = std::fs::read_to_string(folder.join("expected-vs-actual.txt")).unwrap();
+    assert!(side.contains("\nwin 999       ! win "), "{side}");
+    let replay = std::fs::read_to_string(folder.join("replay.sh")).unwrap();
+    assert!(replay.contains("--ip-versions ipv4"), "{replay}");
+
+    let dump = std::process::Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(folder.join("packets.pcap"))
+        .output()
+        .expect("tcpdump runs");
+    assert!(dump.status.success(), "{dump:?}");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    let tcp: Vec<&str> = dump.lines().filter(|l| l.contains(".8080")).collect();
+    let has = |from: &str, flags: &str| {
+        tcp.iter()
+            .any(|l| l.contains(&format!("IP {from}.")) && l.contains(&format!("Flags [{flags}],")))
+    };
+    assert!(has("192.0.2.1", "S"), "no SYN in:\n{dump}");
+    assert!(has("192.168.0.1", "S."), "no SYN-ACK in:\n{dump}");
+    assert!(has("192.0.2.1", "."), "no ACK in:\n{dump}");
+    assert!(has("192.168.0.1", "P."), "no data segment in:\n{dump}");
+
+    // The record names the folder.
+    let doc = json::parse(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let job = doc
+        .results
+        .iter()
+        .find(|t| t.test == "mismatch-pkt")
+        .unwrap();
+    let attempt = &job.results[0].netdrill.as_ref().unwrap().attempts[0];
+    assert_eq!(attempt.artifacts.as_deref(), Some(folder.as_path()));
+}
+
+/// The artifacts test runs real scripts: it needs root, and says so.
+fn support_root() {
+    // SAFETY: geteuid has no preconditions.
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test runs scripts in network namespaces: run it as root"
+    );
+}

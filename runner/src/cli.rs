@@ -276,6 +276,7 @@ impl RunSettings {
                 ip_versions,
                 timeout_override,
                 machine_slow: slow,
+                kernel_release: None,
             },
             schedule,
             list: a.list,

@@ -1018,7 +1018,10 @@ fn finish_attempt(
     let job = &jobs[index];
     let number = attempt.number;
     let passed = attempt.result == AttemptResult::Pass;
-    if !passed && number <= settings.retries && !interrupted {
+    // A failure the suite expects is the answer, not a flake: no retry. (A
+    // timeout or a crash is not what an expected failure means, and is retried.)
+    let expected = job.xfail_reason.is_some() && attempt.result == AttemptResult::Fail;
+    if !passed && !expected && number <= settings.retries && !interrupted {
         sink(&RunnerEvent::AttemptFailed {
             id: job.id.clone(),
             attempt: attempt.clone(),

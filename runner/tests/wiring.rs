@@ -269,3 +269,84 @@ fn support_root() {
         "this test runs scripts in network namespaces: run it as root"
     );
 }
+
+#[test]
+fn suite_toml_expectations_give_xfail_and_xpass_without_retrying_expected_failures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = suite(tmp.path());
+    write(
+        &dir,
+        "suite.toml",
+        r#"
+[[xfail]]
+script = "bad.pkt"
+reason = "known parse error"
+
+[[xfail]]
+script = "pass.pkt"
+reason = "fails on ipv6"
+ip_version = "ipv6"
+
+[[xfail]]
+script = "*"
+reason = "only on ancient kernels"
+kernel = "<2"
+"#,
+    );
+    let json_path = tmp.path().join("full.json");
+    let (code, stdout, stderr) = run(
+        &[
+            dir.to_str().unwrap(),
+            "--retries",
+            "2",
+            "--ktap",
+            "-",
+            "--json",
+            json_path.to_str().unwrap(),
+            "--json-full",
+        ],
+        tmp.path(),
+    );
+    // An unexpected pass fails the run.
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\n# ok 1 ipv4 # XFAIL known parse error\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nok 1 selftests: net/sbx: bad.pkt # XFAIL\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n# not ok 2 ipv6 # XPASS expected to fail: fails on ipv6\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("\n# Totals: pass:0 fail:0 xfail:1 xpass:1 skip:0 error:0\n"),
+        "{stdout}"
+    );
+    let doc = json::parse(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let mut seen = Vec::new();
+    for t in &doc.results {
+        for s in &t.results {
+            let d = s.netdrill.as_ref().unwrap();
+            seen.push(format!(
+                "{} {} {:?} attempts={} {}",
+                t.test,
+                s.test,
+                d.verdict,
+                d.attempts.len(),
+                d.xfail_reason.as_deref().unwrap_or("-")
+            ));
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "bad-pkt ipv4 Xfail attempts=1 known parse error",
+            "bad-pkt ipv6 Xfail attempts=1 known parse error",
+            "pass-pkt ipv4 Pass attempts=1 -",
+            "pass-pkt ipv6 Xpass attempts=1 fails on ipv6",
+        ]
+    );
+}

@@ -32,6 +32,11 @@ pub enum Command {
     /// Run one script in the current network namespace, like packetdrill
     /// (same flags, same messages, exit status 0 or 1).
     Exec(ExecArgs),
+    /// Parse and check scripts without running them (no network, no root).
+    Check(CheckArgs),
+    /// Be packetdrill: its command line, messages and exit status (also what
+    /// netdrill does when it is invoked under the name `packetdrill`).
+    Packetdrill(PacketdrillArgs),
     /// (internal) One job, started by `netdrill run`.
     #[command(name = "__job", hide = true)]
     Job(JobArgs),
@@ -107,6 +112,28 @@ pub struct ExecArgs {
     /// packetdrill flags, then the script.
     #[arg(
         required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Define a symbol for the scripts, as packetdrill's `-D` (repeatable).
+    #[arg(short = 'D', long = "define", value_name = "NAME=VALUE")]
+    pub defines: Vec<String>,
+    /// Script files, or folders searched recursively for *.pkt.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct PacketdrillArgs {
+    /// packetdrill's flags, then the scripts.
+    #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "ARGS"
@@ -493,8 +520,49 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
     outcome.exit_status()
 }
 
+/// `netdrill check`.
+pub fn cmd_check(a: CheckArgs) -> i32 {
+    let mut defines = Vec::new();
+    for d in &a.defines {
+        match d.split_once('=') {
+            Some((name, value)) if !name.is_empty() => {
+                defines.push((name.to_string(), value.to_string()))
+            }
+            _ => {
+                eprintln!("netdrill check: -D {d}: expected NAME=VALUE");
+                return exit::USAGE;
+            }
+        }
+    }
+    crate::check::run_with_defines(&a.paths, &defines)
+}
+
+/// What to do for a command line, before clap sees it: netdrill invoked as
+/// `packetdrill` (a symlink or a copy under that name), or `netdrill packetdrill
+/// ...`, takes packetdrill's command line (which clap must not parse). Returns
+/// the arguments for [`crate::packetdrill::packetdrill_main`], program name
+/// first, or `None` for netdrill's own commands.
+pub fn packetdrill_argv(argv: &[String]) -> Option<Vec<String>> {
+    let program = argv.first().map(Path::new)?;
+    if program.file_name().is_some_and(|n| n == "packetdrill") {
+        return Some(argv.to_vec());
+    }
+    match argv.get(1) {
+        Some(sub) if sub == "packetdrill" => Some(argv[1..].to_vec()),
+        _ => None,
+    }
+}
+
+/// The whole program: packetdrill's personality when asked for it, else
+/// netdrill's commands.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(args) = packetdrill_argv(&argv) {
+        return crate::packetdrill::packetdrill_main(args);
+    }
+    let cli = Cli::parse_from(&argv);
     match cli.command {
         Command::Run(a) => match RunSettings::from_args(a) {
             Ok(s) => cmd_run(s),
@@ -504,6 +572,54 @@ pub fn main() -> i32 {
             }
         },
         Command::Exec(a) => cmd_exec(a),
+        Command::Check(a) => cmd_check(a),
+        // Reached only when the dispatch above did not see it (it always does).
+        Command::Packetdrill(a) => {
+            let mut args = vec!["packetdrill".to_string()];
+            args.extend(a.args);
+            crate::packetdrill::packetdrill_main(args)
+        }
         Command::Job(a) => job::child_main(a.result_fd, &a.spec, a.simulate),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn packetdrill_personality() {
+        assert_eq!(
+            packetdrill_argv(&argv(&["/usr/local/bin/packetdrill", "-v", "a.pkt"])),
+            Some(argv(&["/usr/local/bin/packetdrill", "-v", "a.pkt"]))
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["netdrill", "packetdrill", "--mss=x", "a.pkt"])),
+            Some(argv(&["packetdrill", "--mss=x", "a.pkt"]))
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["packetdrill"])),
+            Some(argv(&["packetdrill"]))
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["netdrill", "run", "packetdrill"])),
+            None
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["/opt/packetdrill/netdrill", "run"])),
+            None
+        );
+        assert_eq!(packetdrill_argv(&argv(&["netdrill"])), None);
+        assert_eq!(packetdrill_argv(&[]), None);
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

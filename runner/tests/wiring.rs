@@ -350,3 +350,47 @@ kernel = "<2"
         ]
     );
 }
+
+#[test]
+fn check_parses_without_running_and_takes_defines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = suite(tmp.path());
+    let check = |args: &[&str]| {
+        let mut all = vec!["check"];
+        all.extend_from_slice(args);
+        let out = netdrill(&all, &new_tag("check"), tmp.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = check(&[dir.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "2 scripts checked: 1 ok, 1 failed\n");
+    assert!(stderr.contains("bad.pkt:1:"), "{stderr}");
+    let (code, stdout, _) = check(&[dir.join("pass.pkt").to_str().unwrap()]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (Some(0), "1 script checked: 1 ok, 0 failed\n")
+    );
+    // A symbol the script needs, given with -D as packetdrill takes it.
+    write(
+        &dir,
+        "tfo.pkt",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 100 <FO TFO_COOKIE,nop,nop>\n",
+    );
+    let tfo = dir.join("tfo.pkt");
+    let (code, _, stderr) = check(&[tfo.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let (code, _, stderr) = check(&["-D", "TFO_COOKIE=3021b9d889017eeb", tfo.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = check(&["-D", "TFO_COOKIE", tfo.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "netdrill check: -D TFO_COOKIE: expected NAME=VALUE\n"
+    );
+}

@@ -394,3 +394,86 @@ fn check_parses_without_running_and_takes_defines() {
         "netdrill check: -D TFO_COOKIE: expected NAME=VALUE\n"
     );
 }
+
+/// `ci/bench.sh` (run by hand on the kernel suite) runs and prints its tables; a
+/// quick round on scripts whose verdicts are fixed.
+#[test]
+fn bench_script_prints_its_figures() {
+    support_root();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = suite(tmp.path());
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/bench.sh");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&bench).unwrap().permissions().mode();
+    assert_eq!(mode & 0o111, 0o111, "ci/bench.sh is executable");
+    let keep = tmp.path().join("runs");
+    let out = std::process::Command::new(&bench)
+        .args([
+            "--rounds",
+            "1",
+            "--high-jobs",
+            "3",
+            "--netdrill",
+            BIN,
+            "--suite",
+        ])
+        .arg(&dir)
+        .arg("--keep")
+        .arg(&keep)
+        .env_remove("NETDRILL_TESTING_SIMULATE")
+        .env_remove("KSFT_MACHINE_SLOW")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // bad.pkt fails every time: a target is missed.
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    for needle in [
+        "\n(a) one job at a time (-j 1)\n",
+        "\n  jobs                       4\n",
+        "\n  verdicts                   2 fail, 2 pass\n",
+        "\n(b) wall time at the default -j (",
+        "\n(c) failures over the rounds\n",
+        "\n(d) CPU and memory\n",
+        "\n  peak memory of one job (-j 1) ",
+        "\n  runner's own peak (default -j) ",
+        "\n(e) jobs whose verdict differs between -j 1 and the default -j: none\n",
+        "\n  0 failed jobs over the default -j rounds               NO   2\n",
+        "\n  no verdict differs between -j 1 and the default -j     yes  0 jobs\n",
+    ] {
+        assert!(stdout.contains(needle), "{needle:?} missing in:\n{stdout}");
+    }
+    // -j 3: 3 at once, 1 round, bad.pkt's 2 jobs failed, none differs from -j 1.
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.starts_with("  -j 3 "))
+        .unwrap_or_else(|| panic!("no -j 3 row in:\n{stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row[..10],
+        ["-j", "3", "3", "1", "2", "(2..2", "a", "run)", "0", "0"]
+    );
+    for run in ["j1", "default-1", "j3-1"] {
+        let doc = std::fs::read_to_string(keep.join(format!("{run}.json"))).unwrap();
+        assert_eq!(json::parse(&doc).unwrap().results.len(), 2);
+    }
+    // A binary that is not there is a usage error, not a traceback.
+    let out = std::process::Command::new(&bench)
+        .args([
+            "--rounds",
+            "1",
+            "--netdrill",
+            "/nonexistent/netdrill",
+            "--suite",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ci/bench.sh: /nonexistent/netdrill: No such file or directory"),
+        "{stderr}"
+    );
+}

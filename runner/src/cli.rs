@@ -553,16 +553,11 @@ pub fn packetdrill_argv(argv: &[String]) -> Option<Vec<String>> {
     }
 }
 
-/// The whole program: packetdrill's personality when asked for it, else
-/// netdrill's commands.
-pub fn main() -> i32 {
-    let argv: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    if let Some(args) = packetdrill_argv(&argv) {
-        return crate::packetdrill::packetdrill_main(args);
-    }
-    let cli = Cli::parse_from(&argv);
+/// netdrill's own commands, from the whole command line (program name first);
+/// returns the exit status. `main.rs` hands packetdrill's command lines (see
+/// [`packetdrill_argv`]) to the drop-in before this.
+pub fn main(argv: Vec<String>) -> i32 {
+    let cli = Cli::parse_from(argv);
     match cli.command {
         Command::Run(a) => match RunSettings::from_args(a) {
             Ok(s) => cmd_run(s),
@@ -573,7 +568,7 @@ pub fn main() -> i32 {
         },
         Command::Exec(a) => cmd_exec(a),
         Command::Check(a) => cmd_check(a),
-        // Reached only when the dispatch above did not see it (it always does).
+        // `main.rs` dispatches this before clap; here for callers of `main` alone.
         Command::Packetdrill(a) => {
             let mut args = vec!["packetdrill".to_string()];
             args.extend(a.args);

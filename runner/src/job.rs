@@ -329,12 +329,9 @@ fn engine_main(
         });
         std::process::exit(EXIT_SANDBOX);
     }
-    // `sandbox::enter` succeeded, so this process is in the network namespace
-    // it created with unshare(CLONE_NEWNET), never the host's: the engine need
-    // not (and, where PID 1's namespace cannot be read, could not) check again.
     let opts = RunOptions {
         namespace_is_ours: true,
-        allow_initial_namespace: true,
+        allow_initial_namespace: false,
         no_realtime: false,
     };
     let outcome = {

@@ -319,7 +319,7 @@ fn exec_refuses_the_host_namespace() {
         );
         assert!(stderr.contains("unshare -n netdrill exec"), "{stderr}");
     }
-    // In a namespace of its own it runs the script (and reports on stderr).
+    // In a namespace of its own it runs the script, which passes.
     let out = std::process::Command::new("unshare")
         .args([
             "-n",
@@ -333,8 +333,7 @@ fn exec_refuses_the_host_namespace() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("refusing"), "{stderr}");
-    assert!(stderr.contains("x.pkt"), "{stderr}");
-    assert!(matches!(out.status.code(), Some(0 | 1)));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     // Bad flags are reported as packetdrill would.
     let out = netdrill(&["exec", "--no_such_flag", "x.pkt"], &tag, tmp.path())
         .output()

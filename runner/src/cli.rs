@@ -1,14 +1,15 @@
 //! The command line: `netdrill run`, `netdrill exec`, and the hidden `__job`
 //! the runner starts for each job.
 
-use crate::discover::{self, DiscoverOptions, Filter};
+use crate::discover::{self, DiscoverOptions, Filter, Job};
 use crate::job::{self, Simulate};
 use crate::model::RunRecord;
-use crate::progress::Progress;
+use crate::progress::{Progress, Stream};
+use crate::report;
 use crate::schedule::{self, ScheduleSettings};
 use clap::{Args, Parser, Subcommand};
 use netdrill_engine::IpVersion;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -31,6 +32,11 @@ pub enum Command {
     /// Run one script in the current network namespace, like packetdrill
     /// (same flags, same messages, exit status 0 or 1).
     Exec(ExecArgs),
+    /// Parse and check scripts without running them (no network, no root).
+    Check(CheckArgs),
+    /// Be packetdrill: its command line, messages and exit status (also what
+    /// netdrill does when it is invoked under the name `packetdrill`).
+    Packetdrill(PacketdrillArgs),
     /// (internal) One job, started by `netdrill run`.
     #[command(name = "__job", hide = true)]
     Job(JobArgs),
@@ -67,16 +73,25 @@ pub struct RunArgs {
     /// (the one host setting netdrill changes).
     #[arg(long)]
     pub prepare_host: bool,
-    /// Write a KTAP (kselftest-shaped TAP) report.
+    /// Write TAP as kselftest prints it to FILE (`-`: stdout, and the progress
+    /// display goes to stderr).
     #[arg(long, value_name = "FILE")]
     pub ktap: Option<PathBuf>,
-    /// Write a JUnit XML report.
+    /// With --ktap: indented KTAP v1 (the KTAP spec's form) instead.
+    #[arg(long, requires = "ktap")]
+    pub ktap_nested: bool,
+    /// Write a JUnit XML report to FILE (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write a JSON report.
+    /// Write NIPA's result JSON to FILE (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Write failure artifacts (logs, ...) under DIR.
+    /// With --json: add every attempt, its timing and diagnostic, and the host facts.
+    #[arg(long, requires = "json")]
+    pub json_full: bool,
+    /// For each failed attempt, write its log, a pcap of tun0, the expected and
+    /// actual packet side by side and a replay command under
+    /// DIR/SUITE/SCRIPT/IPVERSION/attempt-N/.
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
     /// Plain lines even on a terminal.
@@ -105,6 +120,28 @@ pub struct ExecArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Define a symbol for the scripts, as packetdrill's `-D` (repeatable).
+    #[arg(short = 'D', long = "define", value_name = "NAME=VALUE")]
+    pub defines: Vec<String>,
+    /// Script files, or folders searched recursively for *.pkt.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
+pub struct PacketdrillArgs {
+    /// packetdrill's flags, then the scripts.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct JobArgs {
     #[arg(long)]
     pub result_fd: i32,
@@ -115,21 +152,57 @@ pub struct JobArgs {
     pub simulate: Option<Simulate>,
 }
 
-/// Where reports go: filled from `run`'s flags.
+/// Where reports go: filled from `run`'s flags. A path of `-` is stdout.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReportSettings {
     pub ktap: Option<PathBuf>,
+    /// Indented KTAP v1 instead of kselftest's shape.
+    pub ktap_nested: bool,
     pub junit: Option<PathBuf>,
     pub json: Option<PathBuf>,
+    /// Every attempt in the JSON.
+    pub json_full: bool,
+    /// Written by the scheduler as attempts fail (see [`ScheduleSettings::artifacts`]).
     pub artifacts: Option<PathBuf>,
 }
 
+/// Whether a report path means stdout.
+fn is_stdout(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
 impl ReportSettings {
-    pub fn any(&self) -> bool {
-        self.ktap.is_some()
-            || self.junit.is_some()
-            || self.json.is_some()
-            || self.artifacts.is_some()
+    /// The flags whose report goes to stdout.
+    fn on_stdout(&self) -> Vec<&'static str> {
+        [
+            ("--ktap", &self.ktap),
+            ("--junit", &self.junit),
+            ("--json", &self.json),
+        ]
+        .into_iter()
+        .filter(|(_, p)| p.as_deref().is_some_and(is_stdout))
+        .map(|(flag, _)| flag)
+        .collect()
+    }
+
+    /// Whether a report is written to stdout (then the display goes to stderr).
+    pub fn uses_stdout(&self) -> bool {
+        !self.on_stdout().is_empty()
+    }
+
+    /// At most one report on stdout; artifacts need a real folder.
+    fn check(&self) -> Result<(), String> {
+        let stdout = self.on_stdout();
+        if stdout.len() > 1 {
+            return Err(format!(
+                "{} all write to stdout (`-`); at most one report can",
+                stdout.join(", ")
+            ));
+        }
+        if self.artifacts.as_deref().is_some_and(is_stdout) {
+            return Err("--artifacts -: artifacts are a folder of files; name a folder".into());
+        }
+        Ok(())
     }
 }
 
@@ -141,6 +214,8 @@ pub struct RunSettings {
     pub schedule: ScheduleSettings,
     pub list: bool,
     pub prepare_host: bool,
+    /// Where the progress display goes: stderr when a report takes stdout.
+    pub progress_stream: Stream,
     pub progress_bar: bool,
     pub reports: ReportSettings,
 }
@@ -191,6 +266,20 @@ impl RunSettings {
         if !(a.start_rate > 0.0 && a.start_rate.is_finite()) {
             return Err(format!("--start-rate {}: must be above 0", a.start_rate));
         }
+        let reports = ReportSettings {
+            ktap: a.ktap,
+            ktap_nested: a.ktap_nested,
+            junit: a.junit,
+            json: a.json,
+            json_full: a.json_full,
+            artifacts: a.artifacts,
+        };
+        reports.check()?;
+        let progress_stream = if reports.uses_stdout() {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
         let slow = machine_slow();
         let schedule = ScheduleSettings {
             jobs_at_once: a
@@ -204,6 +293,7 @@ impl RunSettings {
                 4000
             },
             durations: crate::durations::default_path(),
+            artifacts: reports.artifacts.clone(),
             ..ScheduleSettings::default()
         };
         Ok(RunSettings {
@@ -213,29 +303,90 @@ impl RunSettings {
                 ip_versions,
                 timeout_override,
                 machine_slow: slow,
+                kernel_release: None,
             },
             schedule,
             list: a.list,
             prepare_host: a.prepare_host,
-            progress_bar: !a.no_progress && Progress::stdout_is_terminal(),
-            reports: ReportSettings {
-                ktap: a.ktap,
-                junit: a.junit,
-                json: a.json,
-                artifacts: a.artifacts,
-            },
+            progress_stream,
+            progress_bar: !a.no_progress && progress_stream.is_terminal(),
+            reports,
         })
     }
 }
 
-/// The report hook: writes the reports `--ktap`, `--junit`, `--json` and
-/// `--artifacts` ask for, once the run is over (also after Ctrl-C).
-///
-/// TODO(lead): call the writers in `crate::report` here. Until they are wired,
-/// [`cmd_run`] refuses report flags before running anything, so no report is
-/// silently lost.
-pub fn write_reports(_record: &RunRecord, _reports: &ReportSettings) -> Result<(), String> {
-    Ok(())
+/// The reporters' settings for a run of `jobs`: the per-script timeout is
+/// kselftest's `# timeout set to N` when every job has the same one (0 when none
+/// has a limit); with mixed timeouts each timeout reports the time it ran.
+pub fn report_options(jobs: &[Job]) -> report::Options {
+    let mut timeouts = jobs
+        .iter()
+        .filter(|j| j.skip_reason.is_none())
+        .map(|j| j.timeout);
+    let first = timeouts.next();
+    let timeout_secs = match first {
+        Some(t) if timeouts.all(|u| u == t) => Some(t.map_or(0, |d| d.as_secs())),
+        _ => None,
+    };
+    report::Options {
+        timeout_secs,
+        ..report::Options::default()
+    }
+}
+
+/// Write `text` to `path`, or to stdout for `-`.
+fn emit(flag: &str, path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    if is_stdout(path) {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("{flag} -: writing to stdout: {e}"));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "{flag} {}: creating {}: {e}",
+                path.display(),
+                parent.display()
+            )
+        })?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("{flag} {}: {e}", path.display()))
+}
+
+/// Write the reports `--ktap`, `--junit` and `--json` ask for, once the run is
+/// over (also after Ctrl-C, with what finished). Every report is attempted; the
+/// errors are returned together. (`--artifacts` are written by the scheduler as
+/// attempts fail.)
+pub fn write_reports(
+    record: &RunRecord,
+    reports: &ReportSettings,
+    opts: &report::Options,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    if let Some(path) = &reports.ktap {
+        let text = if reports.ktap_nested {
+            report::ktap::render_nested_with(record, opts)
+        } else {
+            report::ktap::render_with(record, opts)
+        };
+        errors.extend(emit("--ktap", path, &text).err());
+    }
+    if let Some(path) = &reports.junit {
+        let text = report::junit::render_with(record, opts);
+        errors.extend(emit("--junit", path, &text).err());
+    }
+    if let Some(path) = &reports.json {
+        let text = report::json::render_with(record, reports.json_full, opts);
+        errors.extend(emit("--json", path, &text).err());
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\nnetdrill: "))
+    }
 }
 
 /// Exit statuses of `netdrill run`.
@@ -268,18 +419,11 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         eprintln!("netdrill: no jobs (no *.pkt under the given paths, or none matches --filter)");
         return exit::USAGE;
     }
-    if settings.reports.any() {
-        eprintln!(
-            "netdrill: --ktap, --junit, --json and --artifacts are not wired to their writers \
-             in this build yet; run without them"
-        );
-        return exit::USAGE;
-    }
     if let Err(e) = crate::preflight::run(&jobs, settings.prepare_host) {
         eprintln!("netdrill: {e}");
         return exit::USAGE;
     }
-    let mut progress = Progress::new(settings.progress_bar, Box::new(std::io::stdout()));
+    let mut progress = Progress::on(settings.progress_stream, settings.progress_bar);
     let record = match schedule::run(&jobs, &settings.schedule, &mut |ev| progress.event(ev)) {
         Ok(r) => r,
         Err(e) => {
@@ -287,7 +431,7 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
             return exit::USAGE;
         }
     };
-    if let Err(e) = write_reports(&record, &settings.reports) {
+    if let Err(e) = write_reports(&record, &settings.reports, &report_options(&jobs)) {
         eprintln!("netdrill: {e}");
         return exit::FAILURES;
     }
@@ -344,7 +488,7 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
             return 1;
         }
     };
-    if !allow && crate::sandbox::in_initial_netns() == Some(true) {
+    if !allow && netdrill_engine::run::in_initial_netns() {
         eprintln!(
             "netdrill exec: refusing to run in the host's network namespace: the script would \
              create tun0, addresses and routes and may change sysctls there. Run it in a \
@@ -376,8 +520,44 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
     outcome.exit_status()
 }
 
-pub fn main() -> i32 {
-    let cli = Cli::parse();
+/// `netdrill check`.
+pub fn cmd_check(a: CheckArgs) -> i32 {
+    let mut defines = Vec::new();
+    for d in &a.defines {
+        match d.split_once('=') {
+            Some((name, value)) if !name.is_empty() => {
+                defines.push((name.to_string(), value.to_string()))
+            }
+            _ => {
+                eprintln!("netdrill check: -D {d}: expected NAME=VALUE");
+                return exit::USAGE;
+            }
+        }
+    }
+    crate::check::run_with_defines(&a.paths, &defines)
+}
+
+/// What to do for a command line, before clap sees it: netdrill invoked as
+/// `packetdrill` (a symlink or a copy under that name), or `netdrill packetdrill
+/// ...`, takes packetdrill's command line (which clap must not parse). Returns
+/// the arguments for [`crate::packetdrill::packetdrill_main`], program name
+/// first, or `None` for netdrill's own commands.
+pub fn packetdrill_argv(argv: &[String]) -> Option<Vec<String>> {
+    let program = argv.first().map(Path::new)?;
+    if program.file_name().is_some_and(|n| n == "packetdrill") {
+        return Some(argv.to_vec());
+    }
+    match argv.get(1) {
+        Some(sub) if sub == "packetdrill" => Some(argv[1..].to_vec()),
+        _ => None,
+    }
+}
+
+/// netdrill's own commands, from the whole command line (program name first);
+/// returns the exit status. `main.rs` hands packetdrill's command lines (see
+/// [`packetdrill_argv`]) to the drop-in before this.
+pub fn main(argv: Vec<String>) -> i32 {
+    let cli = Cli::parse_from(argv);
     match cli.command {
         Command::Run(a) => match RunSettings::from_args(a) {
             Ok(s) => cmd_run(s),
@@ -387,6 +567,54 @@ pub fn main() -> i32 {
             }
         },
         Command::Exec(a) => cmd_exec(a),
+        Command::Check(a) => cmd_check(a),
+        // `main.rs` dispatches this before clap; here for callers of `main` alone.
+        Command::Packetdrill(a) => {
+            let mut args = vec!["packetdrill".to_string()];
+            args.extend(a.args);
+            crate::packetdrill::packetdrill_main(args)
+        }
         Command::Job(a) => job::child_main(a.result_fd, &a.spec, a.simulate),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn packetdrill_personality() {
+        assert_eq!(
+            packetdrill_argv(&argv(&["/usr/local/bin/packetdrill", "-v", "a.pkt"])),
+            Some(argv(&["/usr/local/bin/packetdrill", "-v", "a.pkt"]))
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["netdrill", "packetdrill", "--mss=x", "a.pkt"])),
+            Some(argv(&["packetdrill", "--mss=x", "a.pkt"]))
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["packetdrill"])),
+            Some(argv(&["packetdrill"]))
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["netdrill", "run", "packetdrill"])),
+            None
+        );
+        assert_eq!(
+            packetdrill_argv(&argv(&["/opt/packetdrill/netdrill", "run"])),
+            None
+        );
+        assert_eq!(packetdrill_argv(&argv(&["netdrill"])), None);
+        assert_eq!(packetdrill_argv(&[]), None);
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -92,6 +92,9 @@ pub struct DiscoverOptions {
     pub timeout_override: Option<Option<Duration>>,
     /// `KSFT_MACHINE_SLOW`: `--tolerance_usecs=14000` and every failure expected.
     pub machine_slow: bool,
+    /// The kernel release `suite.toml`'s `kernel = ...` expectations are matched
+    /// against; `None`: the running kernel's.
+    pub kernel_release: Option<String>,
 }
 
 /// The packetdrill arguments `ksft_runner.sh` passes for an IP version. The
@@ -256,6 +259,10 @@ fn suite_name(dir: &Path) -> String {
 /// The jobs for `paths`, in discovery order (scripts in order, then IP versions).
 pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, String> {
     let scripts = script_paths(paths)?;
+    let kernel_release = opts
+        .kernel_release
+        .clone()
+        .unwrap_or_else(|| crate::schedule::host_info().kernel_release);
     let mut suites: BTreeMap<PathBuf, SuiteConfig> = BTreeMap::new();
     let mut jobs = Vec::new();
     for path in scripts {
@@ -318,19 +325,20 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
             if opts.machine_slow {
                 args.push(format!("--tolerance_usecs={SLOW_MACHINE_TOLERANCE_USECS}"));
             }
-            let xfail_reason = suite
-                .xfail_reason(&file_name, version.as_str())
+            let mut job = Job {
+                args,
+                skip_reason,
+                ..base(version.as_str().into())
+            };
+            // The suite's own entries first; then the kernel runner's rule that
+            // every failure is expected on a slow machine.
+            job.xfail_reason = suite
+                .xfail_reason(&job.id, &kernel_release, opts.machine_slow)
                 .map(String::from)
                 .or_else(|| {
                     opts.machine_slow
                         .then(|| "KSFT_MACHINE_SLOW: every failure is expected".to_string())
                 });
-            let job = Job {
-                args,
-                xfail_reason,
-                skip_reason,
-                ..base(version.as_str().into())
-            };
             if opts.filters.is_empty() || opts.filters.iter().any(|f| f.matches(&job.full_name())) {
                 jobs.push(job);
             }

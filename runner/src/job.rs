@@ -27,7 +27,7 @@
 
 use crate::sandbox;
 use netdrill_engine::config::split_command_line;
-use netdrill_engine::outcome::{Observer, Outcome};
+use netdrill_engine::outcome::{Observer, Outcome, PacketDirection};
 use netdrill_engine::run::{run_file, RunOptions};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -40,6 +40,10 @@ pub const SIMULATE_ENV: &str = "NETDRILL_TESTING_SIMULATE";
 /// Exit status of the job process when its sandbox could not be built.
 pub const EXIT_SANDBOX: i32 = 3;
 
+/// At most this many bytes of packets are forwarded per job (when they are
+/// captured at all); later packets are only counted.
+pub const PACKET_CAPTURE_LIMIT: usize = 4 << 20;
+
 /// What the runner tells the job child.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
@@ -50,6 +54,10 @@ pub struct JobSpec {
     /// packetdrill arguments.
     pub args: Vec<String>,
     pub sysctls: Vec<(String, String)>,
+    /// Forward every packet on tun0 ([`JobMessage::Packet`]), for failure
+    /// artifacts.
+    #[serde(default)]
+    pub capture_packets: bool,
 }
 
 /// What the job child tells the runner, one JSON object a line.
@@ -60,6 +68,15 @@ pub enum JobMessage {
     Line { line: u32 },
     /// A line of packetdrill's `-v` output.
     Verbose { text: String },
+    /// A packet on tun0 (only when [`JobSpec::capture_packets`] is set): the
+    /// whole IP packet in lowercase hex, with its wall-clock time.
+    Packet {
+        direction: PacketDirection,
+        unix_nanos: i64,
+        hex: String,
+    },
+    /// Packets past [`PACKET_CAPTURE_LIMIT`] that were not forwarded.
+    PacketsDropped { packets: u64, bytes: u64 },
     /// The sandbox could not be built; the script did not run.
     SandboxFailed { message: String },
     /// The run ended.
@@ -111,10 +128,42 @@ impl ResultPipe {
     }
 }
 
-/// Forwards engine progress to the runner.
+/// Bytes as lowercase hex.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// The bytes of a hex string (either case); `None` if it is not one.
+pub fn hex_decode(hex: &str) -> Option<Vec<u8>> {
+    let digits = hex.as_bytes();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    let nibble = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
+/// Forwards engine progress (and packets, when asked) to the runner.
 struct Forwarder<'a> {
     pipe: &'a mut ResultPipe,
     last_line: Option<u32>,
+    capture_packets: bool,
+    captured_bytes: usize,
+    dropped_packets: u64,
+    dropped_bytes: u64,
 }
 
 impl Observer for Forwarder<'_> {
@@ -123,6 +172,23 @@ impl Observer for Forwarder<'_> {
             self.last_line = Some(line);
             self.pipe.send(&JobMessage::Line { line });
         }
+    }
+
+    fn packet(&mut self, direction: PacketDirection, unix_nanos: i128, bytes: &[u8]) {
+        if !self.capture_packets {
+            return;
+        }
+        if self.captured_bytes + bytes.len() > PACKET_CAPTURE_LIMIT {
+            self.dropped_packets += 1;
+            self.dropped_bytes += bytes.len() as u64;
+            return;
+        }
+        self.captured_bytes += bytes.len();
+        self.pipe.send(&JobMessage::Packet {
+            direction,
+            unix_nanos: unix_nanos.clamp(i64::MIN.into(), i64::MAX.into()) as i64,
+            hex: hex_encode(bytes),
+        });
     }
 
     fn verbose(&mut self, line: &str) {
@@ -272,13 +338,25 @@ fn engine_main(
         let mut observer = Forwarder {
             pipe: &mut pipe,
             last_line: None,
+            capture_packets: spec.capture_packets,
+            captured_bytes: 0,
+            dropped_packets: 0,
+            dropped_bytes: 0,
         };
-        run_file(
+        let outcome = run_file(
             std::path::Path::new(&spec.script),
             &flags,
             &opts,
             &mut observer,
-        )
+        );
+        if observer.dropped_packets > 0 {
+            let msg = JobMessage::PacketsDropped {
+                packets: observer.dropped_packets,
+                bytes: observer.dropped_bytes,
+            };
+            observer.pipe.send(&msg);
+        }
+        outcome
     };
     let code = outcome.exit_status();
     pipe.send(&JobMessage::Finished { outcome });
@@ -294,4 +372,91 @@ pub(crate) fn keep_across_exec(fd: RawFd) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let hex = hex_encode(&bytes);
+        assert!(hex.starts_with("000102") && hex.ends_with("fdfeff"));
+        assert_eq!(hex_decode(&hex), Some(bytes));
+        assert_eq!(hex_decode("ABcd"), Some(vec![0xab, 0xcd]));
+        assert_eq!(hex_decode(""), Some(vec![]));
+        assert_eq!(hex_decode("abc"), None);
+        assert_eq!(hex_decode("zz"), None);
+        assert_eq!(hex_decode("+1"), None);
+    }
+
+    #[test]
+    fn forwarder_sends_packets_up_to_the_limit_when_asked() {
+        let file = tempfile::tempfile().unwrap();
+        let mut pipe = ResultPipe {
+            file: file.try_clone().unwrap(),
+        };
+        let mut f = Forwarder {
+            pipe: &mut pipe,
+            last_line: None,
+            capture_packets: true,
+            captured_bytes: 0,
+            dropped_packets: 0,
+            dropped_bytes: 0,
+        };
+        f.packet(PacketDirection::Injected, 5, &[1, 2]);
+        f.packet(PacketDirection::Sniffed, 6, &vec![0; PACKET_CAPTURE_LIMIT]);
+        f.packet(PacketDirection::Sniffed, -7, &[3]);
+        assert_eq!(
+            (f.dropped_packets, f.dropped_bytes),
+            (1, PACKET_CAPTURE_LIMIT as u64)
+        );
+        f.capture_packets = false;
+        f.packet(PacketDirection::Sniffed, 8, &[4]);
+        let mut text = String::new();
+        use std::io::{Read, Seek};
+        let mut file = file;
+        file.rewind().unwrap();
+        file.read_to_string(&mut text).unwrap();
+        let msgs: Vec<JobMessage> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            msgs,
+            vec![
+                JobMessage::Packet {
+                    direction: PacketDirection::Injected,
+                    unix_nanos: 5,
+                    hex: "0102".into()
+                },
+                JobMessage::Packet {
+                    direction: PacketDirection::Sniffed,
+                    unix_nanos: -7,
+                    hex: "03".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn packet_messages_are_one_json_line() {
+        let msg = JobMessage::Packet {
+            direction: PacketDirection::Sniffed,
+            unix_nanos: 1_700_000_000_123_456_789,
+            hex: hex_encode(&[0x45, 0, 0, 20]),
+        };
+        let line = serde_json::to_string(&msg).unwrap();
+        assert_eq!(
+            line,
+            r#"{"event":"packet","direction":"Sniffed","unix_nanos":1700000000123456789,"hex":"45000014"}"#
+        );
+        assert_eq!(serde_json::from_str::<JobMessage>(&line).unwrap(), msg);
+        // A spec from an older runner has no capture flag.
+        let spec: JobSpec =
+            serde_json::from_str(r#"{"dir":"/d","script":"a.pkt","args":[],"sysctls":[]}"#)
+                .unwrap();
+        assert!(!spec.capture_packets);
+    }
 }

@@ -1,6 +1,7 @@
 //! What a person sees while a run goes on: a progress bar with counts and the jobs
-//! running now when stdout is a terminal, plain lines otherwise; a summary of the
-//! failures and a closing count line at the end.
+//! running now when its stream is a terminal, plain lines otherwise; a summary of
+//! the failures and a closing count line at the end. The display goes to stdout,
+//! or to stderr when a report is written to stdout (`--ktap -`).
 
 use crate::model::{JobId, JobRecord, RunRecord, RunnerEvent, Verdict};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -136,6 +137,24 @@ pub fn summary(record: &RunRecord) -> String {
     out
 }
 
+/// Where the display goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// Whether this stream is a terminal (then the bar is the default).
+    pub fn is_terminal(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+}
+
 /// The human display of a run.
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -145,11 +164,27 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A progress bar when `bar` is set, plain lines on `out` otherwise.
+    /// A progress bar on stdout when `bar` is set, plain lines on `out` otherwise.
     pub fn new(bar: bool, out: Box<dyn Write + Send>) -> Progress {
+        Progress::with_target(bar, out, ProgressDrawTarget::stdout())
+    }
+
+    /// The display on `stream`: a bar when `bar` is set, plain lines otherwise.
+    pub fn on(stream: Stream, bar: bool) -> Progress {
+        match stream {
+            Stream::Stdout => Progress::new(bar, Box::new(std::io::stdout())),
+            Stream::Stderr => Progress::with_target(
+                bar,
+                Box::new(std::io::stderr()),
+                ProgressDrawTarget::stderr(),
+            ),
+        }
+    }
+
+    fn with_target(bar: bool, out: Box<dyn Write + Send>, target: ProgressDrawTarget) -> Progress {
         Progress {
             bar: bar.then(|| {
-                let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stdout());
+                let pb = ProgressBar::with_draw_target(Some(0), target);
                 pb.set_style(
                     ProgressStyle::with_template(
                         "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {wide_msg}",
@@ -167,8 +202,7 @@ impl Progress {
 
     /// Whether stdout is a terminal (then the bar is the default).
     pub fn stdout_is_terminal() -> bool {
-        use std::io::IsTerminal;
-        std::io::stdout().is_terminal()
+        Stream::Stdout.is_terminal()
     }
 
     fn say(&mut self, line: &str) {

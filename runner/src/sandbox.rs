@@ -110,22 +110,3 @@ fn bring_up(ifname: &str) -> std::io::Result<()> {
     }
     Ok(())
 }
-
-/// The inode of init_net's `/proc/PID/ns/net` link on kernels that give it a
-/// fixed number (`PROC_NET_INIT_INO`).
-const PROC_NET_INIT_INO: u64 = 0xEFFF_FFF9;
-
-/// Whether this process is in the host's initial network namespace: the same
-/// namespace as PID 1 when that can be read, else by init_net's fixed inode.
-/// `None` when neither says.
-pub fn in_initial_netns() -> Option<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let own = std::fs::metadata("/proc/self/ns/net").ok()?;
-    if let Ok(init) = std::fs::metadata("/proc/1/ns/net") {
-        return Some(own.dev() == init.dev() && own.ino() == init.ino());
-    }
-    if own.ino() == PROC_NET_INIT_INO {
-        return Some(true);
-    }
-    None
-}

@@ -11,11 +11,11 @@
 
 use crate::discover::Job;
 use crate::durations::Durations;
-use crate::job::{JobMessage, JobSpec, Simulate};
+use crate::job::{hex_decode, JobMessage, JobSpec, Simulate, PACKET_CAPTURE_LIMIT};
 use crate::model::{
     Attempt, AttemptResult, HostInfo, JobId, JobRecord, RunRecord, RunnerEvent, Verdict,
 };
-use netdrill_engine::outcome::Outcome;
+use netdrill_engine::outcome::{Outcome, PacketDirection};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -53,6 +53,10 @@ pub struct ScheduleSettings {
     pub tolerance_usecs: u64,
     /// Where past durations are read from and written to.
     pub durations: Option<PathBuf>,
+    /// `--artifacts`: each failed attempt's log, packets, expected vs actual
+    /// packet and replay command go under this folder (see
+    /// [`crate::report::artifacts`]); jobs then forward their packets.
+    pub artifacts: Option<PathBuf>,
 }
 
 impl ScheduleSettings {
@@ -73,6 +77,7 @@ impl Default for ScheduleSettings {
             job_exe: PathBuf::from("/proc/self/exe"),
             tolerance_usecs: 4000,
             durations: None,
+            artifacts: None,
         }
     }
 }
@@ -142,6 +147,40 @@ enum StopReason {
     Interrupt,
 }
 
+/// The packets an attempt forwarded (only with `--artifacts`).
+#[derive(Default)]
+struct Packets {
+    kept: Vec<(PacketDirection, i128, Vec<u8>)>,
+    kept_bytes: usize,
+    dropped_packets: u64,
+    dropped_bytes: u64,
+}
+
+impl Packets {
+    fn add(&mut self, direction: PacketDirection, unix_nanos: i64, bytes: Vec<u8>) {
+        // The job keeps to the limit; this holds even if it does not.
+        if self.kept_bytes + bytes.len() > PACKET_CAPTURE_LIMIT {
+            self.dropped_packets += 1;
+            self.dropped_bytes += bytes.len() as u64;
+            return;
+        }
+        self.kept_bytes += bytes.len();
+        self.kept.push((direction, i128::from(unix_nanos), bytes));
+    }
+
+    /// The note for the log when packets were left out, if any were.
+    fn dropped_note(&self) -> Option<String> {
+        (self.dropped_packets > 0).then(|| {
+            format!(
+                "[netdrill: {} packets ({} bytes) past the {} MiB capture limit are not in packets.pcap]",
+                self.dropped_packets,
+                self.dropped_bytes,
+                PACKET_CAPTURE_LIMIT >> 20
+            )
+        })
+    }
+}
+
 /// A job process being watched.
 struct Running {
     index: usize,
@@ -158,6 +197,7 @@ struct Running {
     sandbox_failed: Option<String>,
     protocol_error: Option<String>,
     verbose: Vec<String>,
+    packets: Packets,
     started: Instant,
     start_unix: f64,
     deadline: Option<Instant>,
@@ -223,6 +263,21 @@ impl Running {
                 if self.verbose.len() < 100_000 {
                     self.verbose.push(text)
                 }
+            }
+            Ok(JobMessage::Packet {
+                direction,
+                unix_nanos,
+                hex,
+            }) => match hex_decode(&hex) {
+                Some(bytes) => self.packets.add(direction, unix_nanos, bytes),
+                None => {
+                    self.protocol_error
+                        .get_or_insert_with(|| "a packet that is not hex".into());
+                }
+            },
+            Ok(JobMessage::PacketsDropped { packets, bytes }) => {
+                self.packets.dropped_packets += packets;
+                self.packets.dropped_bytes += bytes;
             }
             Ok(JobMessage::SandboxFailed { message }) => self.sandbox_failed = Some(message),
             Ok(JobMessage::Finished { outcome }) => self.outcome = Some(outcome),
@@ -353,6 +408,7 @@ fn spawn(job: &Job, settings: &ScheduleSettings) -> std::io::Result<(Pid, OwnedF
         script: job.file_name.clone(),
         args: job.args.clone(),
         sysctls: job.sysctls.clone(),
+        capture_packets: settings.artifacts.is_some(),
     };
     let spec_json = serde_json::to_string(&spec).map_err(std::io::Error::other)?;
     let (results_r, results_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -632,6 +688,7 @@ pub fn run(
                 log: String::new(),
                 artifacts: None,
             };
+            let attempt = with_artifacts(attempt, job, Packets::default(), settings);
             let rec = record_of(job, Verdict::Fail, vec![attempt]);
             sink(&RunnerEvent::JobFinished {
                 record: rec.clone(),
@@ -687,6 +744,7 @@ pub fn run(
                             sandbox_failed: None,
                             protocol_error: None,
                             verbose: Vec::new(),
+                            packets: Packets::default(),
                             started: now,
                             start_unix: unix_now(),
                             deadline: job.timeout.map(|t| now + t),
@@ -714,6 +772,7 @@ pub fn run(
                             log: String::new(),
                             artifacts: None,
                         };
+                        let a = with_artifacts(a, job, Packets::default(), settings);
                         finish_attempt(
                             index,
                             a,
@@ -839,7 +898,7 @@ pub fn run(
                 i += 1;
                 continue;
             }
-            let r = running.swap_remove(i);
+            let mut r = running.swap_remove(i);
             let reaped = reap(r.pid);
             let index = r.index;
             if r.stop == Some(StopReason::Interrupt) {
@@ -857,7 +916,9 @@ pub fn run(
                 continue;
             }
             let job = &jobs[index];
+            let packets = std::mem::take(&mut r.packets);
             let attempt = attempt_of(r, job, reaped, job.timeout);
+            let attempt = with_artifacts(attempt, job, packets, settings);
             finish_attempt(
                 index,
                 attempt,
@@ -902,6 +963,45 @@ pub fn run(
     Ok(record)
 }
 
+/// Write the failure artifacts of an attempt that did not pass, when
+/// `--artifacts` asks for them, and note where in the attempt. A folder that
+/// cannot be written is noted in the attempt's log.
+fn with_artifacts(
+    mut attempt: Attempt,
+    job: &Job,
+    packets: Packets,
+    settings: &ScheduleSettings,
+) -> Attempt {
+    let Some(dir) = &settings.artifacts else {
+        return attempt;
+    };
+    if attempt.result == AttemptResult::Pass {
+        return attempt;
+    }
+    if let Some(note) = packets.dropped_note() {
+        if !attempt.log.is_empty() && !attempt.log.ends_with('\n') {
+            attempt.log.push('\n');
+        }
+        attempt.log.push_str(&note);
+        attempt.log.push('\n');
+    }
+    // The writer reads the job's name, arguments and replay command.
+    let job_record = record_of(job, Verdict::Fail, Vec::new());
+    match crate::report::artifacts::write(dir, &job_record, &attempt, &packets.kept) {
+        Ok(folder) => attempt.artifacts = Some(folder),
+        Err(e) => {
+            if !attempt.log.is_empty() && !attempt.log.ends_with('\n') {
+                attempt.log.push('\n');
+            }
+            attempt.log.push_str(&format!(
+                "[netdrill: could not write the artifacts under {}: {e}]\n",
+                dir.display()
+            ));
+        }
+    }
+    attempt
+}
+
 /// Record an attempt: retry the job, or decide its verdict.
 #[allow(clippy::too_many_arguments)]
 fn finish_attempt(
@@ -918,7 +1018,10 @@ fn finish_attempt(
     let job = &jobs[index];
     let number = attempt.number;
     let passed = attempt.result == AttemptResult::Pass;
-    if !passed && number <= settings.retries && !interrupted {
+    // A failure the suite expects is the answer, not a flake: no retry. (A
+    // timeout or a crash is not what an expected failure means, and is retried.)
+    let expected = job.xfail_reason.is_some() && attempt.result == AttemptResult::Fail;
+    if !passed && !expected && number <= settings.retries && !interrupted {
         sink(&RunnerEvent::AttemptFailed {
             id: job.id.clone(),
             attempt: attempt.clone(),
@@ -986,6 +1089,26 @@ mod tests {
         );
         assert_eq!(last_words("a\nb\n\n").unwrap(), "b");
         assert_eq!(last_words(""), None);
+    }
+
+    #[test]
+    fn packet_capture_keeps_to_its_limit() {
+        let mut p = Packets::default();
+        p.add(
+            PacketDirection::Injected,
+            1,
+            vec![0; PACKET_CAPTURE_LIMIT - 10],
+        );
+        p.add(PacketDirection::Sniffed, 2, vec![0; 11]);
+        p.add(PacketDirection::Sniffed, 3, vec![0; 10]);
+        assert_eq!(p.kept.len(), 2);
+        assert_eq!(p.kept[1].1, 3);
+        assert_eq!((p.dropped_packets, p.dropped_bytes), (1, 11));
+        assert_eq!(
+            p.dropped_note().unwrap(),
+            "[netdrill: 1 packets (11 bytes) past the 4 MiB capture limit are not in packets.pcap]"
+        );
+        assert_eq!(Packets::default().dropped_note(), None);
     }
 
     #[test]

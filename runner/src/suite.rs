@@ -4,7 +4,7 @@
 //!
 //! * `settings`, kselftest's per-directory file: `key=value` lines, `#` comments;
 //!   only `timeout=N` is used (seconds, `0` = no limit), as kselftest's `runner.sh`.
-//! * `suite.toml`, ours:
+//! * `suite.toml`, ours (every key optional; documented for users in `ci/README.md`):
 //!
 //! ```toml
 //! timeout = 60                      # seconds; 0 = no limit; wins over `settings`
@@ -13,11 +13,18 @@
 //! [sysctls]                         # set inside every job's namespace, before the script
 //! "net.ipv4.tcp_congestion_control" = "cubic"
 //!
-//! [xfail]                           # expected failures: script, or "script ipvX", = reason
-//! "tcp_accecn_2nd_data_as_first.pkt" = "this kernel lacks AccECN"
-//! "tcp_foo.pkt ipv6" = "only ipv6 is known to fail"
+//! [[xfail]]                         # an expected failure; as many entries as needed
+//! script = "tcp_accecn_*.pkt"       # file name; `*` and `?` are wildcards
+//! reason = "AccECN is not in this kernel"
+//! kernel = "<6.20"                  # optional: only on these kernel releases
+//! ip_version = "ipv6"               # optional: only this IP version
+//! when_slow = true                  # optional: only when KSFT_MACHINE_SLOW is set
 //! ```
+//!
+//! The `[[xfail]]` entries are checked and matched by [`crate::report::expect`].
 
+use crate::model::JobId;
+use crate::report::expect::{Expectations, XfailEntry};
 use netdrill_engine::IpVersion;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -34,8 +41,8 @@ pub struct SuiteConfig {
     pub timeout: Option<Option<Duration>>,
     pub ip_versions: Option<Vec<IpVersion>>,
     pub sysctls: Vec<(String, String)>,
-    /// Keys: `script.pkt` or `script.pkt ipv6`.
-    pub xfail: BTreeMap<String, String>,
+    /// The `[[xfail]]` entries.
+    pub expectations: Expectations,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +53,7 @@ struct SuiteToml {
     #[serde(default)]
     sysctls: BTreeMap<String, toml::Value>,
     #[serde(default)]
-    xfail: BTreeMap<String, String>,
+    xfail: Vec<XfailEntry>,
 }
 
 fn seconds(n: u64) -> Option<Duration> {
@@ -68,8 +75,22 @@ impl SuiteConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
             Err(e) => return Err(format!("{}: {e}", toml_path.display())),
         };
-        let parsed: SuiteToml =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+        let parsed: SuiteToml = toml::from_str(&text).map_err(|e| {
+            // The one mistake worth a hint: a `[xfail]` table (name = reason)
+            // instead of `[[xfail]]` entries.
+            let table = text
+                .parse::<toml::Table>()
+                .is_ok_and(|t| t.get("xfail").is_some_and(toml::Value::is_table));
+            if table {
+                format!(
+                    "{}: `[xfail]` must be a list of `[[xfail]]` entries, each with `script` \
+                     and `reason` (and optionally `kernel`, `ip_version`, `when_slow`)",
+                    toml_path.display()
+                )
+            } else {
+                format!("{}: {e}", toml_path.display())
+            }
+        })?;
         if let Some(t) = parsed.timeout {
             config.timeout = Some(seconds(t));
         }
@@ -101,16 +122,20 @@ impl SuiteConfig {
             check_sysctl_name(&key).map_err(|e| format!("{}: {e}", toml_path.display()))?;
             config.sysctls.push((key, value));
         }
-        config.xfail = parsed.xfail;
+        config.expectations =
+            Expectations::from_entries(parsed.xfail, &toml_path).map_err(|e| e.to_string())?;
         Ok(config)
     }
 
-    /// Why `script` under `ip_version` is expected to fail, if it is.
-    pub fn xfail_reason(&self, script: &str, ip_version: &str) -> Option<&str> {
-        self.xfail
-            .get(&format!("{script} {ip_version}"))
-            .or_else(|| self.xfail.get(script))
-            .map(String::as_str)
+    /// Why the job `id` is expected to fail on `kernel_release`, if it is
+    /// (`machine_slow`: `KSFT_MACHINE_SLOW` is set).
+    pub fn xfail_reason(
+        &self,
+        id: &JobId,
+        kernel_release: &str,
+        machine_slow: bool,
+    ) -> Option<&str> {
+        self.expectations.applies(id, kernel_release, machine_slow)
     }
 }
 
@@ -175,16 +200,35 @@ mod tests {
         std::fs::write(dir.path().join("settings"), "timeout=100\n").unwrap();
         std::fs::write(
             dir.path().join("suite.toml"),
-            "timeout = 7\nip_versions = [\"ipv4-mapped-ipv6\"]\n[sysctls]\n\"net.ipv4.tcp_ecn\" = 1\n[xfail]\n\"a.pkt\" = \"why\"\n\"b.pkt ipv6\" = \"v6 only\"\n",
+            "timeout = 7\nip_versions = [\"ipv4-mapped-ipv6\"]\n[sysctls]\n\"net.ipv4.tcp_ecn\" = 1\n\
+             [[xfail]]\nscript = \"a.pkt\"\nreason = \"why\"\n\
+             [[xfail]]\nscript = \"b*.pkt\"\nreason = \"v6 only\"\nip_version = \"ipv6\"\n\
+             [[xfail]]\nscript = \"c.pkt\"\nreason = \"old kernels\"\nkernel = \"<6.1\"\n",
         )
         .unwrap();
         let c = SuiteConfig::load(dir.path()).unwrap();
         assert_eq!(c.timeout, Some(seconds(7)));
         assert_eq!(c.ip_versions, Some(vec![IpVersion::Ipv4MappedIpv6]));
         assert_eq!(c.sysctls, vec![("net.ipv4.tcp_ecn".into(), "1".into())]);
-        assert_eq!(c.xfail_reason("a.pkt", "ipv4"), Some("why"));
-        assert_eq!(c.xfail_reason("b.pkt", "ipv4"), None);
-        assert_eq!(c.xfail_reason("b.pkt", "ipv6"), Some("v6 only"));
+        let id = |script: &str, ip: &str| JobId {
+            suite: "s".into(),
+            script: script.into(),
+            ip_version: ip.into(),
+        };
+        assert_eq!(
+            c.xfail_reason(&id("a.pkt", "ipv4"), "6.18.0", false),
+            Some("why")
+        );
+        assert_eq!(c.xfail_reason(&id("b.pkt", "ipv4"), "6.18.0", false), None);
+        assert_eq!(
+            c.xfail_reason(&id("b2.pkt", "ipv6"), "6.18.0", false),
+            Some("v6 only")
+        );
+        assert_eq!(c.xfail_reason(&id("c.pkt", "ipv4"), "6.18.0", false), None);
+        assert_eq!(
+            c.xfail_reason(&id("c.pkt", "ipv4"), "5.15.3", false),
+            Some("old kernels")
+        );
     }
 
     #[test]
@@ -199,6 +243,32 @@ mod tests {
         )
         .unwrap();
         assert!(SuiteConfig::load(dir.path()).is_err());
+        // The entries are checked, naming the file.
+        std::fs::write(
+            dir.path().join("suite.toml"),
+            "[[xfail]]\nscript = \"a.pkt\"\nreason = \"r\"\nkernel = \"<6.x\"\n",
+        )
+        .unwrap();
+        let e = SuiteConfig::load(dir.path()).unwrap_err();
+        assert!(e.contains("suite.toml: [[xfail]] number 1"), "{e}");
+        std::fs::write(
+            dir.path().join("suite.toml"),
+            "[[xfail]]\nscript = \"a.pkt\"\n",
+        )
+        .unwrap();
+        let e = SuiteConfig::load(dir.path()).unwrap_err();
+        assert!(e.contains("suite.toml") && e.contains("reason"), "{e}");
+        // The `[xfail]` table some may write gets a hint.
+        std::fs::write(
+            dir.path().join("suite.toml"),
+            "[xfail]\n\"a.pkt\" = \"why\"\n",
+        )
+        .unwrap();
+        let e = SuiteConfig::load(dir.path()).unwrap_err();
+        assert!(
+            e.contains("`[xfail]` must be a list of `[[xfail]]` entries"),
+            "{e}"
+        );
     }
 
     #[test]

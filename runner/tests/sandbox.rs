@@ -158,7 +158,7 @@ fn hanging_job_is_killed_at_its_timeout() {
         "{line}"
     );
     assert!(took < Duration::from_secs(20), "took {took:?}");
-    // The rest of the suite finished.
+    // The rest of the suite finished, and passed.
     for job in [
         "a.pkt ipv4",
         "a.pkt ipv6",
@@ -169,7 +169,7 @@ fn hanging_job_is_killed_at_its_timeout() {
         assert!(
             stdout
                 .lines()
-                .any(|l| l.starts_with(&format!("FAIL {job} ("))),
+                .any(|l| l.starts_with(&format!("ok {job} ("))),
             "{job} missing:\n{stdout}"
         );
     }
@@ -206,7 +206,7 @@ fn crashing_job_is_an_error_and_nothing_else_is_affected() {
         assert!(
             stdout
                 .lines()
-                .any(|l| l.starts_with(&format!("FAIL {job} ("))),
+                .any(|l| l.starts_with(&format!("ok {job} ("))),
             "{job}:\n{stdout}"
         );
     }
@@ -270,7 +270,7 @@ fn sigkill_of_the_runner_leaves_nothing() {
 }
 
 #[test]
-#[ignore = "needs run_file to execute a script's init command (the engine runtime is not built yet)"]
+#[ignore = "needs the engine to report the init command's line (Observer::event_started) before running it; it runs now, but the timeout says `before its first event`"]
 fn real_hang_is_killed_at_its_timeout() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("real");
@@ -312,14 +312,14 @@ fn exec_refuses_the_host_namespace() {
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    if netdrill::sandbox::in_initial_netns() == Some(true) {
+    if netdrill_engine::run::in_initial_netns() {
         assert!(
             stderr.contains("refusing to run in the host's network namespace"),
             "{stderr}"
         );
         assert!(stderr.contains("unshare -n netdrill exec"), "{stderr}");
     }
-    // In a namespace of its own it runs the script (and reports on stderr).
+    // In a namespace of its own it runs the script, which passes.
     let out = std::process::Command::new("unshare")
         .args([
             "-n",
@@ -333,8 +333,7 @@ fn exec_refuses_the_host_namespace() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("refusing"), "{stderr}");
-    assert!(stderr.contains("x.pkt"), "{stderr}");
-    assert!(matches!(out.status.code(), Some(0 | 1)));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
     // Bad flags are reported as packetdrill would.
     let out = netdrill(&["exec", "--no_such_flag", "x.pkt"], &tag, tmp.path())
         .output()

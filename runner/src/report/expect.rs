@@ -1,4 +1,6 @@
-//! A suite's expected failures, from its `suite.toml`:
+//! A suite's expected failures: the `[[xfail]]` entries of its `suite.toml`
+//! (the file as a whole is read by [`crate::suite::SuiteConfig::load`], which
+//! hands the entries here):
 //!
 //! ```toml
 //! [[xfail]]
@@ -14,10 +16,12 @@
 //! version means `=`. `=6.13` matches every 6.13.x release. The release's leading
 //! numbers are compared (`6.18.0-rc3-debug` is 6.18.0).
 //!
-//! Other tables of `suite.toml` belong to other parts of the runner and are ignored
-//! here.
+//! Discovery applies them to each job ([`crate::discover::Job::xfail_reason`]);
+//! the scheduler then does not retry an expected failure and turns the verdict
+//! into XFAIL, or XPASS when the job passes.
 
 use crate::model::JobId;
+use netdrill_engine::IpVersion;
 use serde::Deserialize;
 use std::cmp::Ordering;
 use std::fmt;
@@ -26,14 +30,9 @@ use std::path::{Path, PathBuf};
 /// The file a suite's settings live in.
 pub const SUITE_FILE: &str = "suite.toml";
 
-/// Why `suite.toml` could not be used.
+/// Why the `[[xfail]]` entries of `suite.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("{path}: {source}")]
     Parse {
         path: PathBuf,
@@ -49,19 +48,30 @@ pub enum ExpectError {
         range: String,
         why: String,
     },
+    #[error(
+        "{path}: [[xfail]] number {index} (script = {script:?}): unknown ip_version {ip_version:?} (expected ipv4, ipv6 or ipv4-mapped-ipv6)"
+    )]
+    IpVersion {
+        path: PathBuf,
+        index: usize,
+        script: String,
+        ip_version: String,
+    },
     #[error("{path}: [[xfail]] number {index}: empty script pattern")]
     EmptyScript { path: PathBuf, index: usize },
 }
 
+/// Just the `[[xfail]]` entries of a `suite.toml`, for [`Expectations::parse`].
 #[derive(Deserialize)]
-struct SuiteFile {
+struct XfailOnly {
     #[serde(default)]
     xfail: Vec<XfailEntry>,
 }
 
-#[derive(Deserialize)]
+/// One `[[xfail]]` entry as written.
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct XfailEntry {
+pub struct XfailEntry {
     script: String,
     reason: String,
     #[serde(default)]
@@ -86,38 +96,26 @@ pub struct Xfail {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expectations {
     pub xfails: Vec<Xfail>,
-    /// Whether `KSFT_MACHINE_SLOW` is set (non-empty), which `when_slow` entries need.
-    pub machine_slow: bool,
 }
 
 impl Expectations {
-    /// Read `dir/suite.toml`; no file means no expected failure. `machine_slow`
-    /// comes from `KSFT_MACHINE_SLOW`, as the kernel's runner reads it.
-    pub fn load(dir: &Path) -> Result<Expectations, ExpectError> {
-        let path = dir.join(SUITE_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Expectations {
-                    xfails: Vec::new(),
-                    machine_slow: machine_slow_from_env(),
-                })
-            }
-            Err(source) => return Err(ExpectError::Read { path, source }),
-        };
-        let mut e = Expectations::parse(&text, &path)?;
-        e.machine_slow = machine_slow_from_env();
-        Ok(e)
-    }
-
-    /// Parse the text of a `suite.toml` (`path` is for messages); `machine_slow` is false.
+    /// The `[[xfail]]` entries of a `suite.toml` text (`path` is for messages);
+    /// its other keys are not looked at.
     pub fn parse(text: &str, path: &Path) -> Result<Expectations, ExpectError> {
-        let file: SuiteFile = toml::from_str(text).map_err(|source| ExpectError::Parse {
+        let file: XfailOnly = toml::from_str(text).map_err(|source| ExpectError::Parse {
             path: path.to_path_buf(),
             source: Box::new(source),
         })?;
-        let mut xfails = Vec::with_capacity(file.xfail.len());
-        for (i, x) in file.xfail.into_iter().enumerate() {
+        Expectations::from_entries(file.xfail, path)
+    }
+
+    /// Check entries as read from `path` (for messages).
+    pub fn from_entries(
+        entries: Vec<XfailEntry>,
+        path: &Path,
+    ) -> Result<Expectations, ExpectError> {
+        let mut xfails = Vec::with_capacity(entries.len());
+        for (i, x) in entries.into_iter().enumerate() {
             if x.script.is_empty() {
                 return Err(ExpectError::EmptyScript {
                     path: path.to_path_buf(),
@@ -136,6 +134,16 @@ impl Expectations {
                     })?,
                 ),
             };
+            if let Some(v) = &x.ip_version {
+                if IpVersion::parse(v).is_none() {
+                    return Err(ExpectError::IpVersion {
+                        path: path.to_path_buf(),
+                        index: i + 1,
+                        script: x.script.clone(),
+                        ip_version: v.clone(),
+                    });
+                }
+            }
             xfails.push(Xfail {
                 script: x.script,
                 reason: x.reason,
@@ -144,29 +152,23 @@ impl Expectations {
                 when_slow: x.when_slow,
             });
         }
-        Ok(Expectations {
-            xfails,
-            machine_slow: false,
-        })
+        Ok(Expectations { xfails })
     }
 
     /// The reason `job` is expected to fail on `kernel_release`, if it is (the first
-    /// matching entry wins).
-    pub fn applies(&self, job: &JobId, kernel_release: &str) -> Option<&str> {
+    /// matching entry wins). `machine_slow`: whether `KSFT_MACHINE_SLOW` is set,
+    /// which `when_slow` entries need.
+    pub fn applies(&self, job: &JobId, kernel_release: &str, machine_slow: bool) -> Option<&str> {
         self.xfails
             .iter()
             .find(|x| {
                 glob_match(&x.script, &job.script)
                     && x.ip_version.as_deref().is_none_or(|v| v == job.ip_version)
-                    && (!x.when_slow || self.machine_slow)
+                    && (!x.when_slow || machine_slow)
                     && x.kernel.as_ref().is_none_or(|k| k.contains(kernel_release))
             })
             .map(|x| x.reason.as_str())
     }
-}
-
-fn machine_slow_from_env() -> bool {
-    std::env::var_os("KSFT_MACHINE_SLOW").is_some_and(|v| !v.is_empty())
 }
 
 /// `*` matches any run of characters, `?` one character; everything else itself.
@@ -325,7 +327,6 @@ mod tests {
     }
 
     const FILE: &str = r#"
-[defaults]
 timeout = 45
 
 [[xfail]]
@@ -347,26 +348,40 @@ kernel = ">=6.12, <6.14"
 
     #[test]
     fn entries_apply_by_script_kernel_ip_version_and_slowness() {
-        let mut e = Expectations::parse(FILE, Path::new("suite.toml")).unwrap();
+        let e = Expectations::parse(FILE, Path::new("suite.toml")).unwrap();
         assert_eq!(
-            e.applies(&id("tcp_accecn_x.pkt", "ipv4"), "6.18.0-rc3"),
+            e.applies(&id("tcp_accecn_x.pkt", "ipv4"), "6.18.0-rc3", false),
             Some("no AccECN")
         );
-        assert_eq!(e.applies(&id("tcp_accecn_x.pkt", "ipv4"), "6.20.1"), None);
-        assert_eq!(e.applies(&id("tcp_slow_1.pkt", "ipv4"), "6.18.0"), None);
-        e.machine_slow = true;
         assert_eq!(
-            e.applies(&id("tcp_slow_1.pkt", "ipv4"), "6.18.0"),
+            e.applies(&id("tcp_accecn_x.pkt", "ipv4"), "6.20.1", false),
+            None
+        );
+        assert_eq!(
+            e.applies(&id("tcp_slow_1.pkt", "ipv4"), "6.18.0", false),
+            None
+        );
+        assert_eq!(
+            e.applies(&id("tcp_slow_1.pkt", "ipv4"), "6.18.0", true),
             Some("timing on debug kernels")
         );
-        assert_eq!(e.applies(&id("tcp_slow_12.pkt", "ipv4"), "6.18.0"), None);
-        assert_eq!(e.applies(&id("tcp_v6only.pkt", "ipv4"), "6.13.2"), None);
         assert_eq!(
-            e.applies(&id("tcp_v6only.pkt", "ipv6"), "6.13.2"),
+            e.applies(&id("tcp_slow_12.pkt", "ipv4"), "6.18.0", true),
+            None
+        );
+        assert_eq!(
+            e.applies(&id("tcp_v6only.pkt", "ipv4"), "6.13.2", false),
+            None
+        );
+        assert_eq!(
+            e.applies(&id("tcp_v6only.pkt", "ipv6"), "6.13.2", false),
             Some("v6 route")
         );
-        assert_eq!(e.applies(&id("tcp_v6only.pkt", "ipv6"), "6.14"), None);
-        assert_eq!(e.applies(&id("other.pkt", "ipv4"), "6.18.0"), None);
+        assert_eq!(
+            e.applies(&id("tcp_v6only.pkt", "ipv6"), "6.14", false),
+            None
+        );
+        assert_eq!(e.applies(&id("other.pkt", "ipv4"), "6.18.0", false), None);
     }
 
     #[test]
@@ -409,20 +424,29 @@ kernel = ">=6.12, <6.14"
         .unwrap_err()
         .to_string();
         assert!(e.contains("kernal"), "{e}");
+        let e = Expectations::parse(
+            "[[xfail]]\nscript = \"a.pkt\"\nreason = \"r\"\nip_version = \"ipv5\"\n",
+            Path::new("suite.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "suite.toml: [[xfail]] number 1 (script = \"a.pkt\"): unknown ip_version \"ipv5\" \
+             (expected ipv4, ipv6 or ipv4-mapped-ipv6)"
+        );
     }
 
     #[test]
-    fn missing_file_means_nothing_expected() {
-        let dir = tempfile::tempdir().unwrap();
-        let e = Expectations::load(dir.path()).unwrap();
+    fn no_entries_means_nothing_expected() {
+        let e = Expectations::parse("timeout = 3\n", Path::new("suite.toml")).unwrap();
         assert!(e.xfails.is_empty());
-        std::fs::write(
-            dir.path().join(SUITE_FILE),
+        let e = Expectations::parse(
             "[[xfail]]\nscript = \"*\"\nreason = \"all\"\n",
+            Path::new("suite.toml"),
         )
         .unwrap();
-        let e = Expectations::load(dir.path()).unwrap();
-        assert_eq!(e.applies(&id("x.pkt", "ipv4"), "6.18"), Some("all"));
+        assert_eq!(e.applies(&id("x.pkt", "ipv4"), "6.18", false), Some("all"));
     }
 
     #[test]

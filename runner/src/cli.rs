@@ -423,6 +423,13 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         eprintln!("netdrill: {e}");
         return exit::USAGE;
     }
+    // A folder that cannot be made is better said now than after the run.
+    if let Some(dir) = &settings.reports.artifacts {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("netdrill: --artifacts {}: {e}", dir.display());
+            return exit::USAGE;
+        }
+    }
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar);
     let record = match schedule::run(&jobs, &settings.schedule, &mut |ev| progress.event(ev)) {
         Ok(r) => r,

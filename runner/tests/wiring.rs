@@ -146,6 +146,15 @@ fn report_flags_are_checked_before_running() {
     let (code, _, stderr) = run(&[d, "--json-full"], tmp.path());
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--json <FILE>"), "{stderr}");
+    let blocker = tmp.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let (code, _, stderr) = run(
+        &[d, "--artifacts", blocker.join("art").to_str().unwrap()],
+        tmp.path(),
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("netdrill: --artifacts "), "{stderr}");
+    assert!(!stderr.contains("running"), "{stderr}");
 }
 
 #[test]

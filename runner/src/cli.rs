@@ -122,6 +122,8 @@ pub struct ExecArgs {
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// Define a symbol for the scripts, as packetdrill's `-D` (repeatable).
+    /// Without any, scripts are read with the kernel runner's defines
+    /// (`TFO_COOKIE`, `CMSG_LEVEL_IP`...), as `netdrill run` runs them.
     #[arg(short = 'D', long = "define", value_name = "NAME=VALUE")]
     pub defines: Vec<String>,
     /// Script files, or folders searched recursively for *.pkt.
@@ -530,7 +532,18 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
 /// `netdrill check`.
 pub fn cmd_check(a: CheckArgs) -> i32 {
     let mut defines = Vec::new();
-    for d in &a.defines {
+    let given = if a.defines.is_empty() {
+        // The values that follow each `-D` of the kernel runner's ipv4 arguments.
+        let ksft = netdrill_engine::config::kselftest_args(netdrill_engine::IpVersion::Ipv4);
+        ksft.iter()
+            .zip(ksft.iter().skip(1))
+            .filter(|(flag, _)| *flag == "-D")
+            .map(|(_, value)| value.clone())
+            .collect()
+    } else {
+        a.defines.clone()
+    };
+    for d in &given {
         match d.split_once('=') {
             Some((name, value)) if !name.is_empty() => {
                 defines.push((name.to_string(), value.to_string()))

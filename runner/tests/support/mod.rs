@@ -1,7 +1,7 @@
 //! Shared pieces of the table-driven tests that run real scripts: each job is
 //! `unshare -n netdrill exec <kselftest args> SCRIPT` in the script's folder,
-//! exactly as the kernel's `ksft_runner.sh` runs packetdrill, so every job has
-//! a network namespace of its own and the host's is never touched.
+//! as the kernel's `ksft_runner.sh` runs packetdrill (plus a private /tmp), so
+//! every job has a network namespace of its own and the host's is never touched.
 #![allow(dead_code)]
 
 use netdrill_engine::config::{kselftest_args, IpVersion};
@@ -69,8 +69,11 @@ pub fn ip_name(ip: IpVersion) -> &'static str {
 
 /// Run one script x IP version, from the script's folder.
 pub fn run_job(dir: &Path, script: &str, ip: IpVersion) -> JobResult {
+    // A network namespace of its own and a private /tmp (scripts keep files
+    // there, and the two IP versions of a script may run at once).
     let out = Command::new("unshare")
-        .arg("-n")
+        .args(["-n", "-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs tmpfs /tmp && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_netdrill"))
         .arg("exec")
         .args(kselftest_args(ip))

@@ -392,7 +392,11 @@ fn check_parses_without_running_and_takes_defines() {
         "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 100 <FO TFO_COOKIE,nop,nop>\n",
     );
     let tfo = dir.join("tfo.pkt");
+    // Without -D, the kernel runner's defines apply (TFO_COOKIE among them).
     let (code, _, stderr) = check(&[tfo.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // With -D, only what is given: a bad cookie fails, a good one passes.
+    let (code, _, stderr) = check(&["-D", "TFO_COOKIE=xyz", tfo.to_str().unwrap()]);
     assert_eq!(code, Some(1), "{stderr}");
     let (code, _, stderr) = check(&["-D", "TFO_COOKIE=3021b9d889017eeb", tfo.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");

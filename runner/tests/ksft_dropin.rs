@@ -106,7 +106,6 @@ fn every_kernel_runner_command_line_is_accepted() {
 /// Every founding script passes for each of its IP versions, run exactly as the
 /// kernel's runner runs packetdrill.
 #[test]
-#[ignore = "needs the engine runtime (issue 3) and the argv[0] dispatch in main.rs (the lead's part); remove this line then"]
 fn founding_scripts_pass_under_the_kernel_runner_invocation() {
     let seed = corpus("seed");
     let shim = tempfile::tempdir().unwrap();

@@ -126,7 +126,6 @@ fn failing_scripts_give_fail_records() {
 }
 
 #[test]
-#[ignore = "needs the engine's parser behind run_file (today run_file returns an internal error for every script)"]
 fn failures_name_the_script_line() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = suite(tmp.path());

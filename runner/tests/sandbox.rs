@@ -270,7 +270,6 @@ fn sigkill_of_the_runner_leaves_nothing() {
 }
 
 #[test]
-#[ignore = "needs the engine to report the init command's line (Observer::event_started) before running it; it runs now, but the timeout says `before its first event`"]
 fn real_hang_is_killed_at_its_timeout() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("real");

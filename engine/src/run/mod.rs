@@ -215,6 +215,7 @@ fn run_path(
 
     let mut init_ran = false;
     if let Some(init) = &script.init_command {
+        rt.observer.event_started(init.span.line);
         command::run(&init.text).map_err(|e| {
             fatal(
                 FailureKind::Command,

@@ -364,3 +364,73 @@ fn the_real_binary_answers_as_packetdrill() {
         "Command Line: bad --mss: x\n"
     );
 }
+
+/// The nightly example end to end with the real binary: a passing founding
+/// script and one broken on purpose, every report written, a pcap for the
+/// failure, netdrill's exit status kept.
+#[test]
+fn nightly_with_the_real_netdrill() {
+    // SAFETY: geteuid has no preconditions.
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "runs scripts against the kernel: needs root (CI runs tests as root)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("nightly-suite");
+    fs::create_dir_all(&suite).unwrap();
+    let seed = repo().join("../shared/corpus/seed");
+    let broken = repo().join("suites/broken");
+    for (from, name) in [
+        (&seed, "defaults.sh"),
+        (&seed, "set_sysctls.py"),
+        (&seed, "tcp_sendfile_sendfile-simple.pkt"),
+        (&broken, "tcp_sendfile_sendfile-simple__wrong-flag.pkt"),
+    ] {
+        fs::copy(from.join(name), suite.join(name)).unwrap();
+    }
+    let out_dir = dir.path().join("out");
+    let out = Command::new(ci("nightly/nightly.sh"))
+        .arg(&suite)
+        .env("NETDRILL", env!("CARGO_BIN_EXE_netdrill"))
+        .env("OUT", &out_dir)
+        .env("NIGHTLY_ARGS", "-j 2 --ip-versions ipv4")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        fs::read_to_string(out_dir.join("exit-status")).unwrap(),
+        "1\n"
+    );
+    let ktap = fs::read_to_string(out_dir.join("ktap.txt")).unwrap();
+    assert!(ktap.starts_with("TAP version 13\n1..2\n"), "{ktap}");
+    assert!(ktap.contains("\nok "), "{ktap}");
+    assert!(ktap.contains("\nnot ok "), "{ktap}");
+    let junit = fs::read_to_string(out_dir.join("junit.xml")).unwrap();
+    assert!(junit.contains("live packet field tcp_"), "{junit}");
+    let doc = json::parse(&fs::read_to_string(out_dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(doc.results.len(), 2);
+    let pcaps: Vec<_> = walk(&out_dir.join("artifacts"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .collect();
+    assert_eq!(
+        pcaps.len(),
+        2,
+        "one failed attempt and its retry: {pcaps:?}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -8,6 +8,7 @@
 
 use crate::model::JobId;
 use crate::suite::{SuiteConfig, DEFAULT_TIMEOUT};
+use netdrill_engine::config::kselftest_args;
 use netdrill_engine::IpVersion;
 use regex::Regex;
 use std::collections::{BTreeMap, HashSet};
@@ -95,64 +96,6 @@ pub struct DiscoverOptions {
     /// The kernel release `suite.toml`'s `kernel = ...` expectations are matched
     /// against; `None`: the running kernel's.
     pub kernel_release: Option<String>,
-}
-
-/// The packetdrill arguments `ksft_runner.sh` passes for an IP version. The
-/// kernel runner knows ipv4 and ipv6; ipv4-mapped-ipv6 takes the IPv4 addresses
-/// with the IPv6 socket-level defines, as packetdrill's own `run_all.py` does.
-pub fn ksft_args(version: IpVersion) -> Vec<String> {
-    let v4_addresses = [
-        "--local_ip=192.168.0.1",
-        "--gateway_ip=192.168.0.1",
-        "--netmask_ip=255.255.0.0",
-        "--remote_ip=192.0.2.1",
-    ];
-    let v4_cookies = [
-        "-D",
-        "TFO_COOKIE=3021b9d889017eeb",
-        "-D",
-        "TFO_COOKIE_ZERO=b7c12350a90dc8f5",
-    ];
-    let v6_cmsg = [
-        "-D",
-        "CMSG_LEVEL_IP=SOL_IPV6",
-        "-D",
-        "CMSG_TYPE_RECVERR=IPV6_RECVERR",
-    ];
-    let args: Vec<&str> = match version {
-        IpVersion::Ipv4 => [&["--ip_version=ipv4"][..], &v4_addresses, &v4_cookies]
-            .concat()
-            .into_iter()
-            .chain([
-                "-D",
-                "CMSG_LEVEL_IP=SOL_IP",
-                "-D",
-                "CMSG_TYPE_RECVERR=IP_RECVERR",
-            ])
-            .collect(),
-        IpVersion::Ipv6 => [
-            "--ip_version=ipv6",
-            "--mtu=1520",
-            "--local_ip=fd3d:0a0b:17d6::1",
-            "--gateway_ip=fd3d:0a0b:17d6:8888::1",
-            "--remote_ip=fd3d:fa7b:d17d::1",
-            "-D",
-            "TFO_COOKIE=c1d1e9742a47a9bc",
-            "-D",
-            "TFO_COOKIE_ZERO=82af1a8f9a205c34",
-        ]
-        .into_iter()
-        .chain(v6_cmsg)
-        .collect(),
-        IpVersion::Ipv4MappedIpv6 => [
-            &["--ip_version=ipv4-mapped-ipv6"][..],
-            &v4_addresses,
-            &v4_cookies,
-            &v6_cmsg,
-        ]
-        .concat(),
-    };
-    args.into_iter().map(String::from).collect()
 }
 
 /// The values of a script's `--ip_version=` lines, as `ksft_runner.sh` finds
@@ -321,7 +264,7 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
             }
         };
         for (version, skip_reason) in versions {
-            let mut args = ksft_args(version);
+            let mut args = kselftest_args(version);
             if opts.machine_slow {
                 args.push(format!("--tolerance_usecs={SLOW_MACHINE_TOLERANCE_USECS}"));
             }
@@ -393,7 +336,7 @@ mod tests {
 
     #[test]
     fn args_per_version() {
-        let v4 = ksft_args(IpVersion::Ipv4).join(" ");
+        let v4 = kselftest_args(IpVersion::Ipv4).join(" ");
         assert_eq!(
             v4,
             "--ip_version=ipv4 --local_ip=192.168.0.1 --gateway_ip=192.168.0.1 \
@@ -401,7 +344,7 @@ mod tests {
              -D TFO_COOKIE_ZERO=b7c12350a90dc8f5 -D CMSG_LEVEL_IP=SOL_IP \
              -D CMSG_TYPE_RECVERR=IP_RECVERR"
         );
-        let v6 = ksft_args(IpVersion::Ipv6).join(" ");
+        let v6 = kselftest_args(IpVersion::Ipv6).join(" ");
         assert_eq!(
             v6,
             "--ip_version=ipv6 --mtu=1520 --local_ip=fd3d:0a0b:17d6::1 \
@@ -409,12 +352,12 @@ mod tests {
              -D TFO_COOKIE=c1d1e9742a47a9bc -D TFO_COOKIE_ZERO=82af1a8f9a205c34 \
              -D CMSG_LEVEL_IP=SOL_IPV6 -D CMSG_TYPE_RECVERR=IPV6_RECVERR"
         );
-        let mapped = ksft_args(IpVersion::Ipv4MappedIpv6).join(" ");
+        let mapped = kselftest_args(IpVersion::Ipv4MappedIpv6).join(" ");
         assert!(mapped.starts_with("--ip_version=ipv4-mapped-ipv6 --local_ip=192.168.0.1"));
         assert!(mapped.ends_with("CMSG_TYPE_RECVERR=IPV6_RECVERR"));
         for v in IpVersion::ALL {
             let (flags, paths) =
-                netdrill_engine::config::split_command_line(&ksft_args(v)).unwrap();
+                netdrill_engine::config::split_command_line(&kselftest_args(v)).unwrap();
             assert!(paths.is_empty());
             let mut c = netdrill_engine::Config::default();
             c.apply_cli(&flags).unwrap();

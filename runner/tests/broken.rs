@@ -5,39 +5,10 @@
 
 mod support;
 
+use netdrill::report::expect::glob_match;
 use netdrill_engine::config::IpVersion;
 use std::path::Path;
 use support::*;
-
-/// `*` matches any run of characters; everything else literally.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let mut rest = text;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    rest.is_empty()
-}
-
-#[test]
-fn glob_matching() {
-    assert!(glob_match("a * b", "a 1.5 b"));
-    assert!(glob_match("x*", "x"));
-    assert!(!glob_match("a * b", "a 1.5 c"));
-    assert!(glob_match("*~* sec", "+0.1~+0.2 sec"));
-}
 
 #[test]
 fn every_broken_variant_fails_where_packetdrill_fails() {

@@ -126,11 +126,7 @@ pub fn prepare(
         .collect();
     let script = script::parse(source, &defines).map_err(|f| {
         let d = &f.diagnostic;
-        let kind = match d.kind {
-            DiagnosticKind::Parse => FailureKind::Parse,
-            DiagnosticKind::Semantic => FailureKind::Semantic,
-            DiagnosticKind::Option => FailureKind::Option,
-        };
+        let kind = failure_kind(d.kind);
         let line = (d.kind != DiagnosticKind::Option || d.has_line).then_some(d.span.line);
         fatal(kind, line, d.packetdrill_line(display))
     })?;
@@ -154,14 +150,21 @@ pub fn prepare(
         .finalize()
         .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
     let plan = Plan::build(&script, &config).map_err(|d| {
-        let kind = match d.kind {
-            DiagnosticKind::Parse => FailureKind::Parse,
-            DiagnosticKind::Semantic => FailureKind::Semantic,
-            DiagnosticKind::Option => FailureKind::Option,
-        };
-        fatal(kind, Some(d.span.line), d.packetdrill_line(display))
+        fatal(
+            failure_kind(d.kind),
+            Some(d.span.line),
+            d.packetdrill_line(display),
+        )
     })?;
     Ok((script, config, addrs, plan))
+}
+
+fn failure_kind(kind: DiagnosticKind) -> FailureKind {
+    match kind {
+        DiagnosticKind::Parse => FailureKind::Parse,
+        DiagnosticKind::Semantic => FailureKind::Semantic,
+        DiagnosticKind::Option => FailureKind::Option,
+    }
 }
 
 fn run_path(

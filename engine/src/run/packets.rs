@@ -62,7 +62,7 @@ impl Runtime<'_> {
         let result = match found {
             Err(e) => Err(PacketError::fatal(e)),
             Ok(id) => match template.direction {
-                Direction::Outbound => self.outbound(event, time, template, id),
+                Direction::Outbound => self.outbound(time, template, id),
                 Direction::Inbound => {
                     self.wait_for(event, time, "inbound packet")?;
                     self.inbound(template, id)
@@ -211,16 +211,7 @@ impl Runtime<'_> {
                 short_dump(&packet)
             );
         }
-        if let Some(t) = packet.tcp() {
-            let memo = TcpMemo {
-                seq: t.seq_number(),
-                ack: t.ack_number(),
-                window: t.window_len(),
-                syn: t.syn(),
-                fin: t.fin(),
-                ack_flag: t.ack(),
-                payload_len: packet.payload_len() as u32,
-            };
+        if let Some(memo) = tcp_memo(&packet) {
             self.state.sockets[id].last_injected_tcp = Some(memo);
         }
         self.netdev
@@ -292,7 +283,6 @@ impl Runtime<'_> {
 
     fn outbound(
         &mut self,
-        event: &Event,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
@@ -334,17 +324,8 @@ impl Runtime<'_> {
                     short_dump(&live)
                 );
             }
-            if let Some(t) = live.tcp() {
-                let memo = TcpMemo {
-                    seq: t.seq_number(),
-                    ack: t.ack_number(),
-                    window: t.window_len(),
-                    syn: t.syn(),
-                    fin: t.fin(),
-                    ack_flag: t.ack(),
-                    payload_len: live.payload_len() as u32,
-                };
-                let syn = t.syn();
+            if let Some(memo) = tcp_memo(&live) {
+                let syn = memo.syn;
                 let s = &mut self.state.sockets[id];
                 s.last_outbound_tcp = Some(memo);
                 let seq_offset = s.local_seq_script_to_live(syn).wrapping_neg();
@@ -390,12 +371,11 @@ impl Runtime<'_> {
         } else {
             IpPacket::aggregate(&fragments).map_err(|e| PacketError::fatal(e.to_string()))?
         };
-        self.verify_outbound(event, time, template, id, live, last_time)
+        self.verify_outbound(time, template, id, live, last_time)
     }
 
     fn verify_outbound(
         &mut self,
-        _event: &Event,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
@@ -408,17 +388,7 @@ impl Runtime<'_> {
             if !live.ipv4_checksums_ok() {
                 return Err(PacketError::fatal("bad outbound IP checksum"));
             }
-            // Into script space: the script's tuple and TS val.
-            let s = &self.state.sockets[id];
-            let src = (
-                s.script.local.ip.unwrap_or(self.addrs.local_ip),
-                s.script.local.port,
-            );
-            let dst = (
-                s.script.remote.ip.unwrap_or(self.addrs.remote_ip),
-                s.script.remote.port,
-            );
-            let _ = (src, dst);
+            // Into script space: the script's TS val, then its tuple.
             if let (Ok(Some((script_val, script_ecr))), Ok(Some((live_val, live_ecr)))) =
                 (template.packet.tcp_timestamp(), live.tcp_timestamp())
             {
@@ -509,6 +479,20 @@ impl Runtime<'_> {
         );
         Ok(())
     }
+}
+
+/// The TCP header fields remembered for the end-of-run reset.
+fn tcp_memo(packet: &IpPacket) -> Option<TcpMemo> {
+    let t = packet.tcp()?;
+    Some(TcpMemo {
+        seq: t.seq_number(),
+        ack: t.ack_number(),
+        window: t.window_len(),
+        syn: t.syn(),
+        fin: t.fin(),
+        ack_flag: t.ack(),
+        payload_len: packet.payload_len() as u32,
+    })
 }
 
 /// A `R.` segment with the given live tuple, seq, ack and window, checksummed.

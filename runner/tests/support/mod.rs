@@ -139,13 +139,13 @@ pub fn normalize(message: &str) -> String {
 /// `--ip_version=` line, else ipv4 and ipv6.
 pub fn ip_versions(path: &Path) -> Vec<IpVersion> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("--ip_version=") {
-            let v = v.split_whitespace().next().unwrap_or("");
-            if let Some(ip) = IpVersion::parse(v) {
-                return vec![ip];
-            }
-        }
+    let pinned: Vec<IpVersion> = netdrill::discover::pinned_ip_versions(&text)
+        .iter()
+        .filter_map(|v| IpVersion::parse(v))
+        .collect();
+    if pinned.is_empty() {
+        vec![IpVersion::Ipv4, IpVersion::Ipv6]
+    } else {
+        pinned
     }
-    vec![IpVersion::Ipv4, IpVersion::Ipv6]
 }

@@ -65,6 +65,7 @@ impl<T: Send + 'static> InFlight<T> {
             .try_clone_to_owned()
             .map_err(|e| e.to_string())?;
         let (tx, rx) = mpsc::channel();
+        let sched = super::priority::ThreadSched::current();
         let handle = std::thread::Builder::new()
             .name("syscall".into())
             .spawn(move || {
@@ -88,6 +89,12 @@ impl<T: Send + 'static> InFlight<T> {
                 }
             })
             .map_err(|e| format!("unable to start the system call thread: {e}"))?;
+        // The kernel starts the thread at normal priority (the loop's
+        // SCHED_RESET_ON_FORK); give it the loop's before it first runs, so
+        // that a busy CPU does not delay the call.
+        if let Some(sched) = sched {
+            sched.apply_to(&handle);
+        }
         let (stat, started) = match rx.recv() {
             Ok(Message::Started { stat, at }) => (stat, at),
             _ => return Err("the system call thread died before starting".into()),

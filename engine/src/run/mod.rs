@@ -22,6 +22,7 @@ pub mod tracking;
 mod calls;
 mod packets;
 mod ports;
+mod priority;
 mod runtime;
 mod teardown;
 
@@ -50,36 +51,6 @@ pub struct RunOptions {
     pub no_realtime: bool,
 }
 
-/// Put the calling thread (and threads it starts later) at the lowest
-/// real-time priority, children reset to normal on fork. Returns the policy
-/// to restore, or None when nothing changed.
-fn enter_realtime() -> Option<(i32, libc::sched_param)> {
-    // SAFETY: sysconf, sched_getscheduler, sched_getparam and
-    // sched_setscheduler act on this thread with valid pointers.
-    unsafe {
-        if libc::sysconf(libc::_SC_NPROCESSORS_ONLN) <= 1 {
-            return None;
-        }
-        let old_policy = libc::sched_getscheduler(0);
-        let mut old = libc::sched_param { sched_priority: 0 };
-        if old_policy < 0 || libc::sched_getparam(0, &mut old) != 0 {
-            return None;
-        }
-        let param = libc::sched_param {
-            sched_priority: libc::sched_get_priority_min(libc::SCHED_RR),
-        };
-        (libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param) == 0)
-            .then_some((old_policy, old))
-    }
-}
-
-fn leave_realtime(saved: Option<(i32, libc::sched_param)>) {
-    if let Some((policy, param)) = saved {
-        // SAFETY: restores this thread's own policy with a valid pointer.
-        unsafe { libc::sched_setscheduler(0, policy, &param) };
-    }
-}
-
 pub use netdev::in_initial_netns;
 
 /// Run one script file with packetdrill's command-line flags `cli` (script
@@ -97,10 +68,10 @@ pub fn run_file(
     let saved = if opts.no_realtime {
         None
     } else {
-        enter_realtime()
+        priority::enter_realtime()
     };
     let result = run_path(&display, path, cli, opts, observer);
-    leave_realtime(saved);
+    priority::leave_realtime(saved);
     match result {
         Ok(warnings) => Outcome::Pass { warnings },
         Err(failure) => Outcome::Fail(*failure),

@@ -152,7 +152,7 @@ fn round_trips(rounds: usize) -> Result<(), String> {
         dev.inject(&pkt)?;
         let deadline = injected + 1_000_000;
         loop {
-            let Some(frame) = dev.next_outbound(Some(deadline))? else {
+            let Some(frame) = dev.next_outbound(Some(deadline), None)? else {
                 return Err("no echo reply within 1 s".into());
             };
             // ICMP echo reply (type 0) to the remote address.

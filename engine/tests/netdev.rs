@@ -242,7 +242,7 @@ fn sniff_tcp(dev: &mut NetDev, sport: u16, dport: u16) -> (SniffedFrame, (u8, u3
     let deadline = clock::now_usecs() + 2_000_000;
     loop {
         let frame = dev
-            .next_outbound(Some(deadline))
+            .next_outbound(Some(deadline), None)
             .expect("sniff")
             .unwrap_or_else(|| panic!("no TCP packet {sport} > {dport} within 2 s"));
         if let Some(fields) = tcp_fields(&frame, sport, dport) {
@@ -506,7 +506,7 @@ fn child_tun0_mss_injects_gso_super_packets() {
     let deadline = clock::now_usecs() + 2_000_000;
     let mut largest = 0;
     while largest < 4000 {
-        let Some(frame) = dev.next_outbound(Some(deadline)).expect("sniff") else {
+        let Some(frame) = dev.next_outbound(Some(deadline), None).expect("sniff") else {
             break;
         };
         if let Some((_, _, _, len)) = tcp_fields(&frame, addrs.bind_port, rport) {
@@ -582,5 +582,51 @@ fn child_sniffer_waits_until_its_deadline() {
         .next(Some(start - 1))
         .expect("sniff")
         .is_none());
+    child_done();
+}
+
+#[test]
+fn sniffer_wakes_for_a_returned_call() {
+    in_own_netns("child_sniffer_wakes_for_a_returned_call");
+}
+
+#[test]
+#[ignore = "runs inside sniffer_wakes_for_a_returned_call"]
+fn child_sniffer_wakes_for_a_returned_call() {
+    use std::os::fd::AsFd;
+    if !in_child_netns() {
+        return;
+    }
+    let config = ksft_config("ipv4");
+    let addrs = config.finalize().expect("addresses");
+    let mut dev = NetDev::create(&config, &addrs, &ours()).expect("create tun0");
+    let wake = nix::sys::eventfd::EventFd::from_value_and_flags(
+        0,
+        nix::sys::eventfd::EfdFlags::EFD_NONBLOCK,
+    )
+    .expect("eventfd");
+    let start = clock::now_usecs();
+    let deadline = start + 5_000_000;
+    // Not yet readable: waits until the (short) deadline.
+    while dev
+        .next_outbound(Some(start + 20_000), Some(wake.as_fd()))
+        .expect("sniff")
+        .is_some()
+    {}
+    assert!(clock::now_usecs() >= start + 20_000, "returned early");
+    // A call returning (its eventfd readable) ends the wait at once, long
+    // before the deadline.
+    wake.write(1).expect("eventfd write");
+    let before = clock::now_usecs();
+    while dev
+        .next_outbound(Some(deadline), Some(wake.as_fd()))
+        .expect("sniff")
+        .is_some()
+    {}
+    let waited = clock::now_usecs() - before;
+    assert!(
+        waited < 1_000_000,
+        "waited {waited} µs for a readable eventfd"
+    );
     child_done();
 }

@@ -154,6 +154,11 @@ impl<T: Send + 'static> InFlight<T> {
     }
 
     /// The fd that becomes readable when the call returns (to poll beside a sniffer).
+    /// Readable once the call has returned.
+    pub fn wake(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.wake.as_fd()
+    }
+
     pub fn wake_fd(&self) -> RawFd {
         self.wake.as_raw_fd()
     }

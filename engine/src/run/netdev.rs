@@ -460,13 +460,14 @@ impl NetDev {
     }
 
     /// The next packet the kernel sends out of tun0, waiting until
-    /// `deadline_unix_usecs` (`None`: forever); consumes its copy in the tun
-    /// queue as packetdrill does.
+    /// `deadline_unix_usecs` (`None`: forever) or until `wake` is readable;
+    /// consumes its copy in the tun queue as packetdrill does.
     pub fn next_outbound(
         &mut self,
         deadline_unix_usecs: Option<i64>,
+        wake: Option<std::os::fd::BorrowedFd<'_>>,
     ) -> Result<Option<SniffedFrame>, String> {
-        let frame = self.sniffer.next(deadline_unix_usecs)?;
+        let frame = self.sniffer.next_or_woken(deadline_unix_usecs, wake)?;
         if frame.is_some() {
             self.drain(1)?;
         }

@@ -236,15 +236,10 @@ impl Runtime<'_> {
         loop {
             let deadline = timeout_secs.map(|t| super::clock::now_usecs() + t * 1_000_000);
             let frame = loop {
-                // With a blocking call in flight, wake up now and then to
-                // complete it as soon as it returns.
-                let slice = if self.blocking.is_some() {
-                    let soon = super::clock::now_usecs() + 1_000;
-                    Some(deadline.map_or(soon, |d| d.min(soon)))
-                } else {
-                    deadline
-                };
-                let got = match self.netdev.next_outbound(slice) {
+                // With a blocking call in flight, its return wakes the wait
+                // too, so that it completes at once.
+                let wake = self.blocking.as_ref().map(|b| b.inflight.wake());
+                let got = match self.netdev.next_outbound(deadline, wake) {
                     Ok(got) => got,
                     Err(e) => return Ok(Err(PacketError::fatal(e))),
                 };

@@ -19,7 +19,7 @@ use nix::poll::{ppoll, PollFd, PollFlags};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
 use nix::sys::time::TimeSpec;
 use std::io::{self, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// packetdrill's receive buffer for the sniffing socket.
 const RECEIVE_BUFFER_BYTES: libc::c_int = 2 * 1024 * 1024;
@@ -178,6 +178,16 @@ impl Sniffer {
         &mut self,
         deadline_unix_usecs: Option<i64>,
     ) -> Result<Option<SniffedFrame>, String> {
+        self.next_or_woken(deadline_unix_usecs, None)
+    }
+
+    /// As [`Sniffer::next`], but also `Ok(None)` as soon as `wake` (e.g. a
+    /// blocking call's eventfd) is readable.
+    pub fn next_or_woken(
+        &mut self,
+        deadline_unix_usecs: Option<i64>,
+        wake: Option<BorrowedFd<'_>>,
+    ) -> Result<Option<SniffedFrame>, String> {
         loop {
             if let Some(frame) = self.try_next()? {
                 return Ok(Some(frame));
@@ -192,10 +202,20 @@ impl Sniffer {
                     Some(TimeSpec::new(left / 1_000_000, (left % 1_000_000) * 1000))
                 }
             };
-            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            if let Some(wake) = wake {
+                fds.push(PollFd::new(wake, PollFlags::POLLIN));
+            }
             match ppoll(&mut fds, timeout, None) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(format!("poll on the packet socket: {}", e.desc())),
+            }
+            let woken = fds
+                .get(1)
+                .and_then(|fd| fd.revents())
+                .is_some_and(|r| !r.is_empty());
+            if woken {
+                return self.try_next();
             }
         }
     }

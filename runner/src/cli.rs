@@ -425,6 +425,9 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         eprintln!("netdrill: {e}");
         return exit::USAGE;
     }
+    for note in crate::preflight::notes(&jobs) {
+        eprintln!("netdrill: note: {note}");
+    }
     // A folder that cannot be made is better said now than after the run.
     if let Some(dir) = &settings.reports.artifacts {
         if let Err(e) = std::fs::create_dir_all(dir) {

@@ -158,6 +158,55 @@ pub fn check_congestion_controls(jobs: &[Job], prepare: bool) -> Result<(), Stri
     ))
 }
 
+/// Does any job's script start Python (a `%{ }%` block, or a `.py` helper
+/// such as `set_sysctls.py`)?
+fn jobs_start_python(jobs: &[Job]) -> bool {
+    let mut seen = BTreeSet::new();
+    jobs.iter().any(|job| {
+        let script = job.dir.join(&job.file_name);
+        seen.insert(script.clone())
+            && std::fs::read(&script).is_ok_and(|b| {
+                let text = String::from_utf8_lossy(&b);
+                text.contains("%{") || text.contains(".py")
+            })
+    })
+}
+
+/// The first `python3` on `path_var`, when it is a script (`#!`) rather than
+/// the interpreter, e.g. a pyenv shim.
+pub fn python3_shim(path_var: Option<&std::ffi::OsStr>) -> Option<std::path::PathBuf> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let found = std::env::split_paths(path_var?)
+        .map(|dir| dir.join("python3"))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })?;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(&found)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .ok()?;
+    (&magic == b"#!").then_some(found)
+}
+
+/// Observations that do not stop the run but cost it time, one line each.
+pub fn notes(jobs: &[Job]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(shim) = python3_shim(std::env::var_os("PATH").as_deref()) {
+        if jobs_start_python(jobs) {
+            notes.push(format!(
+                "python3 on PATH is a script ({}), not the interpreter; each Python start \
+                 in the scripts (`%{{ }}%` blocks, set_sysctls.py) runs it first (a pyenv \
+                 shim costs about 0.1 s of CPU, some 10 s over the kernel suite, enough to \
+                 disturb the timing of parallel jobs); put the interpreter's folder first \
+                 in PATH to avoid it",
+                shim.display()
+            ));
+        }
+    }
+    notes
+}
+
 /// Every check, in order; the first problem stops the run.
 pub fn run(jobs: &[Job], prepare_host: bool) -> Result<(), String> {
     check_privileges()?;
@@ -168,6 +217,37 @@ pub fn run(jobs: &[Job], prepare_host: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_python3_script_on_path_is_a_shim() {
+        use std::os::unix::fs::PermissionsExt;
+        let make = |dir: &Path, body: &[u8]| {
+            let p = dir.join("python3");
+            std::fs::write(&p, body).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            p
+        };
+        let shims = tempfile::tempdir().unwrap();
+        let real = tempfile::tempdir().unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let shim = make(
+            shims.path(),
+            b"#!/usr/bin/env bash\nexec pyenv exec python3 \"$@\"\n",
+        );
+        make(real.path(), b"\x7fELF\x02\x01\x01");
+        let path = |dirs: &[&Path]| std::env::join_paths(dirs).unwrap();
+        // The first python3 on PATH decides; folders without one are skipped.
+        assert_eq!(
+            python3_shim(Some(&path(&[empty.path(), shims.path(), real.path()]))),
+            Some(shim)
+        );
+        assert_eq!(
+            python3_shim(Some(&path(&[real.path(), shims.path()]))),
+            None
+        );
+        assert_eq!(python3_shim(Some(&path(&[empty.path()]))), None);
+        assert_eq!(python3_shim(None), None);
+    }
 
     #[test]
     fn finds_congestion_controls() {

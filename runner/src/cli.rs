@@ -47,7 +47,7 @@ pub struct RunArgs {
     /// Folders (searched recursively for *.pkt), script files or glob patterns.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Jobs at once [default: twice the number of CPUs].
+    /// Jobs at once [default: eight per CPU, at most 64].
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
     /// Only jobs whose `suite/script.pkt ipvX` name contains S, or matches /REGEX/
@@ -99,7 +99,7 @@ pub struct RunArgs {
     pub no_progress: bool,
     /// New jobs per second at most (creating sandboxes at full rate disturbs the
     /// timing of running jobs).
-    #[arg(long, value_name = "N", default_value_t = 30.0)]
+    #[arg(long, value_name = "N", default_value_t = 60.0)]
     pub start_rate: f64,
 }
 

@@ -337,11 +337,29 @@ for r in default_runs:
         if k in jobs and v["verdict"] != jobs[k]["verdict"]:
             diffs.setdefault(k, []).append(v["verdict"])
 if diffs:
+    # The suite's EXPECTED.tsv, when it has one (the reference packetdrill's
+    # verdicts, each job run alone over several rounds: pass, fail or flaky).
+    expected = {}
+    try:
+        with open(os.path.join(suite, "EXPECTED.tsv")) as f:
+            for line in f.read().splitlines()[1:]:
+                cols = line.split("\t")
+                if len(cols) >= 3:
+                    expected[(cols[0], cols[1])] = cols[2]
+    except OSError:
+        pass
+
+    def alone(key):
+        script, ip = key.rsplit(" ", 1)
+        return expected.get((script.split("/", 1)[-1], ip), "-")
+
     table(
         f"(e) jobs whose verdict differs between -j 1 and the default -j ({len(diffs)})",
-        ["job", "-j 1", f"default -j (rounds: {len(default_runs)})"],
+        ["job", "-j 1", f"default -j (rounds: {len(default_runs)})"]
+        + (["packetdrill alone (EXPECTED.tsv)"] if expected else []),
         [[k, jobs[k]["verdict"],
           ", ".join(f"{v} x{vs.count(v)}" for v in sorted(set(vs)))]
+         + ([alone(k)] if expected else [])
          for k, vs in sorted(diffs.items())],
     )
 else:

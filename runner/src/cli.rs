@@ -47,7 +47,7 @@ pub struct RunArgs {
     /// Folders (searched recursively for *.pkt), script files or glob patterns.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
-    /// Jobs at once [default: eight per CPU, at most 64].
+    /// Jobs at once [default: twelve per CPU, at most 64].
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
     /// Only jobs whose `suite/script.pkt ipvX` name contains S, or matches /REGEX/

@@ -11,7 +11,7 @@
 use super::clock;
 use crate::script::Micros;
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -154,13 +154,8 @@ impl<T: Send + 'static> InFlight<T> {
     }
 
     /// The fd that becomes readable when the call returns (to poll beside a sniffer).
-    /// Readable once the call has returned.
     pub fn wake(&self) -> std::os::fd::BorrowedFd<'_> {
         self.wake.as_fd()
-    }
-
-    pub fn wake_fd(&self) -> RawFd {
-        self.wake.as_raw_fd()
     }
 
     /// Has the call returned?

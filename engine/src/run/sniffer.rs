@@ -202,18 +202,18 @@ impl Sniffer {
                     Some(TimeSpec::new(left / 1_000_000, (left % 1_000_000) * 1000))
                 }
             };
-            let mut fds = vec![PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-            if let Some(wake) = wake {
-                fds.push(PollFd::new(wake, PollFlags::POLLIN));
-            }
-            match ppoll(&mut fds, timeout, None) {
+            // The second slot is polled only with a wake fd (no allocation
+            // per wait).
+            let mut fds = [
+                PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+                PollFd::new(wake.unwrap_or(self.fd.as_fd()), PollFlags::POLLIN),
+            ];
+            let polled = if wake.is_some() { 2 } else { 1 };
+            match ppoll(&mut fds[..polled], timeout, None) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => return Err(format!("poll on the packet socket: {}", e.desc())),
             }
-            let woken = fds
-                .get(1)
-                .and_then(|fd| fd.revents())
-                .is_some_and(|r| !r.is_empty());
+            let woken = wake.is_some() && fds[1].revents().is_some_and(|r| !r.is_empty());
             if woken {
                 return self.try_next();
             }

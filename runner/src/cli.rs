@@ -99,7 +99,7 @@ pub struct RunArgs {
     pub no_progress: bool,
     /// New jobs per second at most (creating sandboxes at full rate disturbs the
     /// timing of running jobs).
-    #[arg(long, value_name = "N", default_value_t = 60.0)]
+    #[arg(long, value_name = "N", default_value_t = crate::schedule::DEFAULT_START_RATE)]
     pub start_rate: f64,
 }
 

@@ -59,6 +59,9 @@ pub struct ScheduleSettings {
     pub artifacts: Option<PathBuf>,
 }
 
+/// New jobs per second at most, by default (`--start-rate`).
+pub const DEFAULT_START_RATE: f64 = 60.0;
+
 impl ScheduleSettings {
     /// The default number of jobs at once: twelve per CPU, at most 64.
     ///
@@ -79,7 +82,7 @@ impl Default for ScheduleSettings {
         ScheduleSettings {
             jobs_at_once: Self::default_jobs_at_once(),
             retries: 0,
-            start_interval: Duration::from_micros(16_667),
+            start_interval: Duration::from_secs_f64(1.0 / DEFAULT_START_RATE),
             grace: Duration::from_secs(2),
             slow_period: Duration::from_secs(15),
             job_exe: PathBuf::from("/proc/self/exe"),

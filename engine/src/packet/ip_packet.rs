@@ -8,11 +8,10 @@
 //! Everything after the transport header is payload (for ICMP: the echoed
 //! packet).
 
+use super::flow::{Endpoint, PacketFacts, Transport, Tuple};
 use super::tcp_option::{kind, RawOptions};
 use super::{checksum, ethertype};
 use super::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp, Error, Result};
-use crate::run::state::Endpoint;
-use crate::run::tracking::{PacketFacts, Transport, Tuple};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The most headers a packet may have (packetdrill's `PACKET_MAX_HEADERS`).

@@ -5,6 +5,7 @@
 pub mod checksum;
 pub mod compare;
 pub mod dump;
+pub mod flow;
 pub mod gre;
 pub mod icmpv4;
 pub mod icmpv6;

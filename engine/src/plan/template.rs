@@ -12,11 +12,10 @@
 
 use crate::config::IpVersion;
 use crate::packet::dump::{short_dump_with, DumpStyle};
+use crate::packet::flow::{Endpoint, PacketFacts, Tuple};
 use crate::packet::ip_packet::{Echoed, Header, HeaderKind, IpPacket, MAX_HEADERS};
 use crate::packet::tcp_option::{self, TcpOption};
 use crate::packet::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp};
-use crate::run::state::Endpoint;
-use crate::run::tracking::{PacketFacts, Tuple};
 use crate::script::ast::{
     Direction, Ecn, IcmpEchoed, IcmpSpec, IpInfo, OuterHeader, PacketBody, PacketSpec, SeqSpec,
     TcpFlags, TcpOptionSpec, TcpOptionsSpec, TcpSpec, TosSpec, UdpSpec,
@@ -1138,7 +1137,7 @@ pub(crate) mod tests {
         });
         let t = build(&ports);
         assert_eq!(t.facts().tuple.src, Endpoint { ip: None, port: 53 });
-        assert_eq!(t.facts().transport, crate::run::tracking::Transport::Udp);
+        assert_eq!(t.facts().transport, crate::packet::flow::Transport::Udp);
     }
 
     #[test]
@@ -1198,7 +1197,7 @@ pub(crate) mod tests {
         assert_eq!(t.short_dump(), "icmpv4");
         assert_eq!(
             t.facts().transport,
-            crate::run::tracking::Transport::Icmp {
+            crate::packet::flow::Transport::Icmp {
                 v6: false,
                 echoed: Some(6)
             }
@@ -1432,7 +1431,7 @@ pub(crate) mod tests {
         assert_eq!(f.family, libc::AF_INET);
         assert_eq!(
             f.transport,
-            crate::run::tracking::Transport::Tcp {
+            crate::packet::flow::Transport::Tcp {
                 syn: true,
                 ack: false,
                 seq: 7

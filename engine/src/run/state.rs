@@ -5,8 +5,8 @@
 //! Sockets are also tracked for packet mapping: the "socket under test" is the
 //! one the next script packet belongs to.
 
+use crate::packet::flow::Endpoint;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::os::fd::RawFd;
 
 /// Index of a socket in [`RunState::sockets`].
@@ -27,13 +27,6 @@ pub enum SocketPhase {
     ActiveConnecting,
     ActiveSynSent,
     ActiveSynAcked,
-}
-
-/// An IP address and port (port in host order; 0 and `None` mean unknown).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    pub ip: Option<IpAddr>,
-    pub port: u16,
 }
 
 /// One side's view of a connection: the script's or the live one.

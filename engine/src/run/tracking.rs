@@ -6,56 +6,10 @@
 //! SYN); a sniffed packet is accepted only when it matches that socket's live
 //! 4-tuple, or is the first SYN/datagram of a connecting socket.
 
-use super::state::{Endpoint, RunState, SocketId, SocketPhase, TrackedSocket};
+use super::state::{RunState, SocketId, SocketPhase, TrackedSocket};
 use crate::config::Addresses;
+use crate::packet::flow::{Endpoint, PacketFacts, Transport, Tuple};
 use crate::script::Direction;
-
-/// The transport of a packet, with what socket tracking needs to know of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Tcp {
-        syn: bool,
-        ack: bool,
-        seq: u32,
-    },
-    Udp,
-    /// ICMP or ICMPv6; `echoed` is the protocol of the echoed header, if any.
-    Icmp {
-        v6: bool,
-        echoed: Option<i32>,
-    },
-}
-
-/// The addresses and ports of a packet (ports 0 for ICMP).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tuple {
-    pub src: Endpoint,
-    pub dst: Endpoint,
-}
-
-impl Tuple {
-    pub fn reversed(self) -> Tuple {
-        Tuple {
-            src: self.dst,
-            dst: self.src,
-        }
-    }
-}
-
-/// What tracking needs from a packet (script or live).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PacketFacts {
-    /// `AF_INET` or `AF_INET6`: the family of the (innermost) IP header.
-    pub family: i32,
-    pub transport: Transport,
-    pub tuple: Tuple,
-}
-
-impl PacketFacts {
-    fn is_icmp(&self) -> bool {
-        matches!(self.transport, Transport::Icmp { .. })
-    }
-}
 
 /// Hands out remote ports for passive children: the pre-allocated one first,
 /// then a fresh one each time (packetdrill's `next_ephemeral_port`).

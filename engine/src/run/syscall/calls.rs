@@ -7,7 +7,8 @@ use super::live::{Buffer, IoVecs, LiveOp};
 use super::msg::{iovec_new, msghdr_new, RecvCheck};
 use super::sockopt::{getsockopt_len, setsockopt_value, GetCheck};
 use super::{sockaddr, Call, Check, Post, SyscallEnv};
-use crate::run::state::{Endpoint, FdKind};
+use crate::packet::flow::Endpoint;
+use crate::run::state::FdKind;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 

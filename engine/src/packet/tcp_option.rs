@@ -10,8 +10,17 @@
 //! end the walk: bytes after it are read as options too.
 
 use super::{Error, Result};
-pub use crate::script::ast::AccEcnOrder;
 use std::fmt::Write as _;
+
+/// Which counter an AccECN option carries first: the option kind says it
+/// (172: `e0b, ceb, e1b`; 174: `e1b, ceb, e0b`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccEcnOrder {
+    /// Kind 172.
+    E0bFirst,
+    /// Kind 174.
+    E1bFirst,
+}
 
 /// Option kinds.
 pub mod kind {

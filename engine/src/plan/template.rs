@@ -17,8 +17,8 @@ use crate::packet::ip_packet::{Echoed, Header, HeaderKind, IpPacket, MAX_HEADERS
 use crate::packet::tcp_option::{self, TcpOption};
 use crate::packet::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp};
 use crate::script::ast::{
-    Direction, Ecn, IcmpEchoed, IcmpSpec, IpInfo, OuterHeader, PacketBody, PacketSpec, SeqSpec,
-    TcpFlags, TcpOptionSpec, TcpOptionsSpec, TcpSpec, TosSpec, UdpSpec,
+    AccEcnOrder, Direction, Ecn, IcmpEchoed, IcmpSpec, IpInfo, OuterHeader, PacketBody, PacketSpec,
+    SeqSpec, TcpFlags, TcpOptionSpec, TcpOptionsSpec, TcpSpec, TosSpec, UdpSpec,
 };
 use crate::script::{Diagnostic, Span};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -142,7 +142,10 @@ pub fn tcp_option_from_spec(spec: &TcpOptionSpec) -> TcpOption {
         TcpOptionSpec::FastOpen(c) => TcpOption::FastOpen(c.clone()),
         TcpOptionSpec::FastOpenExp(c) => TcpOption::FastOpenExp(c.clone()),
         TcpOptionSpec::AccEcn { order, fields } => TcpOption::AccEcn {
-            order: *order,
+            order: match order {
+                AccEcnOrder::E0bFirst => tcp_option::AccEcnOrder::E0bFirst,
+                AccEcnOrder::E1bFirst => tcp_option::AccEcnOrder::E1bFirst,
+            },
             fields: fields.clone(),
         },
     }
@@ -715,7 +718,7 @@ fn assemble(layers: Vec<Layer>, echoed: Option<Echoed>) -> Result<IpPacket, Stri
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::script::ast::{AccEcnOrder, GreHeader, MplsEntry, Ports};
+    use crate::script::ast::{GreHeader, MplsEntry, Ports};
     use crate::script::Spanned;
 
     pub(crate) fn span() -> Span {

@@ -3,7 +3,6 @@
 //! UDP, ICMP, ICMPv6, GRE and MPLS.
 
 pub mod checksum;
-pub mod compare;
 pub mod dump;
 pub mod flow;
 pub mod gre;

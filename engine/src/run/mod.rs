@@ -25,6 +25,7 @@ mod ports;
 mod priority;
 mod runtime;
 mod teardown;
+mod verify;
 
 use crate::config::{CliFlag, Config};
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};

@@ -334,7 +334,7 @@ impl Runtime<'_> {
                     fragments.clear();
                     total = 0;
                 } else if let Err(detail) =
-                    crate::packet::compare::check_fragment(&live, previous, total, expected_payload)
+                    super::verify::check_fragment(&live, previous, total, expected_payload)
                 {
                     let mut message = detail.to_string();
                     message.push_str(&format!(
@@ -408,18 +408,18 @@ impl Runtime<'_> {
                 .set_tuple((script_src, sp), (script_dst, dp))
                 .map_err(|e| PacketError::fatal(e.to_string()))?;
 
-            let ts_tolerance_usecs = crate::packet::compare::ts_tolerance_usecs(
+            let ts_tolerance_usecs = super::verify::ts_tolerance_usecs(
                 self.config.tolerance_usecs,
                 self.config.tolerance_percent,
                 time.start,
             );
             let s = &mut self.state.sockets[id];
-            let mut opts = crate::packet::compare::VerifyOptions {
+            let mut opts = super::verify::VerifyOptions {
                 ts_tick_usecs: self.config.tcp_ts_tick_usecs,
                 ts_tolerance_usecs,
                 flowlabel: &mut s.flowlabel_map,
             };
-            crate::packet::compare::verify(template, &actual, &mut opts).map_err(|d| {
+            super::verify::verify(template, &actual, &mut opts).map_err(|d| {
                 let script_dump = template.short_dump();
                 let actual_dump = short_dump(&actual);
                 PacketError {

@@ -12,14 +12,12 @@
 //! [`packet`] is the wire layer (checked views over bytes and validated
 //! representations, parse and emit) used by both `plan` and `run`.
 
-pub mod config;
 pub mod outcome;
 pub mod packet;
 pub mod plan;
 pub mod run;
 pub mod script;
-#[cfg(test)]
-pub(crate) mod testns;
 
 pub use config::{Addresses, CliFlag, Config, IpVersion};
 pub use outcome::{Failure, FailureKind, Mismatch, NoObserver, Observer, Outcome};
+pub use plan::config;

@@ -2,10 +2,11 @@
 //! line, packet templates built for the IP version, static checks that
 //! packetdrill makes while parsing ("semantic error: ...").
 
+pub mod config;
 pub mod template;
 
-use crate::config::Config;
 use crate::script::{Action, Diagnostic, Script};
+use config::Config;
 pub use template::{Checks, PacketTemplate, TosCheck};
 
 /// What the runtime needs beyond the AST: one template per packet event.

@@ -10,12 +10,12 @@
 //! specified for inbound packets", "TCP options are not padded
 //! correctly...", "bad ICMP type ...") are [`Diagnostic`]s here.
 
-use crate::config::IpVersion;
 use crate::packet::dump::{short_dump_with, DumpStyle};
 use crate::packet::flow::{Endpoint, PacketFacts, Tuple};
 use crate::packet::ip_packet::{Echoed, Header, HeaderKind, IpPacket, MAX_HEADERS};
 use crate::packet::tcp_option::{self, TcpOption};
 use crate::packet::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp};
+use crate::plan::config::IpVersion;
 use crate::script::ast::{
     AccEcnOrder, Direction, Ecn, IcmpEchoed, IcmpSpec, IpInfo, OuterHeader, PacketBody, PacketSpec,
     SeqSpec, TcpFlags, TcpOptionSpec, TcpOptionsSpec, TcpSpec, TosSpec, UdpSpec,

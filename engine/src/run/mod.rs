@@ -25,10 +25,12 @@ mod ports;
 mod priority;
 mod runtime;
 mod teardown;
+#[cfg(test)]
+mod testns;
 mod verify;
 
-use crate::config::{CliFlag, Config};
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};
+use crate::plan::config::{CliFlag, Config};
 use crate::plan::Plan;
 use crate::script::{self, DiagnosticKind};
 use runtime::{fatal, Fatal, Runtime};
@@ -85,7 +87,7 @@ pub fn prepare(
     display: &str,
     source: &[u8],
     cli: &[CliFlag],
-) -> Result<(script::Script, Config, crate::config::Addresses, Plan), Box<Failure>> {
+) -> Result<(script::Script, Config, crate::plan::config::Addresses, Plan), Box<Failure>> {
     // The command line's defines are known while lexing.
     let mut cli_config = Config::default();
     cli_config

@@ -33,7 +33,7 @@
 use super::netlink::{io_text, InterfaceAddress, Link, Netlink, Route};
 use super::sniffer::{SniffedFrame, Sniffer};
 use super::RunOptions;
-use crate::config::{Addresses, Config};
+use crate::plan::config::{Addresses, Config};
 use netlink_packet_route::route::RouteType;
 use std::ffi::CString;
 use std::fs::OpenOptions;

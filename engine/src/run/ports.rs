@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn ports_are_distinct_and_held() {
-        if !crate::testns::enter_private_netns() {
+        if !crate::run::testns::enter_private_netns() {
             return;
         }
         let mut pool = PortPool::new(false).unwrap();

@@ -13,8 +13,8 @@ use super::netdev::NetDev;
 use super::ports::PortPool;
 use super::state::RunState;
 use super::timing::{self, EventTime, Tolerance};
-use crate::config::{Addresses, Config};
 use crate::outcome::{Failure, FailureKind, Observer};
+use crate::plan::config::{Addresses, Config};
 use crate::plan::Plan;
 use crate::script::{Action, Direction, Event, Micros, Script};
 

@@ -7,8 +7,8 @@
 //! 4-tuple, or is the first SYN/datagram of a connecting socket.
 
 use super::state::{RunState, SocketId, SocketPhase, TrackedSocket};
-use crate::config::Addresses;
 use crate::packet::flow::{Endpoint, PacketFacts, Transport, Tuple};
+use crate::plan::config::Addresses;
 use crate::script::Direction;
 
 /// Hands out remote ports for passive children: the pre-allocated one first,
@@ -167,7 +167,7 @@ mod tests {
     }
 
     fn addrs() -> Addresses {
-        let mut c = crate::config::Config::default();
+        let mut c = crate::plan::config::Config::default();
         c.apply_flag("local_ip", Some("192.168.0.1")).unwrap();
         c.apply_flag("remote_ip", Some("192.0.2.1")).unwrap();
         c.finalize().unwrap()

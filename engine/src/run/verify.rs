@@ -654,7 +654,7 @@ fn verify_payload(actual: &IpPacket, script: &IpPacket) -> Result<(), Difference
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IpVersion;
+    use crate::plan::config::IpVersion;
     use crate::plan::template::tests::{
         flags, opts, syn_ack_options, tcp as tcp_spec, udp as udp_spec,
     };

@@ -34,6 +34,7 @@
 pub mod ast;
 pub mod diag;
 pub mod lexer;
+pub mod options;
 pub mod parser;
 pub mod printer;
 pub mod span;

@@ -24,7 +24,7 @@ mod sockaddr;
 mod sockopt;
 pub mod symbols;
 
-use crate::config::{Addresses, Config};
+use crate::plan::config::{Addresses, Config};
 use crate::run::state::{FdKind, RunState};
 use crate::script::SyscallSpec;
 use eval::{evaluate, expected_result, Args, Definition, Value};

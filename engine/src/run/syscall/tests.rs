@@ -3,7 +3,7 @@
 //! and epoll run in-process.
 
 use super::*;
-use crate::config::IpVersion;
+use crate::plan::config::IpVersion;
 use crate::run::state::SocketPhase;
 use crate::script::{EpollData, ErrnoSpec, Expr, ExprKind, Span, Spanned, SyscallSpec};
 

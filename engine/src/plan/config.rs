@@ -5,6 +5,7 @@
 //! Precedence is packetdrill's: defaults, then the script's option lines, then
 //! the command line again (the command line wins), then [`Config::finalize`].
 
+use crate::script::options::FLAGS;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -50,51 +51,6 @@ impl fmt::Display for IpVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Every flag packetdrill knows, with whether it takes a value.
-pub const FLAGS: &[(&str, bool)] = &[
-    ("ip_version", true),
-    ("bind_port", true),
-    ("code_command", true),
-    ("code_format", true),
-    ("code_sockopt", true),
-    ("connect_port", true),
-    ("remote_ip", true),
-    ("local_ip", true),
-    ("gateway_ip", true),
-    ("netmask_ip", true),
-    ("speed", true),
-    ("mss", true),
-    ("mtu", true),
-    ("init_scripts", true),
-    ("tolerance_usecs", true),
-    ("tolerance_percent", true),
-    ("wire_client", false),
-    ("wire_server", false),
-    ("wire_server_ip", true),
-    ("wire_server_at", true),
-    ("wire_server_port", true),
-    ("wire_client_dev", true),
-    ("wire_server_dev", true),
-    ("so_filename", true),
-    ("so_flags", true),
-    ("tcp_ts_ecr_scaled", false),
-    ("tcp_ts_tick_usecs", true),
-    ("strict_segments", false),
-    ("non_fatal", true),
-    ("dry_run", false),
-    ("is_anyip", false),
-    ("send_omit_free", false),
-    ("psp_udp_port", true),
-    ("debug", false),
-    ("define", true),
-    ("verbose", false),
-];
-
-/// Whether `name` is a flag and, if so, whether it takes a value.
-pub fn flag_takes_value(name: &str) -> Option<bool> {
-    FLAGS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 /// A bad flag value. `Display` gives packetdrill's text after the `where: ` prefix.

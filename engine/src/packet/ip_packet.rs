@@ -328,7 +328,7 @@ impl IpPacket {
     /// Parse a whole IP packet (IPv4 or IPv6, possibly encapsulated in
     /// IPv4/IPv6/GRE/MPLS) with packetdrill's checks. Bytes after the
     /// outermost IP datagram are dropped. A packet whose innermost protocol is
-    /// not TCP, UDP or ICMP is an error here; [`super::live::parse_sniffed`]
+    /// not TCP, UDP or ICMP is an error here; [`super::sniffed::parse_sniffed`]
     /// skips such packets instead.
     pub fn parse(bytes: Vec<u8>) -> Result<IpPacket> {
         match parse(bytes)? {

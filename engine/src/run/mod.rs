@@ -19,11 +19,11 @@ pub mod syscall;
 pub mod timing;
 pub mod tracking;
 
-mod calls;
-mod packets;
+mod packet_events;
 mod ports;
 mod priority;
 mod runtime;
+mod syscall_events;
 mod teardown;
 #[cfg(test)]
 mod testns;

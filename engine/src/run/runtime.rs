@@ -4,14 +4,14 @@
 //! [`Runtime`] owns everything a run touches: the network device and sniffer,
 //! fd/socket state, the code recorder and an in-flight blocking call. The
 //! packet, system call, command and code handlers live in their own files
-//! (`packets.rs`, `calls.rs`) as further `impl Runtime` blocks.
+//! (`packet_events.rs`, `syscall_events.rs`) as further `impl Runtime` blocks.
 
-use super::calls::PendingCall;
 use super::clock;
 use super::code::CodeRecorder;
 use super::netdev::NetDev;
 use super::ports::PortPool;
 use super::state::RunState;
+use super::syscall_events::PendingCall;
 use super::timing::{self, EventTime, Tolerance};
 use crate::outcome::{Failure, FailureKind, Observer};
 use crate::plan::config::{Addresses, Config};

@@ -15,11 +15,11 @@
 //!
 //! Error strings are the detail of `runtime error in <name> call: <detail>`.
 
-mod calls;
 pub mod eval;
-mod events;
-mod live;
+mod live_op;
 mod msg;
+mod poll;
+mod preparers;
 mod sockaddr;
 mod sockopt;
 pub mod symbols;
@@ -70,8 +70,8 @@ enum Post {
     },
     GetSockOpt(sockopt::GetCheck),
     RecvMsg(msg::RecvCheck),
-    Poll(events::PollCheck),
-    EpollWait(events::EpollEvent),
+    Poll(poll::PollCheck),
+    EpollWait(poll::EpollEvent),
     Ioctl {
         expected: i32,
     },
@@ -80,7 +80,7 @@ enum Post {
 /// A call ready to run: what the preparers return.
 #[derive(Debug)]
 struct Call {
-    op: live::LiveOp,
+    op: live_op::LiveOp,
     post: Post,
     check: Check,
 }
@@ -124,7 +124,7 @@ pub struct Executed {
     errno: i32,
     returned_at: Instant,
     returned_realtime_usecs: i64,
-    output: live::Output,
+    output: live_op::Output,
     post: Post,
     check: Check,
 }
@@ -199,7 +199,7 @@ impl Executed {
 /// packetdrill does before making it.
 pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall, String> {
     let name = spec.name.value.as_str();
-    let preparer = calls::TABLE
+    let preparer = preparers::TABLE
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, p)| *p)
@@ -261,12 +261,12 @@ pub fn complete(spec: &SyscallSpec, done: Executed, env: &mut SyscallEnv) -> Res
 
 fn post(
     post: Post,
-    output: &live::Output,
+    output: &live_op::Output,
     expected: i32,
     actual: i32,
     env: &mut SyscallEnv,
 ) -> Result<(), String> {
-    use live::Output as O;
+    use live_op::Output as O;
     let state = &mut *env.state;
     match (post, output) {
         (Post::None, _) => Ok(()),
@@ -316,9 +316,9 @@ fn post(
             };
             msg::check_recv(&want, *flags, control, time)
         }
-        (Post::Poll(want), O::Poll { revents }) => events::check_poll(&want, revents),
+        (Post::Poll(want), O::Poll { revents }) => poll::check_poll(&want, revents),
         (Post::EpollWait(want), O::EpollWait { events, data }) => {
-            events::check_epoll_wait(&want, *events, *data)
+            poll::check_epoll_wait(&want, *events, *data)
         }
         (Post::Ioctl { expected }, O::Ioctl { value }) => {
             if *value != expected {

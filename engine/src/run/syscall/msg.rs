@@ -3,7 +3,7 @@
 //! returned with what the script expects (engine spec 6, recvmsg row).
 
 use super::eval::{bad_type, get_s32, get_s8, Value};
-use super::live::MsgSpec;
+use super::live_op::MsgSpec;
 use super::sockaddr;
 
 /// `sizeof(struct cmsghdr)` = `CMSG_ALIGN(sizeof(struct cmsghdr))` on Linux/64-bit.

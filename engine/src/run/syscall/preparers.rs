@@ -2,9 +2,9 @@
 //! in its argument order and with its error texts (engine spec 6).
 
 use super::eval::{bad_type, get_s32, Args, Value};
-use super::events::{epoll_event_new, pollfds_new};
-use super::live::{Buffer, IoVecs, LiveOp};
+use super::live_op::{Buffer, IoVecs, LiveOp};
 use super::msg::{iovec_new, msghdr_new, RecvCheck};
+use super::poll::{epoll_event_new, pollfds_new};
 use super::sockopt::{getsockopt_len, setsockopt_value, GetCheck};
 use super::{sockaddr, Call, Check, Post, SyscallEnv};
 use crate::packet::flow::Endpoint;

@@ -9,7 +9,7 @@ use super::timing::{self, EventTime};
 use crate::outcome::{FailureKind, Mismatch, PacketDirection};
 use crate::packet::dump::short_dump;
 use crate::packet::ip_packet::IpPacket;
-use crate::packet::live::{parse_sniffed, Sniffed};
+use crate::packet::sniffed::{parse_sniffed, Sniffed};
 use crate::plan::PacketTemplate;
 use crate::script::{Direction, Event, Micros};
 use std::net::IpAddr;

@@ -9,7 +9,8 @@
 //! time are checked then, as packetdrill's syscall thread checks them.
 
 use super::clock;
-use crate::script::Micros;
+use super::syscall::Executed;
+use crate::script::{Micros, SyscallSpec, TimeSpec};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc;
@@ -22,6 +23,17 @@ pub struct Returned<T> {
     /// Live (unix) microseconds at which the call started and returned.
     pub started: Micros,
     pub returned: Micros,
+}
+
+/// A blocking call in progress and what its return is checked against.
+pub struct PendingCall {
+    pub inflight: InFlight<Executed>,
+    pub spec: SyscallSpec,
+    pub line: u32,
+    /// The call's anchored script start time and expected return time.
+    pub start: Micros,
+    pub end: Micros,
+    pub time_spec: TimeSpec,
 }
 
 enum Message<T> {

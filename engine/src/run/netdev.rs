@@ -31,8 +31,8 @@
 //!   [`RunOptions::allow_initial_namespace`] is set.
 
 use super::netlink::{io_text, InterfaceAddress, Link, Netlink, Route};
+use super::options::RunOptions;
 use super::sniffer::{SniffedFrame, Sniffer};
-use super::RunOptions;
 use crate::plan::config::{Addresses, Config};
 use netlink_packet_route::route::RouteType;
 use std::ffi::CString;

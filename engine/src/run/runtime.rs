@@ -6,12 +6,12 @@
 //! packet, system call, command and code handlers live in their own files
 //! (`packet_events.rs`, `syscall_events.rs`) as further `impl Runtime` blocks.
 
+use super::blocking::PendingCall;
 use super::clock;
 use super::code::CodeRecorder;
 use super::netdev::NetDev;
 use super::ports::PortPool;
 use super::state::RunState;
-use super::syscall_events::PendingCall;
 use super::timing::{self, EventTime, Tolerance};
 use crate::outcome::{Failure, FailureKind, Observer};
 use crate::plan::config::{Addresses, Config};

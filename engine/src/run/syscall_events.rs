@@ -2,24 +2,13 @@
 //! on the event loop's thread; `T...E` calls run on their own thread and are
 //! completed when they return.
 
-use super::blocking::InFlight;
+use super::blocking::{InFlight, PendingCall};
 use super::runtime::{fatal, Fatal, Runtime};
-use super::syscall::{self, Executed, SyscallEnv};
+use super::syscall::{self, SyscallEnv};
 use super::timing::EventTime;
 use crate::outcome::FailureKind;
-use crate::script::{Event, Micros, SyscallSpec, TimeSpec};
+use crate::script::{Event, SyscallSpec, TimeSpec};
 use std::time::Duration;
-
-/// A blocking call in progress and what its return is checked against.
-pub(crate) struct PendingCall {
-    pub inflight: InFlight<Executed>,
-    pub spec: SyscallSpec,
-    pub line: u32,
-    /// The call's anchored script start time and expected return time.
-    pub start: Micros,
-    pub end: Micros,
-    pub time_spec: TimeSpec,
-}
 
 impl Runtime<'_> {
     fn syscall_error(&self, line: u32, name: &str, detail: &str) -> Fatal {

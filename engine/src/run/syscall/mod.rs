@@ -15,6 +15,7 @@
 //!
 //! Error strings are the detail of `runtime error in <name> call: <detail>`.
 
+mod call;
 pub mod eval;
 mod live_op;
 mod msg;
@@ -24,66 +25,12 @@ mod sockaddr;
 mod sockopt;
 pub mod symbols;
 
-use crate::plan::config::{Addresses, Config};
-use crate::run::state::{FdKind, RunState};
+use crate::run::state::FdKind;
 use crate::script::SyscallSpec;
+pub use call::SyscallEnv;
+use call::{Call, Check, Post};
 use eval::{evaluate, expected_result, Args, Definition, Value};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// What a system call needs from the run.
-pub struct SyscallEnv<'a> {
-    pub state: &'a mut RunState,
-    pub config: &'a Config,
-    pub addrs: &'a Addresses,
-    pub script_path: &'a str,
-}
-
-/// How the result is compared (packetdrill's `CHECK_EXACT` / `CHECK_FD`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Check {
-    Exact,
-    /// fd-creating calls: a non-negative expected value only needs a
-    /// non-negative result (script fds are labels).
-    Fd,
-}
-
-/// What [`complete`] does after the result check.
-#[derive(Debug)]
-enum Post {
-    None,
-    Socket {
-        domain: i32,
-        ty: i32,
-        protocol: i32,
-    },
-    Listen {
-        script_fd: i32,
-    },
-    Accept,
-    Close {
-        script_fd: i32,
-    },
-    /// open() / epoll_create(): a new fd of this kind.
-    NewFd(FdKind),
-    Pipe {
-        script_fds: [i32; 2],
-    },
-    GetSockOpt(sockopt::GetCheck),
-    RecvMsg(msg::RecvCheck),
-    Poll(poll::PollCheck),
-    EpollWait(poll::EpollEvent),
-    Ioctl {
-        expected: i32,
-    },
-}
-
-/// A call ready to run: what the preparers return.
-#[derive(Debug)]
-struct Call {
-    op: live_op::LiveOp,
-    post: Post,
-    check: Check,
-}
 
 /// Calls that may sleep in the kernel waiting for a peer, a timer or a lock.
 const MAY_BLOCK: &[&str] = &[

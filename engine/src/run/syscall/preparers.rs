@@ -1,12 +1,13 @@
 //! Argument checking and preparation for each system call packetdrill knows,
 //! in its argument order and with its error texts (engine spec 6).
 
+use super::call::{Call, Check, Post, SyscallEnv};
 use super::eval::{bad_type, get_s32, Args, Value};
 use super::live_op::{Buffer, IoVecs, LiveOp};
 use super::msg::{iovec_new, msghdr_new, RecvCheck};
 use super::poll::{epoll_event_new, pollfds_new};
+use super::sockaddr;
 use super::sockopt::{getsockopt_len, setsockopt_value, GetCheck};
-use super::{sockaddr, Call, Check, Post, SyscallEnv};
 use crate::packet::flow::Endpoint;
 use crate::run::state::FdKind;
 use std::ffi::CString;

@@ -3,8 +3,8 @@
 //! and epoll run in-process.
 
 use super::*;
-use crate::plan::config::IpVersion;
-use crate::run::state::SocketPhase;
+use crate::plan::config::{Addresses, Config, IpVersion};
+use crate::run::state::{RunState, SocketPhase};
 use crate::script::{EpollData, ErrnoSpec, Expr, ExprKind, Span, Spanned, SyscallSpec};
 
 fn e(kind: ExprKind) -> Expr {

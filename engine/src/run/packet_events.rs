@@ -5,7 +5,7 @@
 
 use super::runtime::{fatal, Fatal, Runtime};
 use super::state::{SocketId, SocketPhase, TcpMemo};
-use super::timing::{self, EventTime};
+use super::timing::{self, EventTime, Timed};
 use crate::outcome::{FailureKind, Mismatch, PacketDirection};
 use crate::packet::dump::short_dump;
 use crate::packet::ip_packet::IpPacket;
@@ -64,7 +64,7 @@ impl Runtime<'_> {
             Ok(id) => match template.direction {
                 Direction::Outbound => self.outbound(time, template, id),
                 Direction::Inbound => {
-                    self.wait_for(event, time, "inbound packet")?;
+                    self.wait_for(event, time, Timed::InboundPacket)?;
                     self.inbound(template, id)
                 }
             },
@@ -433,10 +433,10 @@ impl Runtime<'_> {
                 actual_time,
                 self.prev_time,
                 self.tolerance,
-                "outbound packet",
+                Timed::OutboundPacket,
             )
-            .map_err(|detail| PacketError {
-                detail,
+            .map_err(|e| PacketError {
+                detail: e.to_string(),
                 non_fatal: true,
                 mismatch: None,
             })

@@ -12,7 +12,7 @@ use super::code::CodeRecorder;
 use super::netdev::NetDev;
 use super::ports::PortPool;
 use super::state::RunState;
-use super::timing::{self, EventTime, Tolerance};
+use super::timing::{self, EventTime, Timed, Tolerance};
 use crate::outcome::{Failure, FailureKind, Observer};
 use crate::plan::config::{Addresses, Config};
 use crate::plan::Plan;
@@ -175,7 +175,7 @@ impl<'a> Runtime<'a> {
             Action::Packet(_) => self.run_packet(index, event, time),
             Action::Syscall(spec) => self.run_syscall(event, spec, time),
             Action::Command(command) => {
-                self.wait_for(event, time, "command")?;
+                self.wait_for(event, time, Timed::Command)?;
                 super::command::run(&command.text).map_err(|detail| {
                     fatal(
                         FailureKind::Command,
@@ -188,7 +188,7 @@ impl<'a> Runtime<'a> {
                 })
             }
             Action::Code(code) => {
-                self.wait_for(event, time, "data collection for code")?;
+                self.wait_for(event, time, Timed::CodeCollection)?;
                 self.collect_code(event, &code.text)
             }
         }
@@ -196,7 +196,7 @@ impl<'a> Runtime<'a> {
 
     /// Sleep until the event's time, then check when we woke against it
     /// (`wait_for_event`; not for the first event).
-    pub fn wait_for(&mut self, event: &Event, time: &EventTime, what: &str) -> Result<(), Fatal> {
+    pub fn wait_for(&mut self, event: &Event, time: &EventTime, what: Timed) -> Result<(), Fatal> {
         let deadline = self.live_time(time.start);
         self.sleep_until(deadline)?;
         if self.num_events > 0 {
@@ -228,13 +228,13 @@ impl<'a> Runtime<'a> {
         event: &Event,
         time: &EventTime,
         actual: Micros,
-        what: &str,
+        what: Timed,
     ) -> Result<(), Fatal> {
         timing::verify(time, actual, self.prev_time, self.tolerance, what).map_err(|detail| {
             fatal(
                 FailureKind::Timing,
                 Some(event.line),
-                self.at_line(event.line, detail),
+                self.at_line(event.line, detail.to_string()),
             )
         })
     }

@@ -5,7 +5,7 @@
 use super::blocking::{InFlight, PendingCall};
 use super::runtime::{fatal, Fatal, Runtime};
 use super::syscall::{self, SyscallEnv};
-use super::timing::EventTime;
+use super::timing::{EventTime, Timed};
 use crate::outcome::FailureKind;
 use crate::script::{Event, SyscallSpec, TimeSpec};
 use std::time::Duration;
@@ -54,7 +54,7 @@ impl Runtime<'_> {
                     event,
                     time,
                     inflight.started - self.start,
-                    "system call start",
+                    Timed::SyscallStart,
                 )?;
             }
             let end = match event.time {
@@ -79,7 +79,7 @@ impl Runtime<'_> {
                 self.finish_blocking()?;
             }
         }
-        self.wait_for(event, time, "system call start")?;
+        self.wait_for(event, time, Timed::SyscallStart)?;
         let prepared = {
             let mut env = self.syscall_env();
             syscall::prepare(spec, &mut env)
@@ -140,8 +140,14 @@ impl Runtime<'_> {
             returned.returned - self.start,
             Some(start),
             self.tolerance,
-            "system call return",
+            Timed::SyscallReturn,
         )
-        .map_err(|detail| fatal(FailureKind::Timing, Some(line), self.at_line(line, detail)))
+        .map_err(|e| {
+            fatal(
+                FailureKind::Timing,
+                Some(line),
+                self.at_line(line, e.to_string()),
+            )
+        })
     }
 }

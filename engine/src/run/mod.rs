@@ -217,7 +217,7 @@ fn run_path(
         let failure = fatal(
             FailureKind::Code,
             None,
-            format!("{display}: error executing code: {}", e.0),
+            format!("{display}: error executing code: {e}"),
         );
         let _ = cleanup();
         rt.abandon();

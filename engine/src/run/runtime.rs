@@ -8,7 +8,7 @@
 
 use super::blocking::PendingCall;
 use super::clock;
-use super::code::CodeRecorder;
+use super::code::{CodeRecorder, CollectError};
 use super::netdev::NetDev;
 use super::ports::PortPool;
 use super::state::RunState;
@@ -241,22 +241,23 @@ impl<'a> Runtime<'a> {
 
     /// `%{ }%`: snapshot the socket under test now; the code runs at the end.
     fn collect_code(&mut self, event: &Event, text: &str) -> Result<(), Fatal> {
-        let fail = |msg: &str| {
+        let snapshot = self.snapshot_socket_under_test().map_err(|e| {
             fatal(
                 FailureKind::Code,
                 Some(event.line),
-                self.at_line(event.line, msg),
+                self.at_line(event.line, e),
             )
-        };
-        let Some(id) = self.state.socket_under_test else {
-            return Err(fail("no socket to use for code"));
-        };
-        let Some(fd) = self.state.sockets[id].live_fd else {
-            return Err(fail("can't find getsockopt to get TCP info"));
-        };
-        let snapshot = super::code::snapshot(fd).map_err(|e| fail(&e))?;
+        })?;
         self.code.record(snapshot, self.path, event.line, text);
         Ok(())
+    }
+
+    fn snapshot_socket_under_test(&self) -> Result<super::code::Snapshot, CollectError> {
+        let id = self.state.socket_under_test.ok_or(CollectError::NoSocket)?;
+        let fd = self.state.sockets[id]
+            .live_fd
+            .ok_or(CollectError::TcpInfo)?;
+        super::code::snapshot(fd)
     }
 }
 

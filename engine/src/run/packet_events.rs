@@ -60,7 +60,7 @@ impl Runtime<'_> {
             &mut self.ports,
         );
         let result = match found {
-            Err(e) => Err(PacketError::fatal(e)),
+            Err(e) => Err(PacketError::fatal(e.to_string())),
             Ok(id) => match template.direction {
                 Direction::Outbound => self.outbound(time, template, id),
                 Direction::Inbound => {

@@ -5,9 +5,44 @@
 //! Sockets are also tracked for packet mapping: the "socket under test" is the
 //! one the next script packet belongs to.
 
+use super::ports::PortError;
 use crate::packet::flow::Endpoint;
 use std::collections::HashMap;
 use std::os::fd::RawFd;
+
+/// A script fd or socket the run cannot account for. `Display` is
+/// packetdrill's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TrackingError {
+    #[error("unable to find fd with script fd {0}")]
+    UnknownFd(i32),
+    #[error("unable to find socket with script fd {0}")]
+    UnknownSocket(i32),
+    #[error("invalid fd {0} in script")]
+    InvalidFd(i32),
+    #[error("invalid socket fd {0} in script")]
+    InvalidSocketFd(i32),
+    #[error("invalid live socket fd {0}")]
+    InvalidLiveSocketFd(RawFd),
+    #[error("duplicate fd {0} in script")]
+    DuplicateFd(i32),
+    #[error("duplicate live fd {0}")]
+    DuplicateLiveFd(RawFd),
+    #[error("unable to find socket matching accept() call")]
+    NothingToAccept,
+    #[error(
+        "accept() returned a connection from {:?}:{} but the script's connection is from {:?}:{}",
+        peer.ip, peer.port, expected.ip, expected.port
+    )]
+    AcceptedOtherPeer { peer: Endpoint, expected: Endpoint },
+    #[error("socket is not new")]
+    SocketNotNew,
+    #[error("no matching socket for script packet")]
+    NoSocketForPacket,
+    /// No live port for a passive child.
+    #[error(transparent)]
+    Ports(#[from] PortError),
+}
 
 /// Index of a socket in [`RunState::sockets`].
 pub type SocketId = usize;
@@ -164,26 +199,31 @@ impl RunState {
     }
 
     /// Script fd -> live fd, with packetdrill's error text.
-    pub fn live_fd(&self, script_fd: i32) -> Result<RawFd, String> {
+    pub fn live_fd(&self, script_fd: i32) -> Result<RawFd, TrackingError> {
         self.find_script_fd(script_fd)
             .map(|f| f.live_fd)
-            .ok_or_else(|| format!("unable to find fd with script fd {script_fd}"))
+            .ok_or(TrackingError::UnknownFd(script_fd))
     }
 
-    fn check_duplicate(&self, script_fd: i32, live_fd: RawFd) -> Result<(), String> {
+    fn check_duplicate(&self, script_fd: i32, live_fd: RawFd) -> Result<(), TrackingError> {
         if self.find_script_fd(script_fd).is_some() {
-            return Err(format!("duplicate fd {script_fd} in script"));
+            return Err(TrackingError::DuplicateFd(script_fd));
         }
         if self.fds.iter().any(|f| !f.closed && f.live_fd == live_fd) {
-            return Err(format!("duplicate live fd {live_fd}"));
+            return Err(TrackingError::DuplicateLiveFd(live_fd));
         }
         Ok(())
     }
 
     /// Record a new fd that is not a socket (`open`, `pipe`, `epoll_create`).
-    pub fn add_fd(&mut self, script_fd: i32, live_fd: RawFd, kind: FdKind) -> Result<(), String> {
+    pub fn add_fd(
+        &mut self,
+        script_fd: i32,
+        live_fd: RawFd,
+        kind: FdKind,
+    ) -> Result<(), TrackingError> {
         if script_fd < 0 {
-            return Err(format!("invalid fd {script_fd} in script"));
+            return Err(TrackingError::InvalidFd(script_fd));
         }
         self.check_duplicate(script_fd, live_fd)?;
         self.fds.insert(
@@ -206,12 +246,12 @@ impl RunState {
         family: i32,
         ty: i32,
         protocol: i32,
-    ) -> Result<SocketId, String> {
+    ) -> Result<SocketId, TrackingError> {
         if script_fd < 0 {
-            return Err(format!("invalid socket fd {script_fd} in script"));
+            return Err(TrackingError::InvalidSocketFd(script_fd));
         }
         if live_fd < 0 {
-            return Err(format!("invalid live socket fd {live_fd}"));
+            return Err(TrackingError::InvalidLiveSocketFd(live_fd));
         }
         self.check_duplicate(script_fd, live_fd)?;
         let mut s = TrackedSocket::new(SocketPhase::New);
@@ -252,10 +292,10 @@ impl RunState {
     }
 
     /// `listen()` succeeded.
-    pub fn on_listen(&mut self, script_fd: i32) -> Result<(), String> {
+    pub fn on_listen(&mut self, script_fd: i32) -> Result<(), TrackingError> {
         let id = self
             .socket_of_fd(script_fd)
-            .ok_or_else(|| format!("unable to find socket with script fd {script_fd}"))?;
+            .ok_or(TrackingError::UnknownSocket(script_fd))?;
         self.sockets[id].phase = SocketPhase::Listening;
         Ok(())
     }
@@ -267,7 +307,7 @@ impl RunState {
         script_fd: i32,
         live_fd: RawFd,
         peer: Endpoint,
-    ) -> Result<SocketId, String> {
+    ) -> Result<SocketId, TrackingError> {
         // Newest first, as packetdrill walks its fd list.
         let found = (0..self.sockets.len()).rev().find(|&id| {
             let s = &self.sockets[id];
@@ -279,14 +319,14 @@ impl RunState {
                 )
         });
         let Some(id) = found else {
-            return Err("unable to find socket matching accept() call".into());
+            return Err(TrackingError::NothingToAccept);
         };
         let s = &self.sockets[id];
         if s.live.remote.port != peer.port || s.live.remote.ip != peer.ip {
-            return Err(format!(
-                "accept() returned a connection from {:?}:{} but the script's connection is from {:?}:{}",
-                peer.ip, peer.port, s.live.remote.ip, s.live.remote.port
-            ));
+            return Err(TrackingError::AcceptedOtherPeer {
+                peer,
+                expected: s.live.remote,
+            });
         }
         // packetdrill does not check accept()'s fd for duplicates: a script
         // may accept into a number it still holds (lookups find the newest).
@@ -314,10 +354,10 @@ impl RunState {
         remote: Endpoint,
         af_unspec: bool,
         must_be_new: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), TrackingError> {
         let id = self
             .socket_of_fd(script_fd)
-            .ok_or_else(|| format!("unable to find socket with script fd {script_fd}"))?;
+            .ok_or(TrackingError::UnknownSocket(script_fd))?;
         let s = &mut self.sockets[id];
         if af_unspec {
             s.phase = SocketPhase::New;
@@ -325,7 +365,7 @@ impl RunState {
         }
         if s.phase != SocketPhase::New {
             return if must_be_new {
-                Err("socket is not new".into())
+                Err(TrackingError::SocketNotNew)
             } else {
                 Ok(())
             };
@@ -338,12 +378,12 @@ impl RunState {
     }
 
     /// `close()` succeeded on `script_fd`.
-    pub fn on_close(&mut self, script_fd: i32) -> Result<(), String> {
+    pub fn on_close(&mut self, script_fd: i32) -> Result<(), TrackingError> {
         let pos = self
             .fds
             .iter()
             .position(|f| !f.closed && f.script_fd == script_fd)
-            .ok_or_else(|| format!("unable to find fd with script fd {script_fd}"))?;
+            .ok_or(TrackingError::UnknownFd(script_fd))?;
         self.fds[pos].closed = true;
         if let FdKind::Socket(id) = self.fds[pos].kind {
             self.sockets[id].closed = true;
@@ -366,7 +406,7 @@ mod tests {
         assert_eq!(st.live_fd(3), Ok(17));
         assert_eq!(
             st.add_socket(3, 18, libc::AF_INET, libc::SOCK_STREAM, 6),
-            Err("duplicate fd 3 in script".into())
+            Err(TrackingError::DuplicateFd(3))
         );
         st.on_close(3).unwrap();
         assert!(st.live_fd(3).is_err());

@@ -42,10 +42,10 @@ impl Runtime<'_> {
                 let mut env = self.syscall_env();
                 syscall::prepare(spec, &mut env)
             }
-            .map_err(|d| self.syscall_error(event.line, &name, &d))?;
+            .map_err(|d| self.syscall_error(event.line, &name, &d.to_string()))?;
             let start_at = self.live_time(time.start);
             let inflight = InFlight::spawn(event.line, &name, start_at, move || prepared.execute())
-                .map_err(|d| self.syscall_error(event.line, &name, &d))?;
+                .map_err(|d| self.syscall_error(event.line, &name, &d.to_string()))?;
             if self.config.verbose {
                 println!("{name} syscall: {}", super::timing::secs(inflight.started));
             }
@@ -84,7 +84,7 @@ impl Runtime<'_> {
             let mut env = self.syscall_env();
             syscall::prepare(spec, &mut env)
         }
-        .map_err(|d| self.syscall_error(event.line, &name, &d))?;
+        .map_err(|d| self.syscall_error(event.line, &name, &d.to_string()))?;
         if self.config.verbose {
             println!(
                 "{name} syscall: {}",
@@ -94,7 +94,7 @@ impl Runtime<'_> {
         let done = prepared.execute();
         let mut env = self.syscall_env();
         syscall::complete(spec, done, &mut env)
-            .map_err(|d| self.syscall_error(event.line, &name, &d))
+            .map_err(|d| self.syscall_error(event.line, &name, &d.to_string()))
     }
 
     pub(crate) fn syscall_env(&mut self) -> SyscallEnv<'_> {
@@ -127,7 +127,7 @@ impl Runtime<'_> {
             let mut env = self.syscall_env();
             syscall::complete(&spec, returned.value, &mut env)
         }
-        .map_err(|d| self.syscall_error(line, &name, &d))?;
+        .map_err(|d| self.syscall_error(line, &name, &d.to_string()))?;
         let expected = EventTime::anchor(
             match time_spec {
                 TimeSpec::Relative(_) | TimeSpec::RelativeRange(..) => TimeSpec::Relative(end),

@@ -6,16 +6,11 @@
 //! SYN); a sniffed packet is accepted only when it matches that socket's live
 //! 4-tuple, or is the first SYN/datagram of a connecting socket.
 
-use super::state::{RunState, SocketId, SocketPhase, TrackedSocket};
+use super::ports::EphemeralPorts;
+use super::state::{RunState, SocketId, SocketPhase, TrackedSocket, TrackingError};
 use crate::packet::flow::{Endpoint, PacketFacts, Transport, Tuple};
 use crate::plan::config::Addresses;
 use crate::script::Direction;
-
-/// Hands out remote ports for passive children: the pre-allocated one first,
-/// then a fresh one each time (packetdrill's `next_ephemeral_port`).
-pub trait EphemeralPorts {
-    fn next_port(&mut self) -> Result<u16, String>;
-}
 
 /// The outbound 4-tuple of a socket's view (local -> remote).
 pub fn outbound(view: &super::state::ConnectionView) -> Tuple {
@@ -40,7 +35,7 @@ impl RunState {
         facts: &PacketFacts,
         addrs: &Addresses,
         ports: &mut dyn EphemeralPorts,
-    ) -> Result<SocketId, String> {
+    ) -> Result<SocketId, TrackingError> {
         let under_test = self.socket_under_test;
         if let Transport::Tcp { syn, ack, seq } = facts.transport {
             // An inbound packet while a listener (or nothing) is under test: a new child.
@@ -97,7 +92,7 @@ impl RunState {
                 return Ok(id);
             }
         }
-        Err("no matching socket for script packet".into())
+        Err(TrackingError::NoSocketForPacket)
     }
 
     /// Is this sniffed packet outbound from the socket under test? Learns a
@@ -158,9 +153,11 @@ mod tests {
     use super::*;
     use std::net::IpAddr;
 
+    use crate::run::ports::PortError;
+
     struct Ports(u16);
     impl EphemeralPorts for Ports {
-        fn next_port(&mut self) -> Result<u16, String> {
+        fn next_port(&mut self) -> Result<u16, PortError> {
             self.0 += 1;
             Ok(self.0)
         }
@@ -287,7 +284,7 @@ mod tests {
         };
         assert_eq!(
             st.socket_for_script_packet(Direction::Outbound, &facts, &a, &mut Ports(0)),
-            Err("no matching socket for script packet".into())
+            Err(TrackingError::NoSocketForPacket)
         );
     }
 }

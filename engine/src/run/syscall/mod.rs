@@ -13,9 +13,11 @@
 //! 3. [`complete`] (run loop thread, with the state): packetdrill's checks in
 //!    its order, then the tracking that follows a successful call.
 //!
-//! Error strings are the detail of `runtime error in <name> call: <detail>`.
+//! Errors are [`SyscallError`]s: their text is the detail of
+//! `runtime error in <name> call: <detail>`.
 
 mod call;
+mod error;
 pub mod eval;
 mod live_op;
 mod msg;
@@ -29,6 +31,7 @@ use crate::run::state::FdKind;
 use crate::script::SyscallSpec;
 pub use call::SyscallEnv;
 use call::{Call, Check, Post};
+pub use error::SyscallError;
 use eval::{evaluate, expected_result, Args, Definition, Value};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -144,18 +147,18 @@ impl Executed {
 /// packetdrill's detail text (unknown call, unknown symbol, bad type,
 /// unknown fd...). A connect-like call updates socket tracking here, as
 /// packetdrill does before making it.
-pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall, String> {
+pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall, SyscallError> {
     let name = spec.name.value.as_str();
     let preparer = preparers::TABLE
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, p)| *p)
-        .ok_or_else(|| format!("Unknown system call: '{name}'"))?;
+        .ok_or_else(|| SyscallError::UnknownCall(name.to_string()))?;
     let args = spec
         .args
         .iter()
         .map(|e| evaluate(e, &env.config.defines))
-        .collect::<Result<Vec<Value>, String>>()?;
+        .collect::<Result<Vec<Value>, SyscallError>>()?;
     let call = preparer(&Args(args), env)?;
     Ok(PreparedCall {
         name: name.to_string(),
@@ -164,43 +167,44 @@ pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall,
 }
 
 /// The errno a script names, resolved like any word.
-fn errno_value(name: &str, env: &SyscallEnv) -> Result<i32, String> {
+fn errno_value(name: &str, env: &SyscallEnv) -> Result<i32, SyscallError> {
     let resolved = match eval::definition(&env.config.defines, name) {
-        Some(Definition::Word(w)) => symbols::lookup(&w)?,
+        Some(Definition::Word(w)) => eval::symbol(&w)?,
         Some(Definition::Int(n)) => n,
-        _ => symbols::lookup(name)?,
+        _ => eval::symbol(name)?,
     };
     Ok(resolved as i32)
 }
 
 /// Compare the call's result and errno with the script, check its
 /// out-parameters, and update fd/socket tracking, in packetdrill's order.
-pub fn complete(spec: &SyscallSpec, done: Executed, env: &mut SyscallEnv) -> Result<(), String> {
+pub fn complete(
+    spec: &SyscallSpec,
+    done: Executed,
+    env: &mut SyscallEnv,
+) -> Result<(), SyscallError> {
     let expected = expected_result(&spec.result, &env.config.defines)?;
     // C stores every result in an int.
     let actual = done.result as i32;
     let errno = done.errno;
     if done.check == Check::Fd && expected >= 0 {
         if actual < 0 {
-            return Err(format!(
-                "Expected non-negative result but got {actual} with errno {errno} ({})",
-                symbols::strerror(errno)
-            ));
+            return Err(SyscallError::NegativeResult { actual, errno });
         }
     } else if actual != expected {
-        return Err(format!(
-            "Expected result {expected} but got {actual} with errno {errno} ({})",
-            symbols::strerror(errno)
-        ));
+        return Err(SyscallError::Result {
+            expected,
+            actual,
+            errno,
+        });
     }
     if let Some(e) = &spec.errno {
         let want = errno_value(&e.name.value, env)?;
         if errno != want {
-            return Err(format!(
-                "Expected errno {want} ({}) but got {errno} ({})",
-                symbols::strerror(want),
-                symbols::strerror(errno)
-            ));
+            return Err(SyscallError::Errno {
+                expected: want,
+                actual: errno,
+            });
         }
     }
     post(done.post, &done.output, expected, actual, env)
@@ -212,7 +216,7 @@ fn post(
     expected: i32,
     actual: i32,
     env: &mut SyscallEnv,
-) -> Result<(), String> {
+) -> Result<(), SyscallError> {
     use live_op::Output as O;
     let state = &mut *env.state;
     match (post, output) {
@@ -230,7 +234,7 @@ fn post(
             }
             Ok(())
         }
-        (Post::Listen { script_fd }, _) => state.on_listen(script_fd),
+        (Post::Listen { script_fd }, _) => Ok(state.on_listen(script_fd)?),
         (Post::Accept, O::Accept { peer }) => {
             if actual >= 0 {
                 let peer = sockaddr::decode(peer).unwrap_or_default();
@@ -238,7 +242,7 @@ fn post(
             }
             Ok(())
         }
-        (Post::Close { script_fd }, _) => state.on_close(script_fd),
+        (Post::Close { script_fd }, _) => Ok(state.on_close(script_fd)?),
         (Post::NewFd(kind), _) => {
             if actual >= 0 {
                 state.add_fd(expected, actual, kind)?;
@@ -269,15 +273,15 @@ fn post(
         }
         (Post::Ioctl { expected }, O::Ioctl { value }) => {
             if *value != expected {
-                return Err(format!(
+                return Err(error::output(format!(
                     "Bad ioctl optval: expected: {expected} actual: {value}"
-                ));
+                )));
             }
             Ok(())
         }
-        (post, output) => Err(format!(
-            "internal error: no {output:?} output for the {post:?} check"
-        )),
+        (post, output) => Err(SyscallError::Internal(format!(
+            "no {output:?} output for the {post:?} check"
+        ))),
     }
 }
 

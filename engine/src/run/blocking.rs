@@ -17,6 +17,25 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// The thread of a blocking call could not be started, or died, or a second
+/// blocking call came while one was in progress. `Display` is the detail of
+/// `runtime error in <name> call: <detail>`.
+#[derive(Debug, thiserror::Error)]
+pub enum ThreadError {
+    #[error("eventfd: {0}")]
+    EventFd(nix::errno::Errno),
+    #[error("{0}")]
+    Dup(std::io::Error),
+    #[error("unable to start the system call thread: {0}")]
+    Spawn(std::io::Error),
+    #[error("the system call thread died before starting")]
+    DiedBeforeStarting,
+    #[error("the system call thread died")]
+    Died,
+    #[error("blocking system call while another blocking system call is already in progress")]
+    AnotherInProgress,
+}
+
 /// What the call's thread reports when the call returns.
 pub struct Returned<T> {
     pub value: T,
@@ -69,13 +88,13 @@ impl<T: Send + 'static> InFlight<T> {
         name: &str,
         start_at: Micros,
         call: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<InFlight<T>, String> {
+    ) -> Result<InFlight<T>, ThreadError> {
         let wake = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
-            .map_err(|e| format!("eventfd: {e}"))?;
+            .map_err(ThreadError::EventFd)?;
         let signal = wake
             .as_fd()
             .try_clone_to_owned()
-            .map_err(|e| e.to_string())?;
+            .map_err(ThreadError::Dup)?;
         let (tx, rx) = mpsc::channel();
         let sched = super::priority::ThreadSched::current();
         let handle = std::thread::Builder::new()
@@ -100,7 +119,7 @@ impl<T: Send + 'static> InFlight<T> {
                     libc::write(signal.as_raw_fd(), (&one as *const u64).cast(), 8);
                 }
             })
-            .map_err(|e| format!("unable to start the system call thread: {e}"))?;
+            .map_err(ThreadError::Spawn)?;
         // The kernel starts the thread at normal priority (the loop's
         // SCHED_RESET_ON_FORK); give it the loop's before it first runs, so
         // that a busy CPU does not delay the call.
@@ -109,7 +128,7 @@ impl<T: Send + 'static> InFlight<T> {
         }
         let (stat, started) = match rx.recv() {
             Ok(Message::Started { stat, at }) => (stat, at),
-            _ => return Err("the system call thread died before starting".into()),
+            _ => return Err(ThreadError::DiedBeforeStarting),
         };
         let mut inflight = InFlight {
             line,

@@ -216,7 +216,7 @@ impl Runtime<'_> {
         }
         self.netdev
             .inject(packet.bytes())
-            .map_err(PacketError::fatal)?;
+            .map_err(|e| PacketError::fatal(e.to_string()))?;
         self.observer.packet(
             PacketDirection::Injected,
             super::clock::now_usecs() as i128 * 1000,
@@ -241,7 +241,7 @@ impl Runtime<'_> {
                 let wake = self.blocking.as_ref().map(|b| b.inflight.wake());
                 let got = match self.netdev.next_outbound(deadline, wake) {
                     Ok(got) => got,
-                    Err(e) => return Ok(Err(PacketError::fatal(e))),
+                    Err(e) => return Ok(Err(PacketError::fatal(e.to_string()))),
                 };
                 if let Some(pending) = &mut self.blocking {
                     if pending.inflight.is_done() {

@@ -68,9 +68,6 @@ enum Message<T> {
 
 /// A blocking call in progress.
 pub struct InFlight<T> {
-    /// Script line of the call and its name, for messages.
-    pub line: u32,
-    pub name: String,
     /// Live microseconds at which the call actually started.
     pub started: Micros,
     rx: mpsc::Receiver<Message<T>>,
@@ -84,8 +81,6 @@ impl<T: Send + 'static> InFlight<T> {
     /// thread has started the call (the start time is then known); use
     /// [`InFlight::wait_blocked`] to wait until it is blocked.
     pub fn spawn(
-        line: u32,
-        name: &str,
         start_at: Micros,
         call: impl FnOnce() -> T + Send + 'static,
     ) -> Result<InFlight<T>, ThreadError> {
@@ -131,8 +126,6 @@ impl<T: Send + 'static> InFlight<T> {
             _ => return Err(ThreadError::DiedBeforeStarting),
         };
         let mut inflight = InFlight {
-            line,
-            name: name.to_string(),
             started,
             rx,
             done: None,
@@ -246,7 +239,7 @@ mod tests {
     fn a_call_that_blocks_is_seen_blocked_then_returned() {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let start = clock::now_usecs() + 2_000;
-        let mut call = InFlight::spawn(7, "read", start, move || {
+        let mut call = InFlight::spawn(start, move || {
             let _ = rx.recv();
             42
         })
@@ -263,7 +256,7 @@ mod tests {
     #[test]
     fn waiting_ends_at_the_deadline_when_the_call_does_not_return() {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let mut call = InFlight::spawn(1, "accept", clock::now_usecs(), move || {
+        let mut call = InFlight::spawn(clock::now_usecs(), move || {
             let _ = rx.recv();
         })
         .unwrap();

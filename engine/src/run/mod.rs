@@ -19,6 +19,8 @@ pub mod syscall;
 pub mod timing;
 pub mod tracking;
 
+mod event_loop;
+mod failure;
 mod options;
 mod packet_events;
 mod ports;
@@ -31,10 +33,11 @@ mod testns;
 mod verify;
 
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};
-use crate::plan::config::{CliFlag, Config};
+use crate::plan::config::{Addresses, CliFlag, Config};
 use crate::plan::Plan;
 use crate::script::{self, DiagnosticKind};
-use runtime::{fatal, Fatal, Runtime};
+use failure::{RunError, RunFailure};
+use runtime::Runtime;
 use std::path::Path;
 
 pub use netdev::in_initial_netns;
@@ -65,18 +68,32 @@ pub fn run_file(
     }
 }
 
+/// A failure found before the events run: a bad option or a script that
+/// does not parse, with packetdrill's message.
+fn failure(kind: FailureKind, line: Option<u32>, message: String) -> Box<Failure> {
+    Box::new(Failure {
+        kind,
+        line,
+        message,
+        mismatch: None,
+    })
+}
+
 /// Parse a script and resolve its configuration without touching the
 /// network: what `--dry_run` and `netdrill check` do.
 pub fn prepare(
     display: &str,
     source: &[u8],
     cli: &[CliFlag],
-) -> Result<(script::Script, Config, crate::plan::config::Addresses, Plan), Box<Failure>> {
+) -> Result<(script::Script, Config, Addresses, Plan), Box<Failure>> {
+    let option_error = |line, e: &dyn std::fmt::Display| {
+        failure(FailureKind::Option, line, format!("{display}: {e}"))
+    };
     // The command line's defines are known while lexing.
     let mut cli_config = Config::default();
     cli_config
         .apply_cli(cli)
-        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
+        .map_err(|e| option_error(None, &e))?;
     let defines: Vec<(String, String)> = cli_config
         .defines
         .iter()
@@ -86,29 +103,19 @@ pub fn prepare(
         let d = &f.diagnostic;
         let kind = failure_kind(d.kind);
         let line = (d.kind != DiagnosticKind::Option || d.has_line).then_some(d.span.line);
-        fatal(kind, line, d.packetdrill_line(display))
+        failure(kind, line, d.packetdrill_line(display))
     })?;
     let mut config = Config::default();
     for option in &script.options {
         let value = option.value.as_ref().map(|v| v.to_flag_value());
         config
             .apply_flag(&option.name, value.as_deref())
-            .map_err(|e| {
-                fatal(
-                    FailureKind::Option,
-                    Some(option.span.line),
-                    format!("{display}: {e}"),
-                )
-            })?;
+            .map_err(|e| option_error(Some(option.span.line), &e))?;
     }
-    config
-        .apply_cli(cli)
-        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
-    let addrs = config
-        .finalize()
-        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
+    config.apply_cli(cli).map_err(|e| option_error(None, &e))?;
+    let addrs = config.finalize().map_err(|e| option_error(None, &e))?;
     let plan = Plan::build(&script, &config).map_err(|d| {
-        fatal(
+        failure(
             failure_kind(d.kind),
             Some(d.span.line),
             d.packetdrill_line(display),
@@ -131,59 +138,57 @@ fn run_path(
     cli: &[CliFlag],
     opts: &RunOptions,
     observer: &mut dyn Observer,
-) -> Result<Vec<String>, Fatal> {
-    let source = std::fs::read(path).map_err(|e| {
-        fatal(
-            FailureKind::Setup,
-            None,
-            format!("{display}: error reading script: {e}"),
-        )
-    })?;
+) -> Result<Vec<String>, Box<Failure>> {
+    let located = |f: Box<RunFailure>| Box::new(f.into_failure(display));
+    let source = std::fs::read(path).map_err(|e| located(RunError::ReadScript(e).unlocated()))?;
     let (script, config, addrs, plan) = prepare(display, &source, cli)?;
     if config.dry_run {
         return Ok(Vec::new());
     }
+    replay(display, &script, &config, &addrs, &plan, opts, observer).map_err(located)
+}
+
+/// Everything after the script is prepared: packetdrill's lifecycle
+/// (docs/engine/lifecycle.md).
+fn replay(
+    display: &str,
+    script: &script::Script,
+    config: &Config,
+    addrs: &Addresses,
+    plan: &Plan,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, Box<RunFailure>> {
     if !opts.allow_initial_namespace && in_initial_netns() {
-        return Err(fatal(
-            FailureKind::Setup,
-            None,
-            format!(
-                "{display}: refusing to run in the host's network namespace (it would get tun0, \
-                 addresses and routes); run it in a namespace of its own, e.g. \
-                 `unshare -n netdrill exec ...` or `netdrill run {display}`"
-            ),
-        ));
+        return Err(RunError::HostNamespace {
+            script: display.to_string(),
+        }
+        .unlocated());
     }
     if let Some(scripts) = &config.init_scripts {
         for command in scripts.split(',').filter(|c| !c.is_empty()) {
-            command::run(command).map_err(|e| {
-                fatal(
-                    FailureKind::Command,
-                    None,
-                    format!("{display}: error executing init script '{command}': {e}"),
-                )
+            command::run(command).map_err(|error| {
+                RunError::InitScript {
+                    command: command.to_string(),
+                    error,
+                }
+                .unlocated()
             })?;
         }
     }
-    let netdev = netdev::NetDev::create(&config, &addrs, opts)
-        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+    let netdev =
+        netdev::NetDev::create(config, addrs, opts).map_err(|e| RunError::from(e).unlocated())?;
     let ports = ports::PortPool::new(config.ip().socket_is_ipv6())
-        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+        .map_err(|e| RunError::from(e).unlocated())?;
 
     let mut rt = Runtime::new(
-        display, &script, &plan, &config, &addrs, observer, netdev, ports,
+        display, script, plan, config, addrs, observer, netdev, ports,
     );
 
     let mut init_ran = false;
     if let Some(init) = &script.init_command {
         rt.observer.event_started(init.span.line);
-        command::run(&init.text).map_err(|e| {
-            fatal(
-                FailureKind::Command,
-                None,
-                format!("{display}: error executing init command: {e}"),
-            )
-        })?;
+        command::run(&init.text).map_err(|e| RunError::InitCommand(e).unlocated())?;
         init_ran = true;
     }
     // SAFETY: setting SIGPIPE to ignored has no preconditions.
@@ -193,15 +198,9 @@ fn run_path(
     rt.state.live_start_realtime_usecs = Some(rt.start);
     let result = rt.run_events();
 
-    let cleanup = || -> Result<(), Fatal> {
+    let cleanup = || -> Result<(), Box<RunFailure>> {
         if let (true, Some(cleanup)) = (init_ran, &script.cleanup_command) {
-            command::run(&cleanup.text).map_err(|e| {
-                fatal(
-                    FailureKind::Command,
-                    None,
-                    format!("{display}: error executing cleanup command: {e}"),
-                )
-            })?;
+            command::run(&cleanup.text).map_err(|e| RunError::CleanupCommand(e).unlocated())?;
         }
         Ok(())
     };
@@ -214,14 +213,9 @@ fn run_path(
     }
     cleanup()?;
     if let Err(e) = rt.code.execute(&config.code_command, config.verbose) {
-        let failure = fatal(
-            FailureKind::Code,
-            None,
-            format!("{display}: error executing code: {e}"),
-        );
         let _ = cleanup();
         rt.abandon();
-        return Err(failure);
+        return Err(RunError::Code(e).unlocated());
     }
     rt.teardown()?;
     Ok(std::mem::take(&mut rt.warnings))

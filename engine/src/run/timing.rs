@@ -97,6 +97,11 @@ pub fn secs(usecs: i64) -> String {
     format!("{:.6}", usecs as f64 / 1e6)
 }
 
+/// `%9.6f` of script microseconds, as packetdrill prints packet times.
+pub fn secs9(usecs: Micros) -> String {
+    format!("{:9.6}", usecs as f64 / 1e6)
+}
+
 fn signed_secs(usecs: i64) -> String {
     format!("{:+.6}", usecs as f64 / 1e6)
 }

@@ -38,7 +38,7 @@ pub struct Difference {
 
 impl Difference {
     /// packetdrill's `check_field` failure.
-    fn field(name: &str, expected: u32, actual: u32) -> Difference {
+    pub fn field(name: &str, expected: u32, actual: u32) -> Difference {
         Difference {
             field: name.to_string(),
             expected: expected.to_string(),

@@ -13,7 +13,6 @@ pub struct SyscallEnv<'a> {
     pub state: &'a mut RunState,
     pub config: &'a Config,
     pub addrs: &'a Addresses,
-    pub script_path: &'a str,
 }
 
 /// How the result is compared (packetdrill's `CHECK_EXACT` / `CHECK_FD`).

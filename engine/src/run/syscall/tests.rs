@@ -82,7 +82,6 @@ impl Harness {
             state: &mut self.state,
             config: &self.config,
             addrs: &self.addrs,
-            script_path: "test.pkt",
         }
     }
 

@@ -404,14 +404,6 @@ impl IpPacket {
         self.bytes
     }
 
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
     /// All headers, outermost first.
     pub fn headers(&self) -> &[Header] {
         &self.headers
@@ -639,21 +631,9 @@ impl IpPacket {
             .then(|| icmpv4::Packet::new_unchecked(&self.bytes[self.l4_range()]))
     }
 
-    pub fn icmpv4_mut(&mut self) -> Option<icmpv4::Packet<&mut [u8]>> {
-        let r = self.l4_range();
-        (self.transport() == HeaderKind::Icmpv4)
-            .then(|| icmpv4::Packet::new_unchecked(&mut self.bytes[r]))
-    }
-
     pub fn icmpv6(&self) -> Option<icmpv6::Packet<&[u8]>> {
         (self.transport() == HeaderKind::Icmpv6)
             .then(|| icmpv6::Packet::new_unchecked(&self.bytes[self.l4_range()]))
-    }
-
-    pub fn icmpv6_mut(&mut self) -> Option<icmpv6::Packet<&mut [u8]>> {
-        let r = self.l4_range();
-        (self.transport() == HeaderKind::Icmpv6)
-            .then(|| icmpv6::Packet::new_unchecked(&mut self.bytes[r]))
     }
 
     /// ICMP type and code (either version).
@@ -874,15 +854,15 @@ impl IpPacket {
         for raw in RawOptions::new(&self.bytes[start..end]) {
             let raw = raw?;
             if raw.kind() == kind::SACK {
-                if raw.len() <= 2 {
+                if raw.wire_len() <= 2 {
                     return Err(Error::new("TCP SACK option too short"));
                 }
-                if (raw.len() - 2) % 8 != 0 {
+                if (raw.wire_len() - 2) % 8 != 0 {
                     return Err(Error::new(
                         "TCP SACK option not a multiple of SACK block size",
                     ));
                 }
-                sacks.push((start + raw.offset + 2, (raw.len() - 2) / 4));
+                sacks.push((start + raw.offset + 2, (raw.wire_len() - 2) / 4));
             }
         }
         for (at, edges) in sacks {
@@ -1045,7 +1025,7 @@ impl IpPacket {
                 HeaderKind::Udp => {
                     let len = u16::try_from(h.total_len)
                         .map_err(|_| Error::new("aggregated packet exceeds 64 KB"))?;
-                    udp::Packet::new_unchecked(&mut bytes[h.offset..]).set_len(len);
+                    udp::Packet::new_unchecked(&mut bytes[h.offset..]).set_length(len);
                 }
                 _ => {}
             }

@@ -41,7 +41,6 @@ pub mod proto {
     pub const IPV6: u8 = 41;
     pub const GRE: u8 = 47;
     pub const ICMPV6: u8 = 58;
-    pub const UDPLITE: u8 = 136;
 }
 
 /// EtherTypes (GRE payload types).

@@ -1118,7 +1118,7 @@ pub(crate) mod tests {
     fn udp_packets() {
         let t = PacketTemplate::build(&udp(Outbound, 10), IpVersion::Ipv6).unwrap();
         assert_eq!(t.short_dump(), "udp (10)");
-        assert_eq!(t.packet.udp().unwrap().len(), 18);
+        assert_eq!(t.packet.udp().unwrap().length(), 18);
         assert_eq!(t.packet.ipv6().unwrap().payload_len(), 18);
         let mut ecn = udp(Inbound, 1);
         ecn.ip_info.tos = TosSpec::Ecn(Ecn::Ce);

@@ -9,7 +9,7 @@ use crate::script::{Action, Direction, Event, TimeSpec};
 
 impl Runtime<'_> {
     /// Run every event in order. The caller has already run the init command
-    /// and set [`Runtime::start`].
+    /// and set [`Runtime::clock`].
     pub fn run_events(&mut self) -> Result<(), Box<RunFailure>> {
         let events = &self.script.events;
         for (index, event) in events.iter().enumerate() {

@@ -7,17 +7,17 @@
 //! tick, run the events, run the cleanup command, run the recorded Python,
 //! and tear down (reset the connections left open).
 
-pub mod blocking;
+mod blocking;
 pub mod clock;
-pub mod code;
-pub mod command;
+mod code;
+mod command;
 pub mod netdev;
 pub mod netlink;
 pub mod sniffer;
-pub mod state;
-pub mod syscall;
-pub mod timing;
-pub mod tracking;
+mod state;
+mod syscall;
+mod timing;
+mod tracking;
 
 mod event_loop;
 mod failure;
@@ -194,8 +194,8 @@ fn replay(
     // SAFETY: setting SIGPIPE to ignored has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
-    rt.start = clock::aligned_start();
-    rt.state.live_start_realtime_usecs = Some(rt.start);
+    rt.clock = clock::ScriptClock::aligned();
+    rt.state.live_start_realtime_usecs = Some(rt.clock.start_unix_usecs());
     let result = rt.run_events();
 
     let cleanup = || -> Result<(), Box<RunFailure>> {

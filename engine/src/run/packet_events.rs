@@ -266,7 +266,7 @@ impl Runtime<'_> {
             if self.config.verbose {
                 println!(
                     "outbound sniffed packet: {} {}",
-                    secs9(ts - self.start),
+                    secs9(self.clock.to_script(ts)),
                     short_dump(&live)
                 );
             }
@@ -335,7 +335,7 @@ impl Runtime<'_> {
         live: IpPacket,
         live_time: Micros,
     ) -> Result<(), PacketError> {
-        let actual_time = live_time - self.start;
+        let actual_time = self.clock.to_script(live_time);
         let mut actual = live.clone();
         let result = (|| -> Result<(), PacketError> {
             if !live.ipv4_checksums_ok() {

@@ -8,7 +8,7 @@
 //! the events in order, and `teardown.rs`. Timing: docs/engine/time-and-tolerance.md.
 
 use super::blocking::{PendingCall, ThreadError};
-use super::clock;
+use super::clock::ScriptClock;
 use super::code::CodeRecorder;
 use super::failure::{RunError, RunFailure};
 use super::netdev::NetDev;
@@ -31,8 +31,8 @@ pub(crate) struct Runtime<'a> {
     pub state: RunState,
     pub netdev: NetDev,
     pub ports: PortPool,
-    /// Live (unix) microseconds of script time 0.
-    pub start: Micros,
+    /// Script time 0 on the realtime clock (set once the init command ran).
+    pub clock: ScriptClock,
     pub tolerance: Tolerance,
     pub code: CodeRecorder,
     pub blocking: Option<PendingCall>,
@@ -68,7 +68,7 @@ impl<'a> Runtime<'a> {
             state: RunState::default(),
             netdev,
             ports,
-            start: 0,
+            clock: ScriptClock::starting_at(0),
             tolerance: Tolerance {
                 usecs: config.tolerance_usecs,
                 percent: config.tolerance_percent,
@@ -84,12 +84,12 @@ impl<'a> Runtime<'a> {
 
     /// Script-relative microseconds now.
     pub fn now(&self) -> Micros {
-        clock::now_usecs() - self.start
+        self.clock.now()
     }
 
     /// Live (unix) microseconds of a script time.
     pub fn live_time(&self, script_time: Micros) -> Micros {
-        self.start + script_time
+        self.clock.to_unix(script_time)
     }
 
     /// Sleep until the event's time, then check when we woke against it
@@ -119,7 +119,7 @@ impl<'a> Runtime<'a> {
                     false => return Ok(()),
                 }
             } else {
-                clock::sleep_until(deadline);
+                super::clock::sleep_until(deadline);
                 return Ok(());
             }
         }
@@ -180,7 +180,7 @@ impl<'a> Runtime<'a> {
         );
         timing::verify(
             &expected,
-            returned.returned - self.start,
+            self.clock.to_script(returned.returned),
             Some(start),
             self.tolerance,
             Timed::SyscallReturn,

@@ -58,7 +58,7 @@ impl Runtime<'_> {
                 self.check_time(
                     event,
                     time,
-                    inflight.started - self.start,
+                    self.clock.to_script(inflight.started),
                     Timed::SyscallStart,
                 )?;
             }

@@ -61,13 +61,6 @@ impl EventTime {
             TimeSpec::Absolute(_) | TimeSpec::AbsoluteRange(..)
         )
     }
-
-    pub fn needs_anchor(&self) -> bool {
-        matches!(
-            self.spec,
-            TimeSpec::Relative(_) | TimeSpec::RelativeRange(..) | TimeSpec::Any
-        )
-    }
 }
 
 /// Absolute and relative tolerance (`--tolerance_usecs`, `--tolerance_percent`).
@@ -284,6 +277,12 @@ mod tests {
         );
         let any = EventTime::anchor(TimeSpec::Any, 5);
         assert!(verify(&any, 99_000_000, Some(0), TOL, Timed::Command).is_ok());
+    }
+
+    #[test]
+    fn packet_times_print_like_printf() {
+        assert_eq!(secs9(100_000), " 0.100000");
+        assert_eq!(secs9(12_345_678), "12.345678");
     }
 
     #[test]

@@ -417,7 +417,7 @@ fn verify_udp(
     strict: bool,
 ) -> Result<(), Difference> {
     if strict {
-        check("udp_len", s.len().into(), a.len().into())?;
+        check("udp_len", s.length().into(), a.length().into())?;
     }
     Ok(())
 }
@@ -599,12 +599,12 @@ fn verify_tcp_options(
             }
             k => {
                 let mut err_type = None;
-                if s.len() != a.len() {
+                if s.wire_len() != a.wire_len() {
                     err_type = Some("bad length");
                 }
-                if s.len() > 2 {
+                if s.wire_len() > 2 {
                     // packetdrill compares as many bytes as the live option has.
-                    let want = a.len() - 2;
+                    let want = a.wire_len() - 2;
                     let from = s.offset + 2;
                     let script_bytes = s_area
                         .get(from..(from + want).min(s_area.len()))

@@ -108,12 +108,6 @@ pub enum TimeSpec {
     RelativeRange(Micros, Micros),
 }
 
-impl TimeSpec {
-    pub fn is_relative(&self) -> bool {
-        matches!(self, TimeSpec::Relative(_) | TimeSpec::RelativeRange(..))
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Packet(PacketSpec),

@@ -396,10 +396,6 @@ impl Args {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// "Expected N args but got M"
     pub fn check_count(&self, expected: usize) -> Result<(), SyscallError> {
         if self.0.len() != expected {

@@ -33,113 +33,35 @@ pub use call::SyscallEnv;
 use call::{Call, Check, Post};
 pub use error::SyscallError;
 use eval::{evaluate, expected_result, Args, Definition, Value};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// Calls that may sleep in the kernel waiting for a peer, a timer or a lock.
-const MAY_BLOCK: &[&str] = &[
-    "accept",
-    "connect",
-    "read",
-    "readv",
-    "recv",
-    "recvfrom",
-    "recvmsg",
-    "write",
-    "writev",
-    "send",
-    "sendto",
-    "sendmsg",
-    "sendfile",
-    "splice",
-    "poll",
-    "epoll_wait",
-    "close",
-    "fcntl",
-    "open",
-];
 
 /// A system call with its arguments evaluated and its fds resolved.
 /// It owns everything the live call points at, so it can move to another thread.
 #[derive(Debug)]
 pub struct PreparedCall {
-    name: String,
     call: Call,
 }
 
 /// The outcome of a live call, to be checked by [`complete`].
 #[derive(Debug)]
 pub struct Executed {
-    name: String,
     result: i64,
     errno: i32,
-    returned_at: Instant,
-    returned_realtime_usecs: i64,
     output: live_op::Output,
     post: Post,
     check: Check,
 }
 
-fn realtime_usecs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
-
 impl PreparedCall {
-    /// The call's name as the script wrote it.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether this kind of call can sleep in the kernel (waiting for data,
-    /// a connection, buffer space, a lingering close, a lock...). A call the
-    /// script did not declare blocking (`T...E`) hangs packetdrill forever if
-    /// it does block; the run loop may use this to guard such calls.
-    pub fn is_blocking_candidate(&self) -> bool {
-        MAY_BLOCK.contains(&self.name.as_str())
-    }
-
     /// Make the live call (on whatever thread; needs no run state).
     pub fn execute(self) -> Executed {
         let (result, errno, output) = self.call.op.execute();
         Executed {
-            name: self.name,
             result,
             errno,
-            returned_at: Instant::now(),
-            returned_realtime_usecs: realtime_usecs(),
             output,
             post: self.call.post,
             check: self.call.check,
         }
-    }
-}
-
-impl Executed {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The raw return value.
-    pub fn result(&self) -> i64 {
-        self.result
-    }
-
-    /// errno right after the call (0 when the call did not set it).
-    pub fn errno(&self) -> i32 {
-        self.errno
-    }
-
-    /// When the call returned (for the `...E` return-time check).
-    pub fn returned_at(&self) -> Instant {
-        self.returned_at
-    }
-
-    /// When the call returned, in wall-clock microseconds since the epoch
-    /// (what packetdrill's `-v` prints as `<name> syscall: <secs>`).
-    pub fn returned_realtime_usecs(&self) -> i64 {
-        self.returned_realtime_usecs
     }
 }
 
@@ -160,10 +82,7 @@ pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall,
         .map(|e| evaluate(e, &env.config.defines))
         .collect::<Result<Vec<Value>, SyscallError>>()?;
     let call = preparer(&Args(args), env)?;
-    Ok(PreparedCall {
-        name: name.to_string(),
-        call,
-    })
+    Ok(PreparedCall { call })
 }
 
 /// The errno a script names, resolved like any word.

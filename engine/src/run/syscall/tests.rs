@@ -949,7 +949,7 @@ fn tx_timestamps_from_the_error_queue_in_netns() {
                 int(0),
                 None,
             ));
-            h.state.live_start_realtime_usecs = Some(realtime_usecs());
+            h.state.live_start_realtime_usecs = Some(crate::run::clock::now_usecs());
             h.ok(call("write", vec![int(4), ell(), int(10)], int(10), None));
             let ts = |sec: i64, nsec: i64| e(ExprKind::ScmTimestamping { sec, nsec });
             let recverr = |info: &str| {

@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod dump;
 pub mod flow;
 pub mod gre;
+pub mod icmp;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip_packet;

@@ -12,6 +12,7 @@
 
 use crate::packet::dump::{short_dump_with, DumpStyle};
 use crate::packet::flow::{Endpoint, PacketFacts, Tuple};
+use crate::packet::icmp::{self, NameError};
 use crate::packet::ip_packet::{Echoed, Header, HeaderKind, IpPacket, MAX_HEADERS};
 use crate::packet::tcp_option::{self, TcpOption};
 use crate::packet::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp};
@@ -563,14 +564,14 @@ fn icmp_layers(
         ));
     }
     let icmp_bytes = match echoed_proto {
-        Some(_) => icmpv4::HEADER_LEN + ip_fixed + 8,
+        Some(_) => icmp::HEADER_LEN + ip_fixed + 8,
         None => usize::from(payload),
     };
-    if icmp_bytes < icmpv4::HEADER_LEN {
+    if icmp_bytes < icmp::HEADER_LEN {
         return Err(semantic(
             format!(
                 "icmp_bytes {icmp_bytes} smaller than icmp header length {}",
-                icmpv4::HEADER_LEN
+                icmp::HEADER_LEN
             ),
             spec.span,
         ));
@@ -585,17 +586,17 @@ fn icmp_layers(
     } else {
         icmpv4::resolve(&i.type_name.value, code_word)
     };
-    let (ty, code) = resolved.map_err(|msg| {
-        let span = if msg.starts_with("bad ICMP code") {
-            i.code_name.as_ref().map_or(i.type_name.span, |c| c.span)
-        } else {
-            i.type_name.span
+    let (ty, code) = resolved.map_err(|e| {
+        let span = match e {
+            NameError::Code(_) => i.code_name.as_ref().map_or(i.type_name.span, |c| c.span),
+            NameError::Type(_) => i.type_name.span,
         };
-        semantic(msg, span)
+        semantic(e.to_string(), span)
     })?;
     let mut msg = vec![0u8; icmp_bytes];
-    msg[0] = ty;
-    msg[1] = code;
+    let mut view = icmp::Packet::new_unchecked(&mut msg[..]);
+    view.set_msg_type(ty);
+    view.set_msg_code(code);
     if let Some(mtu) = i.mtu.filter(|&m| m >= 0) {
         if v6 {
             if (ty, code) != (icmpv6::ty::PACKET_TOO_BIG, 0) {
@@ -606,7 +607,7 @@ fn icmp_layers(
             }
             let mtu = u32::try_from(mtu)
                 .map_err(|_| semantic("ICMPv6 MTU out of 32-bit range", spec.span))?;
-            msg[4..8].copy_from_slice(&mtu.to_be_bytes());
+            view.set_mtu(mtu);
         } else {
             if (ty, code) != (icmpv4::ty::DEST_UNREACH, icmpv4::CODE_FRAG_NEEDED) {
                 return Err(semantic(
@@ -616,11 +617,11 @@ fn icmp_layers(
             }
             let mtu = u16::try_from(mtu)
                 .map_err(|_| semantic("ICMPv4 MTU out of 16-bit range", spec.span))?;
-            msg[6..8].copy_from_slice(&mtu.to_be_bytes());
+            view.set_next_hop_mtu(mtu);
         }
     }
     if echo_id > 0 {
-        msg[4..6].copy_from_slice(&(echo_id as u16).to_be_bytes());
+        view.set_echo_ident(echo_id as u16);
     }
     if let Some(p) = echoed_proto {
         // An IP header and the first 8 bytes of the L4 header; lengths as if
@@ -631,7 +632,7 @@ fn icmp_layers(
             udp::HEADER_LEN
         };
         let echoed_ip_bytes = (ip_fixed + l4_header + usize::from(payload)) as u16;
-        let e = &mut msg[icmpv4::HEADER_LEN..];
+        let e = &mut msg[icmp::HEADER_LEN..];
         if v6 {
             let mut h = ipv6::Packet::new_unchecked(&mut e[..]);
             h.set_version(6);
@@ -662,7 +663,7 @@ fn icmp_layers(
             Layer {
                 kind,
                 bytes: msg,
-                header_len: icmpv4::HEADER_LEN,
+                header_len: icmp::HEADER_LEN,
             },
         ],
         echoed_proto.map(|protocol| Echoed { protocol }),

@@ -1,6 +1,6 @@
 //! packetdrill's configuration: its command-line flags, the same flags written
 //! as `--name=value` lines at the top of a script, and the final addresses
-//! derived from them (engine spec, section 2).
+//! derived from them (docs/engine/flags-and-addresses.md).
 //!
 //! Precedence is packetdrill's: defaults, then the script's option lines, then
 //! the command line again (the command line wins), then [`Config::finalize`].
@@ -316,7 +316,8 @@ impl Config {
     }
 }
 
-/// The live addresses of a run (engine spec, 9.1 and 9.2).
+/// The live addresses of a run (docs/engine/flags-and-addresses.md,
+/// "IP versions" and "Addresses").
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Addresses {
     pub ip_version: IpVersion,
@@ -622,7 +623,8 @@ impl Config {
 }
 
 /// The arguments the kernel's `ksft_runner.sh` passes to packetdrill for an IP
-/// version (engine spec 9.2; ipv4-mapped-ipv6, which the kernel runner does
+/// version (docs/engine/flags-and-addresses.md, "The kernel runner's
+/// arguments"; ipv4-mapped-ipv6, which the kernel runner does
 /// not use, gets the IPv4 addresses with IPv6 control-message levels as
 /// packetdrill's own `run_all.py` gives it).
 pub fn kselftest_args(ip: IpVersion) -> Vec<String> {

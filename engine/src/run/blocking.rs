@@ -1,4 +1,5 @@
-//! Blocking system calls (`T...E name(...)`, engine spec section 7).
+//! Blocking system calls (`T...E name(...)`, docs/engine/syscalls.md,
+//! "Blocking calls").
 //!
 //! The call runs on its own thread: the thread sleeps until the call's start
 //! time, makes the call and reports back. The event loop waits until the

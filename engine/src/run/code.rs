@@ -1,4 +1,4 @@
-//! `%{ ... }%` code blocks (engine spec, section 13).
+//! `%{ ... }%` code blocks (docs/engine/commands-and-code.md, "Code blocks").
 //!
 //! At each block's time the engine snapshots `TCP_INFO`, `TCP_CC_INFO` and
 //! `SO_MEMINFO` of the socket under test. After the whole script (and its

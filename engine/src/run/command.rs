@@ -1,4 +1,4 @@
-//! Backquoted shell commands (engine spec, section 12).
+//! Backquoted shell commands (docs/engine/commands-and-code.md, "Commands").
 //!
 //! Commands run with `/bin/sh -c` in the engine's working directory, with
 //! the engine as their parent (`$PPID` = the engine's pid, which

@@ -1,6 +1,6 @@
 //! The event loop: events in script order, each at its time, each handled by
 //! its kind (docs/engine/lifecycle.md, "Events"; relative times are anchored
-//! as docs/engine/time-and-tolerance.md, "Anchoring relative times", says).
+//! as docs/engine/time-and-tolerance.md, "Anchoring of relative times", says).
 
 use super::failure::{RunError, RunFailure};
 use super::runtime::Runtime;

@@ -1,6 +1,6 @@
 //! Replaying a plan against the live kernel.
 //!
-//! [`run_file`] follows packetdrill's lifecycle (engine spec section 1):
+//! [`run_file`] follows packetdrill's lifecycle (docs/engine/lifecycle.md):
 //! parse with the command line's defines, apply the script's option lines
 //! then the command line again, build the plan, set up tun0, the sniffer and
 //! an ephemeral port, run the init command, align the start to the kernel's

@@ -1,5 +1,5 @@
 //! tun0: where the script's inbound packets are injected and the kernel's
-//! outbound packets are sniffed (engine spec, 9.2).
+//! outbound packets are sniffed (docs/engine/network.md, "tun0").
 //!
 //! As packetdrill's local netdev: an L3 TUN device named `tun0` with no
 //! packet-info header and with a virtio-net header on every read and write;

@@ -1,4 +1,5 @@
-//! Links, addresses and routes through rtnetlink (engine spec, 9.2).
+//! Links, addresses and routes through rtnetlink (docs/engine/network.md,
+//! "Addresses and routes").
 //!
 //! packetdrill shells out to `ip addr add`, `ip route del/add` and `ifconfig`; we
 //! send the same requests as rtnetlink messages over one plain, blocking

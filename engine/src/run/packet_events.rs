@@ -1,4 +1,4 @@
-//! Packet events (engine spec section 10): inject inbound script packets into
+//! Packet events (docs/engine/packets.md): inject inbound script packets into
 //! tun0 with live addresses, ports and sequence numbers; sniff the kernel's
 //! outbound packets, map them back into script space, and check them against
 //! the script, field by field and in time.
@@ -402,7 +402,7 @@ impl Runtime<'_> {
     }
 
     /// At the end of a successful run: a RST for a TCP connection left open
-    /// (engine spec section 11).
+    /// (docs/engine/packets.md, "End-of-run resets").
     pub(crate) fn inject_reset(&mut self, id: SocketId) -> Result<(), Box<RunFailure>> {
         let s = &self.state.sockets[id];
         let Some((seq, ack, window)) = super::tracking::reset_segment(s) else {

@@ -1,5 +1,6 @@
 //! The packets the kernel sends out of tun0, with the kernel's timestamps
-//! (engine spec, 5.1 and 9.2 "Sniffer").
+//! (docs/engine/network.md, "The sniffer"; docs/engine/time-and-tolerance.md,
+//! "The clock").
 //!
 //! Like packetdrill's packet socket: an `AF_PACKET` raw socket bound to one
 //! interface, all protocols, a 2 MB receive buffer, timestamps on. Only frames

@@ -1,5 +1,6 @@
 //! What the runtime knows about the script's file descriptors and sockets
-//! (packetdrill's `fd_state` list and `struct socket`, engine spec 10.1).
+//! (packetdrill's `fd_state` list and `struct socket`; docs/engine/syscalls.md,
+//! "File descriptors", and docs/engine/packets.md, "Socket tracking").
 //!
 //! Script fd numbers are labels: each maps to the live fd the kernel gave.
 //! Sockets are also tracked for packet mapping: the "socket under test" is the
@@ -74,7 +75,7 @@ pub struct ConnectionView {
 }
 
 /// The first TCP timestamp seen on a socket: the baseline that maps live TS
-/// values to script space (engine spec 10.3, step 5).
+/// values to script space (docs/engine/packets.md, "TCP timestamps").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TsBaseline {
     pub script_val: u32,
@@ -83,7 +84,8 @@ pub struct TsBaseline {
     pub live_ecr: u32,
 }
 
-/// The fields of a TCP header remembered for the end-of-test RST (engine spec 11).
+/// The fields of a TCP header remembered for the end-of-test RST
+/// (docs/engine/packets.md, "End-of-run resets").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpMemo {
     pub seq: u32,

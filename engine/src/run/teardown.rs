@@ -1,4 +1,4 @@
-//! The end of a run (engine spec sections 1 and 11): wait for an outstanding
+//! The end of a run (docs/engine/lifecycle.md, "Teardown"): wait for an outstanding
 //! blocking call, close the script's fds, and reset the TCP connections the
 //! script left open so no kernel state outlives the run.
 

@@ -1,11 +1,13 @@
-//! Script times and packetdrill's tolerance rules (engine spec, section 5).
+//! Script times and packetdrill's tolerance rules
+//! (docs/engine/time-and-tolerance.md).
 //!
 //! All times here are microseconds of script time (0 = the script start).
 
 use crate::script::{Micros, TimeSpec};
 use std::fmt;
 
-/// An event's time once relative times are anchored (spec 5.2).
+/// An event's time once relative times are anchored
+/// (docs/engine/time-and-tolerance.md, "Anchoring of relative times").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventTime {
     pub spec: TimeSpec,
@@ -221,7 +223,8 @@ pub enum ScriptTimeError {
     Backward { from: Micros, to: Micros },
 }
 
-/// How long to wait for an outbound packet before giving up (spec 5.5): whole
+/// How long to wait for an outbound packet before giving up
+/// (docs/engine/time-and-tolerance.md, "Sniff timeout"): whole
 /// seconds `trunc(max(start, end) - previous) + 2`; `None` = forever (`*`).
 pub fn sniff_timeout_secs(time: &EventTime, previous: Micros) -> Option<i64> {
     if time.spec == TimeSpec::Any {

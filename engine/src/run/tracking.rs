@@ -1,4 +1,4 @@
-//! Which socket a packet belongs to (engine spec, 10.1).
+//! Which socket a packet belongs to (docs/engine/packets.md, "Socket tracking").
 //!
 //! packetdrill tracks one "socket under test" at a time. A script packet is
 //! mapped to it (creating a passive child when an inbound packet reaches a
@@ -290,7 +290,8 @@ mod tests {
 }
 
 /// The seq, ack and window of the `R.` packetdrill injects at the end of a
-/// passing run to free a connection's kernel state (engine spec 11), in live
+/// passing run to free a connection's kernel state (docs/engine/packets.md,
+/// "End-of-run resets"), in live
 /// space, or `None` when the socket is not a TCP connection with both live
 /// ports known.
 pub fn reset_segment(s: &TrackedSocket) -> Option<(u32, u32, u16)> {

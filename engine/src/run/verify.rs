@@ -1,5 +1,5 @@
 //! Outbound verification: a sniffed packet, mapped to script space, against
-//! its [`PacketTemplate`] (engine spec 10.3, packetdrill's
+//! its [`PacketTemplate`] (docs/engine/packets.md, "Outbound verification"; packetdrill's
 //! `verify_outbound_live_packet`), with packetdrill's field names and
 //! messages.
 //!
@@ -155,7 +155,7 @@ pub fn verify(
 }
 
 /// Whether a further sniffed segment may be merged with the previous one
-/// (packetdrill's aggregation, engine spec 10.3 step 3): same header layout
+/// (packetdrill's aggregation, docs/engine/packets.md, "Aggregation"): same header layout
 /// and fields except FIN, PSH, CWR and lengths, seq right after the previous
 /// payload, and (unless it completes the script's payload) the same size.
 /// `sniffed_payload` is the payload gathered before `current`.
@@ -551,7 +551,7 @@ fn tcp_options(p: &IpPacket) -> &[u8] {
     &p.bytes()[start..h.offset + h.header_len]
 }
 
-/// Options in order, kind by kind (engine spec 4.2).
+/// Options in order, kind by kind (docs/engine/packets.md, "TCP options").
 fn verify_tcp_options(
     actual: &IpPacket,
     script: &IpPacket,

@@ -93,7 +93,8 @@ pub struct Event {
     pub span: Span,
 }
 
-/// When an event happens (section 3.4 of the engine spec).
+/// When an event happens (docs/engine/time-and-tolerance.md, "Time
+/// specifications").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeSpec {
     /// `T`
@@ -200,7 +201,8 @@ pub enum OuterHeader {
     Mpls(Vec<MplsEntry>),
 }
 
-/// GRE v0 header fields as packetdrill stores them (see engine spec 4.6).
+/// GRE v0 header fields as packetdrill stores them (docs/engine/packets.md,
+/// "Encapsulation").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GreHeader {
     /// Flag bits (C = 0x8000, K = 0x2000, S = 0x1000) or a raw number.

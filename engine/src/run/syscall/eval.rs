@@ -1,4 +1,4 @@
-//! Evaluating system call arguments (engine spec 3.5): symbols become
+//! Evaluating system call arguments (docs/engine/syscalls.md, "Arguments"): symbols become
 //! integers, strings are unescaped, and the typed accessors packetdrill's
 //! system call handlers use report type errors in its words.
 

@@ -1,4 +1,4 @@
-//! The script's system calls (engine spec sections 6 and 7): evaluate the
+//! The script's system calls (docs/engine/syscalls.md): evaluate the
 //! arguments, map script fds to live fds, make the live call, then compare
 //! result, errno and out-parameters with the script and update fd/socket
 //! tracking.

@@ -1,6 +1,7 @@
 //! `struct msghdr`, iovecs and control messages: building them from script
 //! literals for sendmsg/recvmsg/readv/writev, and comparing what recvmsg
-//! returned with what the script expects (engine spec 6, recvmsg row).
+//! returned with what the script expects (docs/engine/syscalls.md, "recvmsg
+//! and control messages").
 
 use super::error::{bad_type, invalid, output, SyscallError};
 use super::eval::{get_s32, get_s8, Value};

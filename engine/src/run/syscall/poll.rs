@@ -1,5 +1,5 @@
 //! poll() and epoll: pollfd arrays and epoll_event literals, and the checks
-//! of what the kernel reported (engine spec 6).
+//! of what the kernel reported (docs/engine/syscalls.md, "poll and epoll").
 
 use super::error::{bad_type, invalid, output, SyscallError};
 use super::eval::Value;

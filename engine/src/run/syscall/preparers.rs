@@ -1,5 +1,6 @@
 //! Argument checking and preparation for each system call packetdrill knows,
-//! in its argument order and with its error texts (engine spec 6).
+//! in its argument order and with its error texts (docs/engine/syscalls.md,
+//! "Calls").
 
 use super::call::{Call, Check, Post, SyscallEnv};
 use super::error::{bad_type, invalid, SyscallError};

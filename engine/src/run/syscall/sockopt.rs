@@ -1,5 +1,6 @@
 //! setsockopt/getsockopt values: `[int]`, strings, `{onoff=, linger=}`,
-//! `inet6_addr(...)`, GRE headers and MPLS label stacks (engine spec 6).
+//! `inet6_addr(...)`, GRE headers and MPLS label stacks
+//! (docs/engine/syscalls.md, "Socket options").
 
 use super::error::{invalid, output, SyscallError};
 use super::eval::{bracketed, get_s32, Value};

@@ -1,5 +1,6 @@
 //! The symbolic constants a script may use in system call arguments
-//! (packetdrill's cross-platform and Linux tables, engine spec section 8),
+//! (packetdrill's cross-platform and Linux tables, docs/engine/syscalls.md,
+//! "Symbols"),
 //! and the names used when printing flags and errno values back.
 //!
 //! Values come from the `libc` crate where it has them; the few it lacks are

@@ -61,7 +61,8 @@ pub const TYPES: &[TypeName] = &[
     t(ty::ADDRESS_MASK_REPLY, "address_mask_reply", &[]),
 ];
 
-/// Resolve a script's type and code words (see [`icmp::resolve_in`]).
+/// Resolve a script's type and code words as packetdrill does: `type_N` and
+/// `code_N` give numbers, names are looked up in [`TYPES`], a missing code is 0.
 pub fn resolve(type_word: &str, code_word: Option<&str>) -> Result<(u8, u8), NameError> {
     icmp::resolve_in(TYPES, type_word, code_word)
 }

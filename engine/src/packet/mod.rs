@@ -1,6 +1,14 @@
 //! The wire layer: checked views over packet bytes and validated high-level
-//! representations (smoltcp `wire` style) for IPv4, IPv6, TCP and its options,
-//! UDP, ICMP, ICMPv6, GRE and MPLS.
+//! representations (smoltcp `wire` style) for IPv4, IPv6, TCP and its
+//! options, UDP, ICMP and ICMPv6 ([`icmp`], with [`icmpv4`] and [`icmpv6`]
+//! beside it), GRE and MPLS; [`ip_packet::IpPacket`], an owned packet with
+//! its header layout; flow identity ([`flow`]: endpoints, tuples and what
+//! socket tracking reads off a packet); parsing what tun0 sends
+//! ([`sniffed`]); packets printed as packetdrill prints them ([`dump`]).
+//!
+//! Pure wire: this layer imports nothing from the engine but `outcome`. It
+//! does not know scripts (building packets from the AST is `plan`'s job) nor
+//! what a live packet is checked against (that is `run::verify`).
 
 pub mod checksum;
 pub mod dump;

@@ -519,7 +519,7 @@ pub struct CliFlag {
     pub value: Option<String>,
 }
 
-/// Split a packetdrill command line (without argv[0]) into flags and script paths,
+/// Split a packetdrill command line (without `argv[0]`) into flags and script paths,
 /// with `getopt_long` rules: `--name=value`, `--name value`, unique prefixes of
 /// long names, `-v`, `-D X=Y`/`-DX=Y`, `--` ends the flags, and flags may follow paths.
 pub fn split_command_line(args: &[String]) -> Result<(Vec<CliFlag>, Vec<String>), CliError> {

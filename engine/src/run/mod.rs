@@ -6,6 +6,14 @@
 //! an ephemeral port, run the init command, align the start to the kernel's
 //! tick, run the events, run the cleanup command, run the recorded Python,
 //! and tear down (reset the connections left open).
+//!
+//! The top layer: it imports `plan`, `packet`, `script` and `outcome`. Its
+//! own files build on each other one way too, from the bottom: the clock,
+//! timing rules, socket and fd state, tun0 (netdev, netlink, sniffer),
+//! commands and code; system calls (`syscall/`) and the verification of live
+//! packets (`verify.rs`); the typed failures (`failure.rs`); the
+//! `Runtime` (`runtime.rs`) and its waiting; the handlers of system call and
+//! packet events; the event loop; the teardown; and this file.
 
 mod blocking;
 pub mod clock;

@@ -14,6 +14,7 @@ use netdrill_engine::run::clock;
 use netdrill_engine::run::netdev::NetDev;
 use netdrill_engine::run::sniffer::Sniffer;
 use netdrill_engine::run::RunOptions;
+use std::error::Error;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -71,7 +72,7 @@ fn config(ip_version: &str) -> Config {
     c
 }
 
-fn setup_costs(ip_version: &str, persist: bool, rounds: usize) -> Result<(), String> {
+fn setup_costs(ip_version: &str, persist: bool, rounds: usize) -> Result<(), Box<dyn Error>> {
     let cfg = config(ip_version);
     let addrs = cfg.finalize().map_err(|e| e.to_string())?;
     let opts = RunOptions {
@@ -134,7 +135,7 @@ fn echo_request(src: IpAddr, dst: IpAddr, seq: u16) -> Option<Vec<u8>> {
     Some(ip)
 }
 
-fn round_trips(rounds: usize) -> Result<(), String> {
+fn round_trips(rounds: usize) -> Result<(), Box<dyn Error>> {
     new_netns()?;
     let cfg = config("ipv4");
     let addrs = cfg.finalize().map_err(|e| e.to_string())?;
@@ -204,7 +205,7 @@ fn main() {
         println!("tun0 figures skipped: they need root (a network namespace and a tun device)");
         return;
     }
-    let run = || -> Result<(), String> {
+    let run = || -> Result<(), Box<dyn Error>> {
         setup_costs("ipv4", true, 100)?;
         setup_costs("ipv6", true, 100)?;
         setup_costs("ipv4", false, 20)?;

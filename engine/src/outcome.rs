@@ -1,4 +1,7 @@
 //! What a run of one script ends with, and what it reports while it runs.
+//!
+//! The bottom layer of the engine: it imports nothing from the other layers,
+//! and all of them may use it.
 
 use serde::{Deserialize, Serialize};
 

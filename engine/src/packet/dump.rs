@@ -12,7 +12,7 @@
 use super::ip_packet::{Header, HeaderKind, IpPacket};
 use super::tcp_option::options_script_syntax;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 /// What the short form shows beyond the bytes (packetdrill keeps these as
 /// packet flags: a script packet's, or none for a live one).
@@ -167,14 +167,6 @@ pub fn ntop6(a: &Ipv6Addr) -> String {
         return format!("::{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
     }
     a.to_string()
-}
-
-/// An address as packetdrill prints it.
-pub fn ntop(a: &IpAddr) -> String {
-    match a {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => ntop6(v6),
-    }
 }
 
 /// packetdrill's hex dump: 16 bytes a line, each line starting with its
@@ -334,28 +326,6 @@ mod tests {
         assert_eq!(
             ntop6(&"fd3d:fa7b:d17d::1".parse().unwrap()),
             "fd3d:fa7b:d17d::1"
-        );
-        assert_eq!(ntop(&"192.0.2.1".parse().unwrap()), "192.0.2.1");
-    }
-}
-
-/// One packet line of packetdrill's error output or `-v` output:
-/// `<label> packet: <seconds as %9.6f> <dump>` (e.g. `script packet:  0.100000 S. 0:0(0) ...`).
-pub fn dump_line(label: &str, time_usecs: i64, dump: &str) -> String {
-    format!("{label} packet: {:9.6} {dump}", time_usecs as f64 / 1e6)
-}
-
-#[cfg(test)]
-mod line_tests {
-    #[test]
-    fn dump_line_formats_seconds_like_printf() {
-        assert_eq!(
-            super::dump_line("script", 100_000, "S. 0:0(0) ack 1 "),
-            "script packet:  0.100000 S. 0:0(0) ack 1 "
-        );
-        assert_eq!(
-            super::dump_line("actual #1", 12_345_678, "."),
-            "actual #1 packet: 12.345678 ."
         );
     }
 }

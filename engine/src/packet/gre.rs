@@ -77,10 +77,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ok(())
     }
 
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
@@ -92,10 +88,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     pub fn version(&self) -> u8 {
         (self.flags() & VERSION_MASK) as u8
-    }
-
-    pub fn has_checksum(&self) -> bool {
-        self.flags() & FLAG_CHECKSUM != 0
     }
 
     pub fn has_key(&self) -> bool {
@@ -150,18 +142,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         self.optional_word(self.index_after_checksum() + usize::from(self.has_key()))
     }
-
-    /// What follows the header.
-    pub fn payload(&self) -> &[u8] {
-        &self.b()[self.header_len()..]
-    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    pub fn set_flags(&mut self, v: u16) {
-        self.buffer.as_mut()[0..2].copy_from_slice(&v.to_be_bytes());
-    }
-
     pub fn set_protocol(&mut self, v: u16) {
         self.buffer.as_mut()[2..4].copy_from_slice(&v.to_be_bytes());
     }

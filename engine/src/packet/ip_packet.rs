@@ -8,11 +8,10 @@
 //! Everything after the transport header is payload (for ICMP: the echoed
 //! packet).
 
+use super::ethertype;
+use super::flow::{Endpoint, PacketFacts, Transport, Tuple};
 use super::tcp_option::{kind, RawOptions};
-use super::{checksum, ethertype};
-use super::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp, Error, Result};
-use crate::run::state::Endpoint;
-use crate::run::tracking::{PacketFacts, Transport, Tuple};
+use super::{gre, icmp, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp, Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The most headers a packet may have (packetdrill's `PACKET_MAX_HEADERS`).
@@ -269,13 +268,13 @@ impl<'a> Parser<'a> {
                 Ok(Step::Done)
             }
             proto::ICMP => {
-                icmpv4::Packet::new_checked(seg)?;
-                self.push(HeaderKind::Icmpv4, at, icmpv4::HEADER_LEN, l4_bytes)?;
+                icmp::Packet::new_checked(seg, "ICMPv4")?;
+                self.push(HeaderKind::Icmpv4, at, icmp::HEADER_LEN, l4_bytes)?;
                 Ok(Step::Done)
             }
             proto::ICMPV6 => {
-                icmpv6::Packet::new_checked(seg)?;
-                self.push(HeaderKind::Icmpv6, at, icmpv6::HEADER_LEN, l4_bytes)?;
+                icmp::Packet::new_checked(seg, "ICMPv6")?;
+                self.push(HeaderKind::Icmpv6, at, icmp::HEADER_LEN, l4_bytes)?;
                 Ok(Step::Done)
             }
             proto::GRE => {
@@ -329,7 +328,7 @@ impl IpPacket {
     /// Parse a whole IP packet (IPv4 or IPv6, possibly encapsulated in
     /// IPv4/IPv6/GRE/MPLS) with packetdrill's checks. Bytes after the
     /// outermost IP datagram are dropped. A packet whose innermost protocol is
-    /// not TCP, UDP or ICMP is an error here; [`super::live::parse_sniffed`]
+    /// not TCP, UDP or ICMP is an error here; [`super::sniffed::parse_sniffed`]
     /// skips such packets instead.
     pub fn parse(bytes: Vec<u8>) -> Result<IpPacket> {
         match parse(bytes)? {
@@ -378,8 +377,10 @@ impl IpPacket {
             HeaderKind::Tcp => tcp::Packet::new_checked(l4)?.header_len(),
             HeaderKind::Udp => udp::Packet::new_checked(&l4[..last.total_len.min(l4.len())])
                 .map(|_| udp::HEADER_LEN)?,
-            HeaderKind::Icmpv4 => icmpv4::Packet::new_checked(l4).map(|_| icmpv4::HEADER_LEN)?,
-            _ => icmpv6::Packet::new_checked(l4).map(|_| icmpv6::HEADER_LEN)?,
+            HeaderKind::Icmpv4 => {
+                icmp::Packet::new_checked(l4, "ICMPv4").map(|_| icmp::HEADER_LEN)?
+            }
+            _ => icmp::Packet::new_checked(l4, "ICMPv6").map(|_| icmp::HEADER_LEN)?,
         };
         if header_len != last.header_len {
             return Err(Error(format!(
@@ -403,14 +404,6 @@ impl IpPacket {
 
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
-    }
-
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
     }
 
     /// All headers, outermost first.
@@ -635,26 +628,14 @@ impl IpPacket {
             .then(|| udp::Packet::new_unchecked(&mut self.bytes[r]))
     }
 
-    pub fn icmpv4(&self) -> Option<icmpv4::Packet<&[u8]>> {
+    pub fn icmpv4(&self) -> Option<icmp::Packet<&[u8]>> {
         (self.transport() == HeaderKind::Icmpv4)
-            .then(|| icmpv4::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+            .then(|| icmp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
     }
 
-    pub fn icmpv4_mut(&mut self) -> Option<icmpv4::Packet<&mut [u8]>> {
-        let r = self.l4_range();
-        (self.transport() == HeaderKind::Icmpv4)
-            .then(|| icmpv4::Packet::new_unchecked(&mut self.bytes[r]))
-    }
-
-    pub fn icmpv6(&self) -> Option<icmpv6::Packet<&[u8]>> {
+    pub fn icmpv6(&self) -> Option<icmp::Packet<&[u8]>> {
         (self.transport() == HeaderKind::Icmpv6)
-            .then(|| icmpv6::Packet::new_unchecked(&self.bytes[self.l4_range()]))
-    }
-
-    pub fn icmpv6_mut(&mut self) -> Option<icmpv6::Packet<&mut [u8]>> {
-        let r = self.l4_range();
-        (self.transport() == HeaderKind::Icmpv6)
-            .then(|| icmpv6::Packet::new_unchecked(&mut self.bytes[r]))
+            .then(|| icmp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
     }
 
     /// ICMP type and code (either version).
@@ -875,15 +856,15 @@ impl IpPacket {
         for raw in RawOptions::new(&self.bytes[start..end]) {
             let raw = raw?;
             if raw.kind() == kind::SACK {
-                if raw.len() <= 2 {
+                if raw.wire_len() <= 2 {
                     return Err(Error::new("TCP SACK option too short"));
                 }
-                if (raw.len() - 2) % 8 != 0 {
+                if (raw.wire_len() - 2) % 8 != 0 {
                     return Err(Error::new(
                         "TCP SACK option not a multiple of SACK block size",
                     ));
                 }
-                sacks.push((start + raw.offset + 2, (raw.len() - 2) / 4));
+                sacks.push((start + raw.offset + 2, (raw.wire_len() - 2) / 4));
             }
         }
         for (at, edges) in sacks {
@@ -955,16 +936,11 @@ impl IpPacket {
             HeaderKind::Udp if seg.len() >= udp::HEADER_LEN => {
                 udp::Packet::new_unchecked(seg).fill_checksum(&src, &dst)
             }
-            HeaderKind::Icmpv4 if seg.len() >= icmpv4::HEADER_LEN => {
-                icmpv4::Packet::new_unchecked(seg).fill_checksum()
+            HeaderKind::Icmpv4 if seg.len() >= icmp::HEADER_LEN => {
+                icmpv4::fill_checksum(&mut icmp::Packet::new_unchecked(seg))
             }
-            HeaderKind::Icmpv6 if seg.len() >= icmpv6::HEADER_LEN => {
-                seg[2..4].fill(0);
-                let sum = checksum::combine(&[
-                    checksum::pseudo_header(&src, &dst, proto::ICMPV6, seg.len() as u32),
-                    checksum::data(seg),
-                ]);
-                seg[2..4].copy_from_slice(&(!sum).to_be_bytes());
+            HeaderKind::Icmpv6 if seg.len() >= icmp::HEADER_LEN => {
+                icmpv6::fill_checksum(&mut icmp::Packet::new_unchecked(seg), &src, &dst)
             }
             _ => {}
         }
@@ -1046,7 +1022,7 @@ impl IpPacket {
                 HeaderKind::Udp => {
                     let len = u16::try_from(h.total_len)
                         .map_err(|_| Error::new("aggregated packet exceeds 64 KB"))?;
-                    udp::Packet::new_unchecked(&mut bytes[h.offset..]).set_len(len);
+                    udp::Packet::new_unchecked(&mut bytes[h.offset..]).set_length(len);
                 }
                 _ => {}
             }
@@ -1354,7 +1330,7 @@ pub(crate) mod tests {
             }
         );
         p.fill_checksums();
-        assert!(p.icmpv4().unwrap().verify_checksum());
+        assert!(icmpv4::verify_checksum(&p.icmpv4().unwrap()));
         assert_eq!(p.icmp_type_code(), Some((3, 4)));
 
         let mut udp = icmp_unreachable_v4(proto::UDP);

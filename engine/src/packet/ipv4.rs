@@ -19,7 +19,6 @@ mod field {
     pub const DST: std::ops::Range<usize> = 16..20;
 }
 
-const FLAG_DF: u16 = 0x4000;
 const FLAG_MF: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
 
@@ -69,10 +68,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ok(())
     }
 
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
@@ -105,14 +100,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.u16_at(field::LENGTH)
     }
 
-    pub fn ident(&self) -> u16 {
-        self.u16_at(field::IDENT)
-    }
-
-    pub fn dont_frag(&self) -> bool {
-        self.u16_at(field::FLG_OFF) & FLAG_DF != 0
-    }
-
     pub fn more_frags(&self) -> bool {
         self.u16_at(field::FLG_OFF) & FLAG_MF != 0
     }
@@ -130,10 +117,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.b()[field::PROTOCOL]
     }
 
-    pub fn checksum(&self) -> u16 {
-        self.u16_at(field::CHECKSUM)
-    }
-
     pub fn src_addr(&self) -> Ipv4Addr {
         let d = &self.b()[field::SRC];
         Ipv4Addr::new(d[0], d[1], d[2], d[3])
@@ -147,16 +130,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether the header checksum is right.
     pub fn verify_checksum(&self) -> bool {
         checksum::data(&self.b()[..self.header_len()]) == 0xffff
-    }
-
-    /// The header's options (empty without).
-    pub fn options(&self) -> &[u8] {
-        &self.b()[HEADER_LEN..self.header_len()]
-    }
-
-    /// The bytes after the header, up to the total length.
-    pub fn payload(&self) -> &[u8] {
-        &self.b()[self.header_len()..usize::from(self.total_len())]
     }
 }
 
@@ -230,11 +203,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         let sum = !checksum::data(&self.b()[..self.header_len()]);
         self.set_checksum(sum);
     }
-
-    pub fn payload_mut(&mut self) -> &mut [u8] {
-        let (start, end) = (self.header_len(), usize::from(self.total_len()));
-        &mut self.bm()[start..end]
-    }
 }
 
 /// The fields of an IPv4 header packetdrill builds: no options, no ID, no
@@ -274,11 +242,6 @@ impl Repr {
             ttl: packet.ttl(),
             tos: packet.tos(),
         })
-    }
-
-    /// The header length [`Repr::emit`] writes.
-    pub const fn header_len(&self) -> usize {
-        HEADER_LEN
     }
 
     /// Write the header (with its checksum) into the first 20 bytes of `packet`.

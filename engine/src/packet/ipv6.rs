@@ -46,10 +46,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ok(())
     }
 
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
@@ -96,11 +92,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     pub fn dst_addr(&self) -> Ipv6Addr {
         addr(&self.b()[field::DST])
-    }
-
-    /// The bytes after the fixed header, up to the payload length.
-    pub fn payload(&self) -> &[u8] {
-        &self.b()[HEADER_LEN..HEADER_LEN + usize::from(self.payload_len())]
     }
 }
 
@@ -160,11 +151,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn set_dst_addr(&mut self, a: Ipv6Addr) {
         self.bm()[field::DST].copy_from_slice(&a.octets());
     }
-
-    pub fn payload_mut(&mut self) -> &mut [u8] {
-        let end = HEADER_LEN + usize::from(self.payload_len());
-        &mut self.bm()[HEADER_LEN..end]
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,10 +179,6 @@ impl Repr {
             traffic_class: packet.traffic_class(),
             flow_label: packet.flow_label(),
         })
-    }
-
-    pub const fn header_len(&self) -> usize {
-        HEADER_LEN
     }
 
     /// Write the fixed header into the first 40 bytes of `packet`.

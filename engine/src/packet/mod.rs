@@ -1,18 +1,27 @@
 //! The wire layer: checked views over packet bytes and validated high-level
-//! representations (smoltcp `wire` style) for IPv4, IPv6, TCP and its options,
-//! UDP, ICMP, ICMPv6, GRE and MPLS.
+//! representations (smoltcp `wire` style) for IPv4, IPv6, TCP and its
+//! options, UDP, ICMP and ICMPv6 ([`icmp`], with [`icmpv4`] and [`icmpv6`]
+//! beside it), GRE and MPLS; [`ip_packet::IpPacket`], an owned packet with
+//! its header layout; flow identity ([`flow`]: endpoints, tuples and what
+//! socket tracking reads off a packet); parsing what tun0 sends
+//! ([`sniffed`]); packets printed as packetdrill prints them ([`dump`]).
+//!
+//! Pure wire: this layer imports nothing from the engine but `outcome`. It
+//! does not know scripts (building packets from the AST is `plan`'s job) nor
+//! what a live packet is checked against (that is `run::verify`).
 
 pub mod checksum;
-pub mod compare;
 pub mod dump;
+pub mod flow;
 pub mod gre;
+pub mod icmp;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip_packet;
 pub mod ipv4;
 pub mod ipv6;
-pub mod live;
 pub mod mpls;
+pub mod sniffed;
 pub mod tcp;
 pub mod tcp_option;
 pub mod udp;
@@ -41,7 +50,6 @@ pub mod proto {
     pub const IPV6: u8 = 41;
     pub const GRE: u8 = 47;
     pub const ICMPV6: u8 = 58;
-    pub const UDPLITE: u8 = 136;
 }
 
 /// EtherTypes (GRE payload types).

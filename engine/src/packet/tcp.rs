@@ -5,8 +5,6 @@ use super::{checksum, Error, Result};
 use std::net::IpAddr;
 
 pub const HEADER_LEN: usize = 20;
-/// The largest header (data offset 15).
-pub const MAX_HEADER_LEN: usize = 60;
 
 /// Flag bits as in the 16-bit word at offset 12 (data offset excluded).
 pub mod flag {
@@ -70,10 +68,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::new("TCP data offset too big"));
         }
         Ok(())
-    }
-
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     fn b(&self) -> &[u8] {
@@ -167,10 +161,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         self.u16_at(field::WINDOW)
     }
 
-    pub fn checksum(&self) -> u16 {
-        self.u16_at(field::CHECKSUM)
-    }
-
     pub fn urgent_at(&self) -> u16 {
         self.u16_at(field::URGENT)
     }
@@ -178,11 +168,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The options area.
     pub fn options(&self) -> &[u8] {
         &self.b()[HEADER_LEN..self.header_len()]
-    }
-
-    /// Options walked with packetdrill's rules.
-    pub fn raw_options(&self) -> RawOptions<'_> {
-        RawOptions::new(self.options())
     }
 
     pub fn payload(&self) -> &[u8] {
@@ -251,12 +236,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         self.set_flags(flags);
     }
 
-    pub fn set_reserved(&mut self, bits: u8) {
-        let w =
-            (self.u16_at(field::FLAGS) & !RESERVED_MASK) | ((u16::from(bits) << 9) & RESERVED_MASK);
-        self.set_u16_at(field::FLAGS, w);
-    }
-
     pub fn set_window_len(&mut self, v: u16) {
         self.set_u16_at(field::WINDOW, v);
     }
@@ -272,11 +251,6 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn options_mut(&mut self) -> &mut [u8] {
         let hl = self.header_len();
         &mut self.bm()[HEADER_LEN..hl]
-    }
-
-    pub fn payload_mut(&mut self) -> &mut [u8] {
-        let hl = self.header_len();
-        &mut self.bm()[hl..]
     }
 
     /// Compute and store the checksum over the pseudo-header and the segment.
@@ -418,10 +392,11 @@ mod tests {
     #[test]
     fn flags_reserved_bits_and_offset_are_independent() {
         let mut buf = [0u8; 20];
+        // Reserved bits 0b101, as a hostile sender could set them.
+        buf[12] = 0b101 << 1;
         let mut p = Packet::new_unchecked(&mut buf[..]);
         p.set_header_len(20);
         p.set_flags(flag::ALL);
-        p.set_reserved(0b101);
         assert_eq!(p.data_offset(), 5);
         assert_eq!(p.flags(), flag::ALL);
         assert_eq!(p.reserved(), 0b101);

@@ -10,8 +10,17 @@
 //! end the walk: bytes after it are read as options too.
 
 use super::{Error, Result};
-pub use crate::script::ast::AccEcnOrder;
 use std::fmt::Write as _;
+
+/// Which counter an AccECN option carries first: the option kind says it
+/// (172: `e0b, ceb, e1b`; 174: `e1b, ceb, e0b`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccEcnOrder {
+    /// Kind 172.
+    E0bFirst,
+    /// Kind 174.
+    E1bFirst,
+}
 
 /// Option kinds.
 pub mod kind {
@@ -60,11 +69,6 @@ fn expected_len(k: u8) -> Option<Option<u8>> {
     }
 }
 
-/// Whether packetdrill's iterator knows this option kind.
-pub fn is_known_kind(k: u8) -> bool {
-    expected_len(k).is_some()
-}
-
 /// One option as it is on the wire, with its position in the options area.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawOption<'a> {
@@ -80,12 +84,8 @@ impl<'a> RawOption<'a> {
     }
 
     /// Bytes on the wire, kind and length byte included.
-    pub fn len(&self) -> usize {
+    pub fn wire_len(&self) -> usize {
         self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
     }
 
     /// The data after the kind and length bytes.
@@ -227,12 +227,12 @@ impl TcpOption {
         let k = raw.kind();
         let d = raw.data();
         let fixed = |n: usize| -> Result<()> {
-            if raw.len() == n {
+            if raw.wire_len() == n {
                 Ok(())
             } else {
                 Err(Error(format!(
                     "bad TCP option length: was {} but expected {n}",
-                    raw.len()
+                    raw.wire_len()
                 )))
             }
         };
@@ -258,7 +258,7 @@ impl TcpOption {
                     ecr: be32(&d[4..8]),
                 }
             }
-            kind::SACK => TcpOption::Sack(sack_blocks(raw.len(), d)?),
+            kind::SACK => TcpOption::Sack(sack_blocks(raw.wire_len(), d)?),
             kind::MD5 => TcpOption::Md5(d.to_vec()),
             kind::FAST_OPEN => TcpOption::FastOpen(d.to_vec()),
             kind::EXPERIMENTAL if d.len() >= 2 && be16(d) == FASTOPEN_MAGIC => {

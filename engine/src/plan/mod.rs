@@ -1,11 +1,17 @@
-//! From an AST to a runnable plan: script options merged with the command
-//! line, packet templates built for the IP version, static checks that
-//! packetdrill makes while parsing ("semantic error: ...").
+//! From an AST to a runnable plan: packetdrill's flags, defines, IP version
+//! and addresses ([`config`]: script option lines, then the command line),
+//! and one packet template per packet event, built for the IP version with
+//! the static checks packetdrill makes while parsing ("semantic error:
+//! ..."; [`template`]).
+//!
+//! Imports `script` (the AST it reads), `packet` (the wire format it writes)
+//! and `outcome`; `run` builds on it.
 
+pub mod config;
 pub mod template;
 
-use crate::config::Config;
 use crate::script::{Action, Diagnostic, Script};
+use config::Config;
 pub use template::{Checks, PacketTemplate, TosCheck};
 
 /// What the runtime needs beyond the AST: one template per packet event.

@@ -10,16 +10,16 @@
 //! specified for inbound packets", "TCP options are not padded
 //! correctly...", "bad ICMP type ...") are [`Diagnostic`]s here.
 
-use crate::config::IpVersion;
 use crate::packet::dump::{short_dump_with, DumpStyle};
+use crate::packet::flow::{Endpoint, PacketFacts, Tuple};
+use crate::packet::icmp::{self, NameError};
 use crate::packet::ip_packet::{Echoed, Header, HeaderKind, IpPacket, MAX_HEADERS};
 use crate::packet::tcp_option::{self, TcpOption};
 use crate::packet::{gre, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp};
-use crate::run::state::Endpoint;
-use crate::run::tracking::{PacketFacts, Tuple};
+use crate::plan::config::IpVersion;
 use crate::script::ast::{
-    Direction, Ecn, IcmpEchoed, IcmpSpec, IpInfo, OuterHeader, PacketBody, PacketSpec, SeqSpec,
-    TcpFlags, TcpOptionSpec, TcpOptionsSpec, TcpSpec, TosSpec, UdpSpec,
+    AccEcnOrder, Direction, Ecn, IcmpEchoed, IcmpSpec, IpInfo, OuterHeader, PacketBody, PacketSpec,
+    SeqSpec, TcpFlags, TcpOptionSpec, TcpOptionsSpec, TcpSpec, TosSpec, UdpSpec,
 };
 use crate::script::{Diagnostic, Span};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -143,7 +143,10 @@ pub fn tcp_option_from_spec(spec: &TcpOptionSpec) -> TcpOption {
         TcpOptionSpec::FastOpen(c) => TcpOption::FastOpen(c.clone()),
         TcpOptionSpec::FastOpenExp(c) => TcpOption::FastOpenExp(c.clone()),
         TcpOptionSpec::AccEcn { order, fields } => TcpOption::AccEcn {
-            order: *order,
+            order: match order {
+                AccEcnOrder::E0bFirst => tcp_option::AccEcnOrder::E0bFirst,
+                AccEcnOrder::E1bFirst => tcp_option::AccEcnOrder::E1bFirst,
+            },
             fields: fields.clone(),
         },
     }
@@ -561,14 +564,14 @@ fn icmp_layers(
         ));
     }
     let icmp_bytes = match echoed_proto {
-        Some(_) => icmpv4::HEADER_LEN + ip_fixed + 8,
+        Some(_) => icmp::HEADER_LEN + ip_fixed + 8,
         None => usize::from(payload),
     };
-    if icmp_bytes < icmpv4::HEADER_LEN {
+    if icmp_bytes < icmp::HEADER_LEN {
         return Err(semantic(
             format!(
                 "icmp_bytes {icmp_bytes} smaller than icmp header length {}",
-                icmpv4::HEADER_LEN
+                icmp::HEADER_LEN
             ),
             spec.span,
         ));
@@ -583,17 +586,17 @@ fn icmp_layers(
     } else {
         icmpv4::resolve(&i.type_name.value, code_word)
     };
-    let (ty, code) = resolved.map_err(|msg| {
-        let span = if msg.starts_with("bad ICMP code") {
-            i.code_name.as_ref().map_or(i.type_name.span, |c| c.span)
-        } else {
-            i.type_name.span
+    let (ty, code) = resolved.map_err(|e| {
+        let span = match e {
+            NameError::Code(_) => i.code_name.as_ref().map_or(i.type_name.span, |c| c.span),
+            NameError::Type(_) => i.type_name.span,
         };
-        semantic(msg, span)
+        semantic(e.to_string(), span)
     })?;
     let mut msg = vec![0u8; icmp_bytes];
-    msg[0] = ty;
-    msg[1] = code;
+    let mut view = icmp::Packet::new_unchecked(&mut msg[..]);
+    view.set_msg_type(ty);
+    view.set_msg_code(code);
     if let Some(mtu) = i.mtu.filter(|&m| m >= 0) {
         if v6 {
             if (ty, code) != (icmpv6::ty::PACKET_TOO_BIG, 0) {
@@ -604,7 +607,7 @@ fn icmp_layers(
             }
             let mtu = u32::try_from(mtu)
                 .map_err(|_| semantic("ICMPv6 MTU out of 32-bit range", spec.span))?;
-            msg[4..8].copy_from_slice(&mtu.to_be_bytes());
+            view.set_mtu(mtu);
         } else {
             if (ty, code) != (icmpv4::ty::DEST_UNREACH, icmpv4::CODE_FRAG_NEEDED) {
                 return Err(semantic(
@@ -614,11 +617,11 @@ fn icmp_layers(
             }
             let mtu = u16::try_from(mtu)
                 .map_err(|_| semantic("ICMPv4 MTU out of 16-bit range", spec.span))?;
-            msg[6..8].copy_from_slice(&mtu.to_be_bytes());
+            view.set_next_hop_mtu(mtu);
         }
     }
     if echo_id > 0 {
-        msg[4..6].copy_from_slice(&(echo_id as u16).to_be_bytes());
+        view.set_echo_ident(echo_id as u16);
     }
     if let Some(p) = echoed_proto {
         // An IP header and the first 8 bytes of the L4 header; lengths as if
@@ -629,7 +632,7 @@ fn icmp_layers(
             udp::HEADER_LEN
         };
         let echoed_ip_bytes = (ip_fixed + l4_header + usize::from(payload)) as u16;
-        let e = &mut msg[icmpv4::HEADER_LEN..];
+        let e = &mut msg[icmp::HEADER_LEN..];
         if v6 {
             let mut h = ipv6::Packet::new_unchecked(&mut e[..]);
             h.set_version(6);
@@ -660,7 +663,7 @@ fn icmp_layers(
             Layer {
                 kind,
                 bytes: msg,
-                header_len: icmpv4::HEADER_LEN,
+                header_len: icmp::HEADER_LEN,
             },
         ],
         echoed_proto.map(|protocol| Echoed { protocol }),
@@ -716,7 +719,7 @@ fn assemble(layers: Vec<Layer>, echoed: Option<Echoed>) -> Result<IpPacket, Stri
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::script::ast::{AccEcnOrder, GreHeader, MplsEntry, Ports};
+    use crate::script::ast::{GreHeader, MplsEntry, Ports};
     use crate::script::Spanned;
 
     pub(crate) fn span() -> Span {
@@ -1116,7 +1119,7 @@ pub(crate) mod tests {
     fn udp_packets() {
         let t = PacketTemplate::build(&udp(Outbound, 10), IpVersion::Ipv6).unwrap();
         assert_eq!(t.short_dump(), "udp (10)");
-        assert_eq!(t.packet.udp().unwrap().len(), 18);
+        assert_eq!(t.packet.udp().unwrap().length(), 18);
         assert_eq!(t.packet.ipv6().unwrap().payload_len(), 18);
         let mut ecn = udp(Inbound, 1);
         ecn.ip_info.tos = TosSpec::Ecn(Ecn::Ce);
@@ -1138,7 +1141,7 @@ pub(crate) mod tests {
         });
         let t = build(&ports);
         assert_eq!(t.facts().tuple.src, Endpoint { ip: None, port: 53 });
-        assert_eq!(t.facts().transport, crate::run::tracking::Transport::Udp);
+        assert_eq!(t.facts().transport, crate::packet::flow::Transport::Udp);
     }
 
     #[test]
@@ -1198,7 +1201,7 @@ pub(crate) mod tests {
         assert_eq!(t.short_dump(), "icmpv4");
         assert_eq!(
             t.facts().transport,
-            crate::run::tracking::Transport::Icmp {
+            crate::packet::flow::Transport::Icmp {
                 v6: false,
                 echoed: Some(6)
             }
@@ -1432,7 +1435,7 @@ pub(crate) mod tests {
         assert_eq!(f.family, libc::AF_INET);
         assert_eq!(
             f.transport,
-            crate::run::tracking::Transport::Tcp {
+            crate::packet::flow::Transport::Tcp {
                 syn: true,
                 ack: false,
                 seq: 7

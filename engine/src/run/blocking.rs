@@ -1,4 +1,5 @@
-//! Blocking system calls (`T...E name(...)`, engine spec section 7).
+//! Blocking system calls (`T...E name(...)`, docs/engine/syscalls.md,
+//! "Blocking calls").
 //!
 //! The call runs on its own thread: the thread sleeps until the call's start
 //! time, makes the call and reports back. The event loop waits until the
@@ -9,19 +10,49 @@
 //! time are checked then, as packetdrill's syscall thread checks them.
 
 use super::clock;
-use crate::script::Micros;
+use super::syscall::Executed;
+use crate::script::{Micros, SyscallSpec, TimeSpec};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// The thread of a blocking call could not be started, or died, or a second
+/// blocking call came while one was in progress. `Display` is the detail of
+/// `runtime error in <name> call: <detail>`.
+#[derive(Debug, thiserror::Error)]
+pub enum ThreadError {
+    #[error("eventfd: {0}")]
+    EventFd(nix::errno::Errno),
+    #[error("{0}")]
+    Dup(std::io::Error),
+    #[error("unable to start the system call thread: {0}")]
+    Spawn(std::io::Error),
+    #[error("the system call thread died before starting")]
+    DiedBeforeStarting,
+    #[error("the system call thread died")]
+    Died,
+    #[error("blocking system call while another blocking system call is already in progress")]
+    AnotherInProgress,
+}
+
 /// What the call's thread reports when the call returns.
 pub struct Returned<T> {
     pub value: T,
-    /// Live (unix) microseconds at which the call started and returned.
-    pub started: Micros,
+    /// Live (unix) microseconds at which the call returned.
     pub returned: Micros,
+}
+
+/// A blocking call in progress and what its return is checked against.
+pub struct PendingCall {
+    pub inflight: InFlight<Executed>,
+    pub spec: SyscallSpec,
+    pub line: u32,
+    /// The call's anchored script start time and expected return time.
+    pub start: Micros,
+    pub end: Micros,
+    pub time_spec: TimeSpec,
 }
 
 enum Message<T> {
@@ -37,9 +68,6 @@ enum Message<T> {
 
 /// A blocking call in progress.
 pub struct InFlight<T> {
-    /// Script line of the call and its name, for messages.
-    pub line: u32,
-    pub name: String,
     /// Live microseconds at which the call actually started.
     pub started: Micros,
     rx: mpsc::Receiver<Message<T>>,
@@ -53,17 +81,15 @@ impl<T: Send + 'static> InFlight<T> {
     /// thread has started the call (the start time is then known); use
     /// [`InFlight::wait_blocked`] to wait until it is blocked.
     pub fn spawn(
-        line: u32,
-        name: &str,
         start_at: Micros,
         call: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<InFlight<T>, String> {
+    ) -> Result<InFlight<T>, ThreadError> {
         let wake = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
-            .map_err(|e| format!("eventfd: {e}"))?;
+            .map_err(ThreadError::EventFd)?;
         let signal = wake
             .as_fd()
             .try_clone_to_owned()
-            .map_err(|e| e.to_string())?;
+            .map_err(ThreadError::Dup)?;
         let (tx, rx) = mpsc::channel();
         let sched = super::priority::ThreadSched::current();
         let handle = std::thread::Builder::new()
@@ -77,18 +103,14 @@ impl<T: Send + 'static> InFlight<T> {
                 }
                 let value = call();
                 let returned = clock::now_usecs();
-                let _ = tx.send(Message::Returned(Returned {
-                    value,
-                    started,
-                    returned,
-                }));
+                let _ = tx.send(Message::Returned(Returned { value, returned }));
                 let one: u64 = 1;
                 // SAFETY: writes 8 bytes from a valid u64 to an eventfd we own.
                 unsafe {
                     libc::write(signal.as_raw_fd(), (&one as *const u64).cast(), 8);
                 }
             })
-            .map_err(|e| format!("unable to start the system call thread: {e}"))?;
+            .map_err(ThreadError::Spawn)?;
         // The kernel starts the thread at normal priority (the loop's
         // SCHED_RESET_ON_FORK); give it the loop's before it first runs, so
         // that a busy CPU does not delay the call.
@@ -97,11 +119,9 @@ impl<T: Send + 'static> InFlight<T> {
         }
         let (stat, started) = match rx.recv() {
             Ok(Message::Started { stat, at }) => (stat, at),
-            _ => return Err("the system call thread died before starting".into()),
+            _ => return Err(ThreadError::DiedBeforeStarting),
         };
         let mut inflight = InFlight {
-            line,
-            name: name.to_string(),
             started,
             rx,
             done: None,
@@ -215,24 +235,25 @@ mod tests {
     fn a_call_that_blocks_is_seen_blocked_then_returned() {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let start = clock::now_usecs() + 2_000;
-        let mut call = InFlight::spawn(7, "read", start, move || {
+        let mut call = InFlight::spawn(start, move || {
             let _ = rx.recv();
             42
         })
         .unwrap();
-        assert!(call.started >= start);
+        let started = call.started;
+        assert!(started >= start);
         assert!(!call.is_done());
         tx.send(()).unwrap();
         assert!(call.wait_done_for(Duration::from_secs(5)));
         let r = call.take().unwrap();
         assert_eq!(r.value, 42);
-        assert!(r.returned >= r.started);
+        assert!(r.returned >= started);
     }
 
     #[test]
     fn waiting_ends_at_the_deadline_when_the_call_does_not_return() {
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let mut call = InFlight::spawn(1, "accept", clock::now_usecs(), move || {
+        let mut call = InFlight::spawn(clock::now_usecs(), move || {
             let _ = rx.recv();
         })
         .unwrap();

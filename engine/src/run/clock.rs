@@ -1,4 +1,5 @@
-//! The script clock (engine spec, 5.1 and 5.3).
+//! The script clock (docs/engine/time-and-tolerance.md, "The clock", "The
+//! start of a script" and "Waiting").
 //!
 //! One clock for everything: microseconds of `CLOCK_REALTIME` since the Unix
 //! epoch. Kernel packet timestamps (`SO_TIMESTAMPNS` on the sniffer) are realtime

@@ -1,4 +1,4 @@
-//! `%{ ... }%` code blocks (engine spec, section 13).
+//! `%{ ... }%` code blocks (docs/engine/commands-and-code.md, "Code blocks").
 //!
 //! At each block's time the engine snapshots `TCP_INFO`, `TCP_CC_INFO` and
 //! `SO_MEMINFO` of the socket under test. After the whole script (and its
@@ -213,20 +213,35 @@ fn getsockopt_bytes(fd: RawFd, level: i32, name: i32, len: usize) -> std::io::Re
     Ok(buf)
 }
 
+/// Why the socket under test could not be snapshot for a code block.
+/// `Display` is packetdrill's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CollectError {
+    #[error("no socket to use for code")]
+    NoSocket,
+    /// The socket has no live fd yet (a passive child before `accept()`), or
+    /// `TCP_INFO` failed.
+    #[error("can't find getsockopt to get TCP info")]
+    TcpInfo,
+    #[error("can't find getsockopt to get TCP_CC_INFO")]
+    CcInfo,
+    #[error("can't find getsockopt to get sk_meminfo")]
+    MemInfo,
+}
+
 /// Take the three getsockopt snapshots packetdrill takes for a code block.
-/// The error text is packetdrill's (after `runtime error in code: `).
-pub fn snapshot(fd: RawFd) -> Result<Snapshot, String> {
+pub fn snapshot(fd: RawFd) -> Result<Snapshot, CollectError> {
     let tcp_info = getsockopt_bytes(fd, libc::SOL_TCP, libc::TCP_INFO, TCP_INFO_LEN)
-        .map_err(|_| "can't find getsockopt to get TCP info".to_string())?;
+        .map_err(|_| CollectError::TcpInfo)?;
     let cc_info = getsockopt_bytes(fd, libc::SOL_TCP, libc::TCP_CC_INFO, TCP_CC_INFO_LEN)
-        .map_err(|_| "can't find getsockopt to get TCP_CC_INFO".to_string())?;
+        .map_err(|_| CollectError::CcInfo)?;
     let meminfo = getsockopt_bytes(
         fd,
         libc::SOL_SOCKET,
         libc::SO_MEMINFO,
         MEMINFO_NAMES.len() * 4,
     )
-    .map_err(|_| "can't find getsockopt to get sk_meminfo".to_string())?;
+    .map_err(|_| CollectError::MemInfo)?;
     Ok(Snapshot {
         tcp_info,
         cc_info,
@@ -295,9 +310,28 @@ fn render_snapshot(out: &mut String, s: &Snapshot) {
     out.push('\n');
 }
 
-/// How running the code ended badly (text after `<path>: error executing code: `).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CodeError(pub String);
+/// How running the code ended badly. `Display` is packetdrill's text after
+/// `<path>: error executing code: `.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("error making temp output file for code: {0}")]
+    TempFile(std::io::Error),
+    #[error("error writing temp output file for code: {0}")]
+    WriteFile(std::io::Error),
+    #[error("error running '{command}' with system(3): {error}")]
+    Spawn {
+        command: String,
+        error: std::io::Error,
+    },
+    #[error("'{command}' returned non-zero status {status}")]
+    Status { command: String, status: i32 },
+    #[error("'{command}' got signal {signal} ({name})")]
+    Signal {
+        command: String,
+        signal: i32,
+        name: &'static str,
+    },
+}
 
 impl CodeRecorder {
     /// Record a block: the snapshot taken at its time, then its text.
@@ -339,26 +373,31 @@ impl CodeRecorder {
         let mut file = tempfile::Builder::new()
             .prefix("code_")
             .tempfile_in("/tmp")
-            .map_err(|e| CodeError(format!("error making temp output file for code: {e}")))?;
+            .map_err(CodeError::TempFile)?;
         file.write_all(self.render().as_bytes())
             .and_then(|_| file.flush())
-            .map_err(|e| CodeError(format!("error writing temp output file for code: {e}")))?;
+            .map_err(CodeError::WriteFile)?;
         let path = file.path().display().to_string();
         let command_line = format!("{command} {path}");
         if verbose {
             print!("{}", self.render());
             println!("running: '{command_line}'");
         }
-        let status = super::command::system(&command_line)
-            .map_err(|e| CodeError(format!("error running '{command}' with system(3): {e}")))?;
+        let status = super::command::system(&command_line).map_err(|error| CodeError::Spawn {
+            command: command.to_string(),
+            error,
+        })?;
         match status {
             super::command::ShellStatus::Exited(0) => Ok(()),
-            super::command::ShellStatus::Exited(n) => Err(CodeError(format!(
-                "'{command}' returned non-zero status {n}"
-            ))),
-            super::command::ShellStatus::Interrupted(sig, name) => {
-                Err(CodeError(format!("'{command}' got signal {sig} ({name})")))
-            }
+            super::command::ShellStatus::Exited(status) => Err(CodeError::Status {
+                command: command.to_string(),
+                status,
+            }),
+            super::command::ShellStatus::Interrupted(signal, name) => Err(CodeError::Signal {
+                command: command.to_string(),
+                signal,
+                name,
+            }),
         }
     }
 }
@@ -439,7 +478,7 @@ mod tests {
             "assert x == 99, 'cwnd=%d' % x",
         );
         let err = rec.execute("python3", false).unwrap_err();
-        assert_eq!(err.0, "'python3' returned non-zero status 1");
+        assert_eq!(err.to_string(), "'python3' returned non-zero status 1");
         let mut ok = CodeRecorder::default();
         ok.record(
             snapshot_with(|t| t[80] = 10),

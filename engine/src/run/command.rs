@@ -1,4 +1,4 @@
-//! Backquoted shell commands (engine spec, section 12).
+//! Backquoted shell commands (docs/engine/commands-and-code.md, "Commands").
 //!
 //! Commands run with `/bin/sh -c` in the engine's working directory, with
 //! the engine as their parent (`$PPID` = the engine's pid, which
@@ -34,14 +34,25 @@ pub fn system(command: &str) -> std::io::Result<ShellStatus> {
     })
 }
 
-/// Run a script command; `Err` carries packetdrill's detail text
-/// (`non-zero status N`, `got signal 2 (Interrupt)`, or the spawn error).
-pub fn run(command: &str) -> Result<(), String> {
-    match system(command) {
-        Err(e) => Err(e.to_string()),
-        Ok(ShellStatus::Exited(0)) => Ok(()),
-        Ok(ShellStatus::Exited(n)) => Err(format!("non-zero status {n}")),
-        Ok(ShellStatus::Interrupted(sig, name)) => Err(format!("got signal {sig} ({name})")),
+/// A backquoted command that failed. `Display` is packetdrill's detail
+/// text (what follows `error executing ... command: `).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// `/bin/sh` could not be started.
+    #[error("{0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("non-zero status {0}")]
+    Status(i32),
+    #[error("got signal {signal} ({name})")]
+    Signal { signal: i32, name: &'static str },
+}
+
+/// Run a script command as packetdrill judges it.
+pub fn run(command: &str) -> Result<(), CommandError> {
+    match system(command)? {
+        ShellStatus::Exited(0) => Ok(()),
+        ShellStatus::Exited(n) => Err(CommandError::Status(n)),
+        ShellStatus::Interrupted(signal, name) => Err(CommandError::Signal { signal, name }),
     }
 }
 
@@ -51,21 +62,21 @@ mod tests {
 
     #[test]
     fn statuses_read_as_packetdrill_reads_them() {
-        assert_eq!(run("true"), Ok(()));
-        assert_eq!(run("exit 3"), Err("non-zero status 3".into()));
-        assert_eq!(run("kill -INT $$"), Err("got signal 2 (Interrupt)".into()));
+        let text = |c: &str| run(c).map_err(|e| e.to_string());
+        assert_eq!(text("true"), Ok(()));
+        assert!(matches!(run("exit 3"), Err(CommandError::Status(3))));
+        assert_eq!(text("exit 3"), Err("non-zero status 3".into()));
+        assert_eq!(text("kill -INT $$"), Err("got signal 2 (Interrupt)".into()));
         // Killed by another signal: system(3)'s WEXITSTATUS reads 0.
-        assert_eq!(run("kill -TERM $$"), Ok(()));
+        assert_eq!(text("kill -TERM $$"), Ok(()));
     }
 
     #[test]
     fn commands_see_the_engine_as_parent_and_packetdrill_pid() {
         let me = std::process::id();
-        assert_eq!(
-            run(&format!(
-                "test \"$PPID\" = {me} && test \"$PACKETDRILL_PID\" = {me}"
-            )),
-            Ok(())
-        );
+        assert!(run(&format!(
+            "test \"$PPID\" = {me} && test \"$PACKETDRILL_PID\" = {me}"
+        ))
+        .is_ok());
     }
 }

@@ -1,57 +1,55 @@
 //! Replaying a plan against the live kernel.
 //!
-//! [`run_file`] follows packetdrill's lifecycle (engine spec section 1):
+//! [`run_file`] follows packetdrill's lifecycle (docs/engine/lifecycle.md):
 //! parse with the command line's defines, apply the script's option lines
 //! then the command line again, build the plan, set up tun0, the sniffer and
 //! an ephemeral port, run the init command, align the start to the kernel's
 //! tick, run the events, run the cleanup command, run the recorded Python,
 //! and tear down (reset the connections left open).
+//!
+//! The top layer: it imports `plan`, `packet`, `script` and `outcome`. Its
+//! own files build on each other one way too, from the bottom: the clock,
+//! timing rules, socket and fd state, tun0 (netdev, netlink, sniffer),
+//! commands and code; system calls (`syscall/`) and the verification of live
+//! packets (`verify.rs`); the typed failures (`failure.rs`); the
+//! `Runtime` (`runtime.rs`) and its waiting; the handlers of system call and
+//! packet events; the event loop; the teardown; and this file.
 
-pub mod blocking;
+mod blocking;
 pub mod clock;
-pub mod code;
-pub mod command;
+mod code;
+mod command;
 pub mod netdev;
 pub mod netlink;
 pub mod sniffer;
-pub mod state;
-pub mod syscall;
-pub mod timing;
-pub mod tracking;
+mod state;
+mod syscall;
+mod timing;
+mod tracking;
 
-mod calls;
-mod packets;
+mod event_loop;
+mod failure;
+mod options;
+mod packet_events;
 mod ports;
 mod priority;
 mod runtime;
+mod syscall_events;
 mod teardown;
+#[cfg(test)]
+mod testns;
+mod verify;
 
-use crate::config::{CliFlag, Config};
 use crate::outcome::{Failure, FailureKind, Observer, Outcome};
+use crate::plan::config::{Addresses, CliFlag, Config};
 use crate::plan::Plan;
 use crate::script::{self, DiagnosticKind};
-use runtime::{fatal, Fatal, Runtime};
+use failure::{RunError, RunFailure};
+use runtime::Runtime;
 use std::path::Path;
 
-/// How the caller wants a run to behave beyond packetdrill's own flags.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct RunOptions {
-    /// The caller created this network namespace for this run alone and will
-    /// destroy it: the engine may skip slow teardown (e.g. leave tun0 to die with
-    /// the namespace instead of waiting for its close).
-    pub namespace_is_ours: bool,
-    /// Refuse to run in the host's initial network namespace unless set.
-    pub allow_initial_namespace: bool,
-    /// Keep the event loop at normal priority. By default, on machines with
-    /// more than one CPU, the loop's threads run at the lowest real-time
-    /// priority (as packetdrill does) so that a busy machine does not delay
-    /// their wake-ups; commands and Python started by the run do not inherit
-    /// it (SCHED_RESET_ON_FORK).
-    #[serde(default)]
-    pub no_realtime: bool,
-}
-
 pub use netdev::in_initial_netns;
+pub use options::RunOptions;
 
 /// Run one script file with packetdrill's command-line flags `cli` (script
 /// option lines apply first, then `cli` again, as packetdrill does).
@@ -78,18 +76,32 @@ pub fn run_file(
     }
 }
 
+/// A failure found before the events run: a bad option or a script that
+/// does not parse, with packetdrill's message.
+fn failure(kind: FailureKind, line: Option<u32>, message: String) -> Box<Failure> {
+    Box::new(Failure {
+        kind,
+        line,
+        message,
+        mismatch: None,
+    })
+}
+
 /// Parse a script and resolve its configuration without touching the
 /// network: what `--dry_run` and `netdrill check` do.
 pub fn prepare(
     display: &str,
     source: &[u8],
     cli: &[CliFlag],
-) -> Result<(script::Script, Config, crate::config::Addresses, Plan), Box<Failure>> {
+) -> Result<(script::Script, Config, Addresses, Plan), Box<Failure>> {
+    let option_error = |line, e: &dyn std::fmt::Display| {
+        failure(FailureKind::Option, line, format!("{display}: {e}"))
+    };
     // The command line's defines are known while lexing.
     let mut cli_config = Config::default();
     cli_config
         .apply_cli(cli)
-        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
+        .map_err(|e| option_error(None, &e))?;
     let defines: Vec<(String, String)> = cli_config
         .defines
         .iter()
@@ -99,29 +111,19 @@ pub fn prepare(
         let d = &f.diagnostic;
         let kind = failure_kind(d.kind);
         let line = (d.kind != DiagnosticKind::Option || d.has_line).then_some(d.span.line);
-        fatal(kind, line, d.packetdrill_line(display))
+        failure(kind, line, d.packetdrill_line(display))
     })?;
     let mut config = Config::default();
     for option in &script.options {
         let value = option.value.as_ref().map(|v| v.to_flag_value());
         config
             .apply_flag(&option.name, value.as_deref())
-            .map_err(|e| {
-                fatal(
-                    FailureKind::Option,
-                    Some(option.span.line),
-                    format!("{display}: {e}"),
-                )
-            })?;
+            .map_err(|e| option_error(Some(option.span.line), &e))?;
     }
-    config
-        .apply_cli(cli)
-        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
-    let addrs = config
-        .finalize()
-        .map_err(|e| fatal(FailureKind::Option, None, format!("{display}: {e}")))?;
+    config.apply_cli(cli).map_err(|e| option_error(None, &e))?;
+    let addrs = config.finalize().map_err(|e| option_error(None, &e))?;
     let plan = Plan::build(&script, &config).map_err(|d| {
-        fatal(
+        failure(
             failure_kind(d.kind),
             Some(d.span.line),
             d.packetdrill_line(display),
@@ -144,77 +146,69 @@ fn run_path(
     cli: &[CliFlag],
     opts: &RunOptions,
     observer: &mut dyn Observer,
-) -> Result<Vec<String>, Fatal> {
-    let source = std::fs::read(path).map_err(|e| {
-        fatal(
-            FailureKind::Setup,
-            None,
-            format!("{display}: error reading script: {e}"),
-        )
-    })?;
+) -> Result<Vec<String>, Box<Failure>> {
+    let located = |f: Box<RunFailure>| Box::new(f.into_failure(display));
+    let source = std::fs::read(path).map_err(|e| located(RunError::ReadScript(e).unlocated()))?;
     let (script, config, addrs, plan) = prepare(display, &source, cli)?;
     if config.dry_run {
         return Ok(Vec::new());
     }
+    replay(display, &script, &config, &addrs, &plan, opts, observer).map_err(located)
+}
+
+/// Everything after the script is prepared: packetdrill's lifecycle
+/// (docs/engine/lifecycle.md).
+fn replay(
+    display: &str,
+    script: &script::Script,
+    config: &Config,
+    addrs: &Addresses,
+    plan: &Plan,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, Box<RunFailure>> {
     if !opts.allow_initial_namespace && in_initial_netns() {
-        return Err(fatal(
-            FailureKind::Setup,
-            None,
-            format!(
-                "{display}: refusing to run in the host's network namespace (it would get tun0, \
-                 addresses and routes); run it in a namespace of its own, e.g. \
-                 `unshare -n netdrill exec ...` or `netdrill run {display}`"
-            ),
-        ));
+        return Err(RunError::HostNamespace {
+            script: display.to_string(),
+        }
+        .unlocated());
     }
     if let Some(scripts) = &config.init_scripts {
         for command in scripts.split(',').filter(|c| !c.is_empty()) {
-            command::run(command).map_err(|e| {
-                fatal(
-                    FailureKind::Command,
-                    None,
-                    format!("{display}: error executing init script '{command}': {e}"),
-                )
+            command::run(command).map_err(|error| {
+                RunError::InitScript {
+                    command: command.to_string(),
+                    error,
+                }
+                .unlocated()
             })?;
         }
     }
-    let netdev = netdev::NetDev::create(&config, &addrs, opts)
-        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+    let netdev =
+        netdev::NetDev::create(config, addrs, opts).map_err(|e| RunError::from(e).unlocated())?;
     let ports = ports::PortPool::new(config.ip().socket_is_ipv6())
-        .map_err(|e| fatal(FailureKind::Setup, None, format!("{display}: {e}")))?;
+        .map_err(|e| RunError::from(e).unlocated())?;
 
     let mut rt = Runtime::new(
-        display, &script, &plan, &config, &addrs, observer, netdev, ports,
+        display, script, plan, config, addrs, observer, netdev, ports,
     );
 
     let mut init_ran = false;
     if let Some(init) = &script.init_command {
         rt.observer.event_started(init.span.line);
-        command::run(&init.text).map_err(|e| {
-            fatal(
-                FailureKind::Command,
-                None,
-                format!("{display}: error executing init command: {e}"),
-            )
-        })?;
+        command::run(&init.text).map_err(|e| RunError::InitCommand(e).unlocated())?;
         init_ran = true;
     }
     // SAFETY: setting SIGPIPE to ignored has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
-    rt.start = clock::aligned_start();
-    rt.state.live_start_realtime_usecs = Some(rt.start);
+    rt.clock = clock::ScriptClock::aligned();
+    rt.state.live_start_realtime_usecs = Some(rt.clock.start_unix_usecs());
     let result = rt.run_events();
 
-    let cleanup = || -> Result<(), Fatal> {
+    let cleanup = || -> Result<(), Box<RunFailure>> {
         if let (true, Some(cleanup)) = (init_ran, &script.cleanup_command) {
-            command::run(&cleanup.text).map_err(|e| {
-                fatal(
-                    FailureKind::Command,
-                    None,
-                    format!("{display}: error executing cleanup command: {e}"),
-                )
-            })?;
+            command::run(&cleanup.text).map_err(|e| RunError::CleanupCommand(e).unlocated())?;
         }
         Ok(())
     };
@@ -227,14 +221,9 @@ fn run_path(
     }
     cleanup()?;
     if let Err(e) = rt.code.execute(&config.code_command, config.verbose) {
-        let failure = fatal(
-            FailureKind::Code,
-            None,
-            format!("{display}: error executing code: {}", e.0),
-        );
         let _ = cleanup();
         rt.abandon();
-        return Err(failure);
+        return Err(RunError::Code(e).unlocated());
     }
     rt.teardown()?;
     Ok(std::mem::take(&mut rt.warnings))

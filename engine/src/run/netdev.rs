@@ -1,5 +1,5 @@
 //! tun0: where the script's inbound packets are injected and the kernel's
-//! outbound packets are sniffed (engine spec, 9.2).
+//! outbound packets are sniffed (docs/engine/network.md, "tun0").
 //!
 //! As packetdrill's local netdev: an L3 TUN device named `tun0` with no
 //! packet-info header and with a virtio-net header on every read and write;
@@ -30,10 +30,10 @@
 //! * Setting up tun0 in the host's initial network namespace is refused unless
 //!   [`RunOptions::allow_initial_namespace`] is set.
 
-use super::netlink::{io_text, InterfaceAddress, Link, Netlink, Route};
-use super::sniffer::{SniffedFrame, Sniffer};
-use super::RunOptions;
-use crate::config::{Addresses, Config};
+use super::netlink::{io_text, InterfaceAddress, Link, Netlink, NetlinkError, Route};
+use super::options::RunOptions;
+use super::sniffer::{SniffedFrame, Sniffer, SnifferError};
+use crate::plan::config::{Addresses, Config};
 use netlink_packet_route::route::RouteType;
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -42,6 +42,50 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
+
+/// tun0 could not be set up, written to or read from.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    #[error(
+        "refusing to set up {TUN_NAME} in the host's initial network namespace \
+         (run in a network namespace of its own)"
+    )]
+    InitialNamespace,
+    #[error("error: live_remote_ip {0} is not remote")]
+    RemoteIsLocal(IpAddr),
+    #[error("error: live_local_ip {0} is not remote for anyip")]
+    LocalIsLocalForAnyIp(IpAddr),
+    /// A call on the device failed: what was being done, and the system's text.
+    #[error("{what}: {cause}")]
+    System { what: String, cause: String },
+    #[error("bad interface name {0:?}")]
+    BadName(String),
+    #[error("Linux tun write(): wrote {written} of {len} bytes")]
+    ShortWrite { written: usize, len: usize },
+    #[error(transparent)]
+    Netlink(#[from] NetlinkError),
+    /// The route to the remote prefix (packetdrill's route command).
+    #[error("error executing route command: {0}")]
+    Route(NetlinkError),
+    #[error("address {address} on {TUN_NAME} did not become usable within {secs} s")]
+    AddressNotUsable { address: IpAddr, secs: u64 },
+    #[error(transparent)]
+    Sniffer(#[from] SnifferError),
+}
+
+/// An error reads as its text (what packetdrill or `ip` would print).
+impl PartialEq<&str> for DeviceError {
+    fn eq(&self, text: &&str) -> bool {
+        self.to_string().as_str() == *text
+    }
+}
+
+fn system(what: impl Into<String>, cause: impl Into<String>) -> DeviceError {
+    DeviceError::System {
+        what: what.into(),
+        cause: cause.into(),
+    }
+}
 
 /// The device name every script may rely on (`tc ... dev tun0`).
 pub const TUN_NAME: &str = "tun0";
@@ -166,7 +210,7 @@ fn tun_ioctl_value(fd: &OwnedFd, request: libc::Ioctl, value: libc::c_ulong) -> 
 
 /// Open `/dev/net/tun` and get `tun0`, retrying like packetdrill while another
 /// process in this namespace holds it.
-fn open_tun0() -> Result<OwnedFd, String> {
+fn open_tun0() -> Result<OwnedFd, DeviceError> {
     let mut tries = 0;
     loop {
         tries += 1;
@@ -175,7 +219,7 @@ fn open_tun0() -> Result<OwnedFd, String> {
             .write(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(TUN_PATH)
-            .map_err(|e| format!("open tun device: {}", io_text(&e)))?;
+            .map_err(|e| system("open tun device", io_text(&e)))?;
         let fd = OwnedFd::from(file);
         match attach_tun0(&fd) {
             Ok(()) => return Ok(fd),
@@ -184,9 +228,9 @@ fn open_tun0() -> Result<OwnedFd, String> {
                 std::thread::sleep(TUN_RETRY_DELAY);
             }
             Err(errno) => {
-                return Err(format!(
-                    "TUNSETIFF {TUN_NAME}: {}",
-                    super::netlink::errno_text(errno)
+                return Err(system(
+                    format!("TUNSETIFF {TUN_NAME}"),
+                    super::netlink::errno_text(errno),
                 ))
             }
         }
@@ -257,11 +301,11 @@ fn ethtool(name: &str, cmd: &mut EthtoolCmd) -> io::Result<()> {
 }
 
 /// `ethtool -s NAME speed MBPS autoneg off` (packetdrill's `--speed`).
-pub fn set_speed(name: &str, mbps: u32) -> Result<(), String> {
+pub fn set_speed(name: &str, mbps: u32) -> Result<(), DeviceError> {
     let fail = |e: io::Error| {
-        format!(
-            "ethtool -s {name} speed {mbps} autoneg off: {}",
-            io_text(&e)
+        system(
+            format!("ethtool -s {name} speed {mbps} autoneg off"),
+            io_text(&e),
         )
     };
     let mut cmd = EthtoolCmd {
@@ -277,23 +321,24 @@ pub fn set_speed(name: &str, mbps: u32) -> Result<(), String> {
 }
 
 /// The link speed in Mb/s as `ethtool NAME` shows it.
-pub fn speed(name: &str) -> Result<u32, String> {
+pub fn speed(name: &str) -> Result<u32, DeviceError> {
     let mut cmd = EthtoolCmd {
         cmd: ETHTOOL_GSET,
         ..EthtoolCmd::default()
     };
-    ethtool(name, &mut cmd).map_err(|e| format!("ethtool {name}: {}", io_text(&e)))?;
+    ethtool(name, &mut cmd).map_err(|e| system(format!("ethtool {name}"), io_text(&e)))?;
     Ok(u32::from(cmd.speed) | (u32::from(cmd.speed_hi) << 16))
 }
 
-fn if_index(name: &str) -> Result<u32, String> {
-    let c = CString::new(name).map_err(|_| format!("bad interface name {name:?}"))?;
+fn if_index(name: &str) -> Result<u32, DeviceError> {
+    let c =
+        CString::new(name).map_err(|_| system(format!("if_nametoindex {name:?}"), "bad name"))?;
     // SAFETY: `c` is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
     if index == 0 {
-        return Err(format!(
-            "if_nametoindex {name}: {}",
-            io_text(&io::Error::last_os_error())
+        return Err(system(
+            format!("if_nametoindex {name}"),
+            io_text(&io::Error::last_os_error()),
         ));
     }
     Ok(index)
@@ -318,27 +363,22 @@ impl NetDev {
     /// the local address (`local_ip/local_prefix_len`, IPv4 for
     /// ipv4-mapped-ipv6); the route `remote_prefix/len via gateway dev tun0`
     /// (replacing any route to that prefix); the sniffer. Takes about 0.4 ms.
-    pub fn create(config: &Config, addrs: &Addresses, opts: &RunOptions) -> Result<NetDev, String> {
+    pub fn create(
+        config: &Config,
+        addrs: &Addresses,
+        opts: &RunOptions,
+    ) -> Result<NetDev, DeviceError> {
         if !opts.allow_initial_namespace && in_initial_netns() {
-            return Err(format!(
-                "refusing to set up {TUN_NAME} in the host's initial network namespace \
-                 (run in a network namespace of its own)"
-            ));
+            return Err(DeviceError::InitialNamespace);
         }
         let mut nl = Netlink::open()?;
         let existing = nl.addresses()?;
         let is_local = |ip: IpAddr| existing.iter().any(|a| a.address == ip);
         if is_local(addrs.remote_ip) {
-            return Err(format!(
-                "error: live_remote_ip {} is not remote",
-                addrs.remote_ip
-            ));
+            return Err(DeviceError::RemoteIsLocal(addrs.remote_ip));
         }
         if config.is_anyip && is_local(addrs.local_ip) {
-            return Err(format!(
-                "error: live_local_ip {} is not remote for anyip",
-                addrs.local_ip
-            ));
+            return Err(DeviceError::LocalIsLocalForAnyIp(addrs.local_ip));
         }
 
         let tun = open_tun0()?;
@@ -354,7 +394,7 @@ impl NetDev {
 
         let offload = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6 | libc::TUN_F_TSO_ECN;
         tun_ioctl_value(&tun, libc::TUNSETOFFLOAD, libc::c_ulong::from(offload))
-            .map_err(|e| format!("TUNSETOFFLOAD: {}", io_text(&e)))?;
+            .map_err(|e| system("TUNSETOFFLOAD", io_text(&e)))?;
 
         let mtu = (config.mtu != TUN_DEFAULT_MTU).then_some(config.mtu);
         nl.set_link_up(link, mtu)?;
@@ -375,8 +415,7 @@ impl NetDev {
             gateway: (!config.is_anyip).then_some(addrs.gateway_ip),
             link,
         };
-        nl.replace_route(&route)
-            .map_err(|e| format!("error executing route command: {e}"))?;
+        nl.replace_route(&route).map_err(DeviceError::Route)?;
 
         // Last, as packetdrill does (a packet socket bound to a device that is
         // still down reports ENETDOWN on its first read).
@@ -411,7 +450,7 @@ impl NetDev {
     /// TCP packets carry a GSO header of that segment size (packetdrill's rule;
     /// the kernel ignores it for packets that fit in one segment); all others a
     /// zeroed virtio-net header.
-    pub fn inject(&self, ip_packet: &[u8]) -> Result<(), String> {
+    pub fn inject(&self, ip_packet: &[u8]) -> Result<(), DeviceError> {
         let header = match tcp_over_ip(ip_packet) {
             Some(ipv6) if self.mss != 0 => VirtioNetHdr::tcp_gso(ipv6, self.mss),
             _ => VirtioNetHdr::default(),
@@ -424,27 +463,27 @@ impl NetDev {
         &self,
         header: &VirtioNetHdr,
         ip_packet: &[u8],
-    ) -> Result<(), String> {
+    ) -> Result<(), DeviceError> {
         let hdr = header.to_bytes();
         let iov = [IoSlice::new(&hdr), IoSlice::new(ip_packet)];
         loop {
             match nix::sys::uio::writev(&self.tun, &iov) {
                 Ok(n) if n == hdr.len() + ip_packet.len() => return Ok(()),
-                Ok(n) => {
-                    return Err(format!(
-                        "Linux tun write(): wrote {n} of {} bytes",
-                        hdr.len() + ip_packet.len()
-                    ))
+                Ok(written) => {
+                    return Err(DeviceError::ShortWrite {
+                        written,
+                        len: hdr.len() + ip_packet.len(),
+                    })
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(format!("Linux tun write(): {}", e.desc())),
+                Err(e) => return Err(system("Linux tun write()", e.desc())),
             }
         }
     }
 
     /// Read (and discard) up to `max` packets queued on tun0 by the kernel,
     /// without waiting; returns how many there were.
-    pub fn drain(&self, max: usize) -> Result<usize, String> {
+    pub fn drain(&self, max: usize) -> Result<usize, DeviceError> {
         // The virtio-net header plus one byte: enough to consume a packet.
         let mut buf = [0u8; VirtioNetHdr::LEN + 1];
         let mut n = 0;
@@ -453,7 +492,7 @@ impl NetDev {
                 Ok(_) => n += 1,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(nix::errno::Errno::EAGAIN) => break,
-                Err(e) => return Err(format!("tun read(): {}", e.desc())),
+                Err(e) => return Err(system("tun read()", e.desc())),
             }
         }
         Ok(n)
@@ -466,7 +505,7 @@ impl NetDev {
         &mut self,
         deadline_unix_usecs: Option<i64>,
         wake: Option<std::os::fd::BorrowedFd<'_>>,
-    ) -> Result<Option<SniffedFrame>, String> {
+    ) -> Result<Option<SniffedFrame>, DeviceError> {
         let frame = self.sniffer.next_or_woken(deadline_unix_usecs, wake)?;
         if frame.is_some() {
             self.drain(1)?;
@@ -495,7 +534,7 @@ fn setup_address(
     existing: &[InterfaceAddress],
     address: IpAddr,
     prefix_len: u8,
-) -> Result<(), String> {
+) -> Result<(), DeviceError> {
     if let Some(found) = existing.iter().find(|a| a.address == address) {
         if found.index == link.index {
             return Ok(());
@@ -523,17 +562,17 @@ const ADDRESS_READY_POLL: Duration = Duration::from_micros(50);
 /// address-configuration work has run (even with `nodad` on a NOARP device);
 /// until then packets to it are dropped (`Ip6InAddrErrors`). packetdrill's
 /// shell commands are slow enough to hide this; we are not.
-fn wait_until_local(nl: &mut Netlink, address: IpAddr) -> Result<(), String> {
+fn wait_until_local(nl: &mut Netlink, address: IpAddr) -> Result<(), DeviceError> {
     let started = std::time::Instant::now();
     loop {
         if nl.route_type_to(address)? == RouteType::Local {
             return Ok(());
         }
         if started.elapsed() > ADDRESS_READY_LIMIT {
-            return Err(format!(
-                "address {address} on {TUN_NAME} did not become usable within {} s",
-                ADDRESS_READY_LIMIT.as_secs()
-            ));
+            return Err(DeviceError::AddressNotUsable {
+                address,
+                secs: ADDRESS_READY_LIMIT.as_secs(),
+            });
         }
         std::thread::sleep(ADDRESS_READY_POLL);
     }

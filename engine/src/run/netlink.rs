@@ -1,4 +1,5 @@
-//! Links, addresses and routes through rtnetlink (engine spec, 9.2).
+//! Links, addresses and routes through rtnetlink (docs/engine/network.md,
+//! "Addresses and routes").
 //!
 //! packetdrill shells out to `ip addr add`, `ip route del/add` and `ifconfig`; we
 //! send the same requests as rtnetlink messages over one plain, blocking
@@ -95,6 +96,57 @@ fn family_of(ip: IpAddr) -> AddressFamily {
     }
 }
 
+/// A netlink request that failed: what was being done, worded like `ip`,
+/// and why (`netlink: adding address 192.168.0.1/16 to tun0: File exists`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("netlink: {action}: {cause}")]
+pub struct NetlinkError {
+    pub action: String,
+    pub cause: NetlinkCause,
+}
+
+/// An error reads as its text (so it compares with what `ip` would print).
+impl PartialEq<&str> for NetlinkError {
+    fn eq(&self, text: &&str) -> bool {
+        self.to_string().as_str() == *text
+    }
+}
+
+/// Why a netlink request failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NetlinkCause {
+    /// The kernel refused the request: its errno, and its extended-ack text.
+    #[error(
+        "{}{}",
+        errno_text(*errno),
+        extack.as_deref().map(|t| format!(" ({t})")).unwrap_or_default()
+    )]
+    Refused { errno: i32, extack: Option<String> },
+    /// The socket itself failed, with the system's text.
+    #[error("{0}")]
+    Socket(String),
+    #[error("no answer from the kernel within {REPLY_TIMEOUT_SECS} s")]
+    NoAnswer,
+    #[error("a reply of {len} bytes exceeds the {capacity} byte buffer")]
+    ReplyTooLong { len: usize, capacity: usize },
+    #[error("short send ({sent} of {len} bytes)")]
+    ShortSend { sent: usize, len: usize },
+    #[error("truncated netlink acknowledgement")]
+    TruncatedAck,
+    #[error("malformed netlink reply: {0}")]
+    Malformed(String),
+    /// A route lookup's reply that cannot be read.
+    #[error("malformed reply: {0}")]
+    MalformedRoute(String),
+    #[error("no route in the reply")]
+    NoRoute,
+}
+
+fn failed(action: impl Into<String>) -> impl FnOnce(NetlinkCause) -> NetlinkError {
+    let action = action.into();
+    move |cause| NetlinkError { action, cause }
+}
+
 /// A blocking rtnetlink connection to the kernel of the current network namespace.
 pub struct Netlink {
     socket: Socket,
@@ -104,8 +156,11 @@ pub struct Netlink {
 
 impl Netlink {
     /// Open a `NETLINK_ROUTE` socket in the calling thread's network namespace.
-    pub fn open() -> Result<Netlink, String> {
-        let fail = |what: &str, e: io::Error| format!("netlink: {what}: {}", io_text(&e));
+    pub fn open() -> Result<Netlink, NetlinkError> {
+        let fail = |what: &str, e: io::Error| NetlinkError {
+            action: what.to_string(),
+            cause: NetlinkCause::Socket(io_text(&e)),
+        };
         let mut socket =
             Socket::new(NETLINK_ROUTE).map_err(|e| fail("opening a NETLINK_ROUTE socket", e))?;
         socket
@@ -146,7 +201,7 @@ impl Netlink {
     }
 
     /// Set the link up (`ip link set dev NAME up`), and its MTU when `mtu` is given.
-    pub fn set_link_up(&mut self, link: Link<'_>, mtu: Option<u32>) -> Result<(), String> {
+    pub fn set_link_up(&mut self, link: Link<'_>, mtu: Option<u32>) -> Result<(), NetlinkError> {
         let mut msg = LinkMessage::default();
         msg.header.index = link.index;
         msg.header.flags = LinkFlags::Up;
@@ -159,16 +214,16 @@ impl Netlink {
             None => format!("setting {} up", link.name),
         };
         self.request(RouteNetlinkMessage::SetLink(msg), 0)
-            .map_err(|e| format!("netlink: {what}: {e}"))
+            .map_err(failed(what))
     }
 
     /// Set the link's MTU (`ip link set dev NAME mtu N`).
-    pub fn set_mtu(&mut self, link: Link<'_>, mtu: u32) -> Result<(), String> {
+    pub fn set_mtu(&mut self, link: Link<'_>, mtu: u32) -> Result<(), NetlinkError> {
         let mut msg = LinkMessage::default();
         msg.header.index = link.index;
         msg.attributes.push(LinkAttribute::Mtu(mtu));
         self.request(RouteNetlinkMessage::SetLink(msg), 0)
-            .map_err(|e| format!("netlink: setting mtu {mtu} on {}: {e}", link.name))
+            .map_err(failed(format!("setting mtu {mtu} on {}", link.name)))
     }
 
     fn address_message(link: Link<'_>, address: IpAddr, prefix_len: u8) -> AddressMessage {
@@ -190,7 +245,7 @@ impl Netlink {
         link: Link<'_>,
         address: IpAddr,
         prefix_len: u8,
-    ) -> Result<(), String> {
+    ) -> Result<(), NetlinkError> {
         let mut msg = Self::address_message(link, address, prefix_len);
         if address.is_ipv6() {
             msg.header.flags = AddressHeaderFlags::Nodad;
@@ -201,12 +256,10 @@ impl Netlink {
             RouteNetlinkMessage::NewAddress(msg),
             NLM_F_CREATE | NLM_F_EXCL,
         )
-        .map_err(|e| {
-            format!(
-                "netlink: adding address {address}/{prefix_len} to {}: {e}",
-                link.name
-            )
-        })
+        .map_err(failed(format!(
+            "adding address {address}/{prefix_len} to {}",
+            link.name
+        )))
     }
 
     /// Remove `address/prefix_len` from the link (`ip addr del`).
@@ -215,23 +268,21 @@ impl Netlink {
         link: Link<'_>,
         address: IpAddr,
         prefix_len: u8,
-    ) -> Result<(), String> {
+    ) -> Result<(), NetlinkError> {
         let msg = Self::address_message(link, address, prefix_len);
         self.request(RouteNetlinkMessage::DelAddress(msg), 0)
-            .map_err(|e| {
-                format!(
-                    "netlink: removing address {address}/{prefix_len} from {}: {e}",
-                    link.name
-                )
-            })
+            .map_err(failed(format!(
+                "removing address {address}/{prefix_len} from {}",
+                link.name
+            )))
     }
 
     /// Every IPv4 and IPv6 address of the namespace (`ip addr show`).
-    pub fn addresses(&mut self) -> Result<Vec<InterfaceAddress>, String> {
+    pub fn addresses(&mut self) -> Result<Vec<InterfaceAddress>, NetlinkError> {
         let msg = AddressMessage::default();
         let replies = self
             .dump(RouteNetlinkMessage::GetAddress(msg))
-            .map_err(|e| format!("netlink: listing addresses: {e}"))?;
+            .map_err(failed("listing addresses"))?;
         let mut out = Vec::new();
         for reply in replies {
             let RouteNetlinkMessage::NewAddress(a) = reply else {
@@ -287,63 +338,44 @@ impl Netlink {
         msg
     }
 
-    /// Add the route (`ip route add`); fails with `File exists` if it is there.
-    pub fn add_route(&mut self, route: &Route<'_>) -> Result<(), String> {
-        let msg = Self::route_message(route);
-        self.request(
-            RouteNetlinkMessage::NewRoute(msg),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map_err(|e| format!("netlink: adding route {route}: {e}"))
-    }
-
     /// Add the route or replace the one to the same prefix (`ip route replace`;
     /// packetdrill's `ip route del` + `ip route add` in one request).
-    pub fn replace_route(&mut self, route: &Route<'_>) -> Result<(), String> {
+    pub fn replace_route(&mut self, route: &Route<'_>) -> Result<(), NetlinkError> {
         let msg = Self::route_message(route);
         self.request(
             RouteNetlinkMessage::NewRoute(msg),
             NLM_F_CREATE | NLM_F_REPLACE,
         )
-        .map_err(|e| format!("netlink: replacing route {route}: {e}"))
-    }
-
-    /// Remove the route (`ip route del`).
-    pub fn delete_route(&mut self, route: &Route<'_>) -> Result<(), String> {
-        let mut msg = Self::route_message(route);
-        msg.header.scope = RouteScope::NoWhere;
-        self.request(RouteNetlinkMessage::DelRoute(msg), 0)
-            .map_err(|e| format!("netlink: removing route {route}: {e}"))
+        .map_err(failed(format!("replacing route {route}")))
     }
 
     /// The kernel's route to `destination` (`ip route get`): its type
     /// (`Local` once an address of this host is usable as a destination).
-    pub fn route_type_to(&mut self, destination: IpAddr) -> Result<RouteType, String> {
+    pub fn route_type_to(&mut self, destination: IpAddr) -> Result<RouteType, NetlinkError> {
         let mut msg = RouteMessage::default();
         msg.header.address_family = family_of(destination);
         msg.header.destination_prefix_length = if destination.is_ipv4() { 32 } else { 128 };
         msg.attributes
             .push(RouteAttribute::Destination(RouteAddress::from(destination)));
-        let what = || format!("netlink: looking up the route to {destination}");
+        let what = || failed(format!("looking up the route to {destination}"));
         let seq = self
             .send(RouteNetlinkMessage::GetRoute(msg), 0)
-            .map_err(|e| format!("{}: {e}", what()))?;
+            .map_err(what())?;
         loop {
-            self.receive().map_err(|e| format!("{}: {e}", what()))?;
+            self.receive().map_err(what())?;
             let mut offset = 0;
             while offset < self.buffer.len() {
                 let frame = NetlinkBuffer::new_checked(&self.buffer[offset..])
-                    .map_err(|e| format!("{}: malformed reply: {e}", what()))?;
+                    .map_err(|e| what()(NetlinkCause::MalformedRoute(e.to_string())))?;
                 let len = frame.length() as usize;
                 if frame.sequence_number() == seq {
                     if frame.message_type() == NLMSG_ERROR {
-                        ack_result(frame.flags(), frame.payload())
-                            .map_err(|e| format!("{}: {e}", what()))?;
-                        return Err(format!("{}: no route in the reply", what()));
+                        ack_result(frame.flags(), frame.payload()).map_err(what())?;
+                        return Err(what()(NetlinkCause::NoRoute));
                     }
                     let bytes = &self.buffer[offset..offset + len];
                     let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes)
-                        .map_err(|e| format!("{}: malformed reply: {e}", what()))?;
+                        .map_err(|e| what()(NetlinkCause::MalformedRoute(e.to_string())))?;
                     if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(r)) =
                         msg.payload
                     {
@@ -356,7 +388,7 @@ impl Netlink {
     }
 
     /// Send one message with `NLM_F_REQUEST | extra_flags`; returns its sequence number.
-    fn send(&mut self, inner: RouteNetlinkMessage, extra_flags: u16) -> Result<u32, String> {
+    fn send(&mut self, inner: RouteNetlinkMessage, extra_flags: u16) -> Result<u32, NetlinkCause> {
         self.sequence = self.sequence.wrapping_add(1);
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | extra_flags;
@@ -365,46 +397,50 @@ impl Netlink {
         msg.finalize();
         let mut bytes = vec![0u8; msg.buffer_len()];
         msg.serialize(&mut bytes);
-        let sent = self.socket.send(&bytes, 0).map_err(|e| io_text(&e))?;
+        let sent = self
+            .socket
+            .send(&bytes, 0)
+            .map_err(|e| NetlinkCause::Socket(io_text(&e)))?;
         if sent != bytes.len() {
-            return Err(format!("short send ({sent} of {} bytes)", bytes.len()));
+            return Err(NetlinkCause::ShortSend {
+                sent,
+                len: bytes.len(),
+            });
         }
         Ok(self.sequence)
     }
 
     /// Receive one datagram into `self.buffer`.
-    fn receive(&mut self) -> Result<(), String> {
+    fn receive(&mut self) -> Result<(), NetlinkCause> {
         self.buffer.clear();
         let n = loop {
             match self.socket.recv(&mut self.buffer, libc::MSG_TRUNC) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(format!(
-                        "no answer from the kernel within {REPLY_TIMEOUT_SECS} s"
-                    ))
+                    return Err(NetlinkCause::NoAnswer)
                 }
-                Err(e) => return Err(io_text(&e)),
+                Err(e) => return Err(NetlinkCause::Socket(io_text(&e))),
             }
         };
         if n > self.buffer.len() {
-            return Err(format!(
-                "a reply of {n} bytes exceeds the {} byte buffer",
-                self.buffer.capacity()
-            ));
+            return Err(NetlinkCause::ReplyTooLong {
+                len: n,
+                capacity: self.buffer.capacity(),
+            });
         }
         Ok(())
     }
 
     /// Send a request that changes something and wait for the kernel's answer.
-    fn request(&mut self, inner: RouteNetlinkMessage, flags: u16) -> Result<(), String> {
+    fn request(&mut self, inner: RouteNetlinkMessage, flags: u16) -> Result<(), NetlinkCause> {
         let seq = self.send(inner, NLM_F_ACK | flags)?;
         loop {
             self.receive()?;
             let mut offset = 0;
             while offset < self.buffer.len() {
                 let frame = NetlinkBuffer::new_checked(&self.buffer[offset..])
-                    .map_err(|e| format!("malformed netlink reply: {e}"))?;
+                    .map_err(|e| NetlinkCause::Malformed(e.to_string()))?;
                 let len = frame.length() as usize;
                 if frame.sequence_number() == seq && frame.message_type() == NLMSG_ERROR {
                     return ack_result(frame.flags(), frame.payload());
@@ -415,7 +451,10 @@ impl Netlink {
     }
 
     /// Send a dump request and collect every reply up to `NLMSG_DONE`.
-    fn dump(&mut self, inner: RouteNetlinkMessage) -> Result<Vec<RouteNetlinkMessage>, String> {
+    fn dump(
+        &mut self,
+        inner: RouteNetlinkMessage,
+    ) -> Result<Vec<RouteNetlinkMessage>, NetlinkCause> {
         let seq = self.send(inner, NLM_F_DUMP)?;
         let mut out = Vec::new();
         loop {
@@ -423,7 +462,7 @@ impl Netlink {
             let mut offset = 0;
             while offset < self.buffer.len() {
                 let frame = NetlinkBuffer::new_checked(&self.buffer[offset..])
-                    .map_err(|e| format!("malformed netlink reply: {e}"))?;
+                    .map_err(|e| NetlinkCause::Malformed(e.to_string()))?;
                 let len = frame.length() as usize;
                 let next = offset + align4(len).max(16);
                 if frame.sequence_number() != seq {
@@ -460,19 +499,18 @@ fn align4(n: usize) -> usize {
 }
 
 /// Turn the payload of an `NLMSG_ERROR` message into the request's result.
-fn ack_result(flags: u16, payload: &[u8]) -> Result<(), String> {
+fn ack_result(flags: u16, payload: &[u8]) -> Result<(), NetlinkCause> {
     let Some(code) = payload.get(..4) else {
-        return Err("truncated netlink acknowledgement".into());
+        return Err(NetlinkCause::TruncatedAck);
     };
     let code = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
     if code == 0 {
         return Ok(());
     }
-    let mut text = errno_text(code.saturating_abs()).to_string();
-    if let Some(extack) = extack_message(flags, &payload[4..]) {
-        text.push_str(&format!(" ({extack})"));
-    }
-    Err(text)
+    Err(NetlinkCause::Refused {
+        errno: code.saturating_abs(),
+        extack: extack_message(flags, &payload[4..]),
+    })
 }
 
 /// The kernel's extended-ack text, if the acknowledgement carries one.
@@ -577,20 +615,21 @@ mod tests {
         let (flags, p) = error_payload(0, NLM_F_CAPPED, None);
         assert_eq!(ack_result(flags, &p), Ok(()));
         let (flags, p) = error_payload(-libc::EEXIST, NLM_F_CAPPED, None);
-        assert_eq!(ack_result(flags, &p), Err("File exists".into()));
+        let text = |flags, p: &[u8]| ack_result(flags, p).map_err(|e| e.to_string());
+        assert_eq!(text(flags, &p), Err("File exists".into()));
         let (flags, p) = error_payload(
             -libc::EINVAL,
             NLM_F_CAPPED | NLM_F_ACK_TLVS,
             Some("Nexthop has invalid gateway"),
         );
         assert_eq!(
-            ack_result(flags, &p),
+            text(flags, &p),
             Err("Invalid argument (Nexthop has invalid gateway)".into())
         );
         assert!(ack_result(0, &[1, 2]).is_err());
         // A hostile TLV area is ignored, not trusted.
         let (flags, mut p) = error_payload(-libc::EPERM, NLM_F_CAPPED | NLM_F_ACK_TLVS, None);
         p.extend_from_slice(&[0xff, 0xff, 1, 0]);
-        assert_eq!(ack_result(flags, &p), Err("Operation not permitted".into()));
+        assert_eq!(text(flags, &p), Err("Operation not permitted".into()));
     }
 }

@@ -7,12 +7,34 @@
 //! (so the common single-connection case costs nothing at event time); later
 //! connections take a fresh one each.
 
-use super::tracking::EphemeralPorts;
 use nix::sys::socket::{
     bind, getsockname, listen, socket, AddressFamily, Backlog, SockFlag, SockType, SockaddrIn,
     SockaddrIn6, SockaddrLike, SockaddrStorage,
 };
 use std::os::fd::{AsRawFd, OwnedFd};
+
+/// Hands out remote ports for passive children: the pre-allocated one first,
+/// then a fresh one each time (packetdrill's `next_ephemeral_port`).
+pub trait EphemeralPorts {
+    fn next_port(&mut self) -> Result<u16, PortError>;
+}
+
+/// A port could not be taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// A socket call failed: which one, and why.
+    #[error("{call}: {errno}")]
+    Socket {
+        call: &'static str,
+        errno: nix::errno::Errno,
+    },
+    #[error("ephemeral port socket has an unexpected family {0:?}")]
+    UnexpectedFamily(Option<AddressFamily>),
+}
+
+fn failed(call: &'static str) -> impl Fn(nix::errno::Errno) -> PortError {
+    move |errno| PortError::Socket { call, errno }
+}
 
 pub struct PortPool {
     ipv6: bool,
@@ -23,7 +45,7 @@ pub struct PortPool {
 
 impl PortPool {
     /// Pre-allocate the first port. `ipv6` is the socket family of the run.
-    pub fn new(ipv6: bool) -> Result<PortPool, String> {
+    pub fn new(ipv6: bool) -> Result<PortPool, PortError> {
         let mut pool = PortPool {
             ipv6,
             next: None,
@@ -33,14 +55,14 @@ impl PortPool {
         Ok(pool)
     }
 
-    fn take(&mut self) -> Result<u16, String> {
+    fn take(&mut self) -> Result<u16, PortError> {
         let family = if self.ipv6 {
             AddressFamily::Inet6
         } else {
             AddressFamily::Inet
         };
         let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)
-            .map_err(|e| format!("socket for an ephemeral port: {e}"))?;
+            .map_err(failed("socket for an ephemeral port"))?;
         let bound = if self.ipv6 {
             bind(
                 fd.as_raw_fd(),
@@ -54,20 +76,16 @@ impl PortPool {
         } else {
             bind(fd.as_raw_fd(), &SockaddrIn::new(0, 0, 0, 0, 0))
         };
-        bound.map_err(|e| format!("bind for an ephemeral port: {e}"))?;
+        bound.map_err(failed("bind for an ephemeral port"))?;
         listen(&fd, Backlog::new(1).unwrap_or(Backlog::MAXCONN))
-            .map_err(|e| format!("listen for an ephemeral port: {e}"))?;
-        let addr: SockaddrStorage =
-            getsockname(fd.as_raw_fd()).map_err(|e| format!("getsockname: {e}"))?;
+            .map_err(failed("listen for an ephemeral port"))?;
+        let addr: SockaddrStorage = getsockname(fd.as_raw_fd()).map_err(failed("getsockname"))?;
         let port = if let Some(a) = addr.as_sockaddr_in() {
             a.port()
         } else if let Some(a) = addr.as_sockaddr_in6() {
             a.port()
         } else {
-            return Err(format!(
-                "ephemeral port socket has an unexpected family {:?}",
-                addr.family()
-            ));
+            return Err(PortError::UnexpectedFamily(addr.family()));
         };
         self.holders.push(fd);
         Ok(port)
@@ -75,7 +93,7 @@ impl PortPool {
 }
 
 impl EphemeralPorts for PortPool {
-    fn next_port(&mut self) -> Result<u16, String> {
+    fn next_port(&mut self) -> Result<u16, PortError> {
         match self.next.take() {
             Some(port) => Ok(port),
             None => self.take(),
@@ -89,7 +107,7 @@ mod tests {
 
     #[test]
     fn ports_are_distinct_and_held() {
-        if !crate::testns::enter_private_netns() {
+        if !crate::run::testns::enter_private_netns() {
             return;
         }
         let mut pool = PortPool::new(false).unwrap();

@@ -1,34 +1,25 @@
-//! The event loop: one clock, events in script order, each at its time
-//! (engine spec sections 1 and 5).
+//! [`Runtime`]: everything a run touches (tun0 and its sniffer, fd and socket
+//! state, the code recorder, a blocking call in flight) and the waiting every
+//! event shares: sleeping until an event's time, checking when it happened,
+//! and completing a blocking call that returns meanwhile.
 //!
-//! [`Runtime`] owns everything a run touches: the network device and sniffer,
-//! fd/socket state, the code recorder and an in-flight blocking call. The
-//! packet, system call, command and code handlers live in their own files
-//! (`packets.rs`, `calls.rs`) as further `impl Runtime` blocks.
+//! The handlers of the events build on it, each in its own file:
+//! `syscall_events.rs`, `packet_events.rs`, then `event_loop.rs`, which runs
+//! the events in order, and `teardown.rs`. Timing: docs/engine/time-and-tolerance.md.
 
-use super::calls::PendingCall;
-use super::clock;
+use super::blocking::{PendingCall, ThreadError};
+use super::clock::ScriptClock;
 use super::code::CodeRecorder;
+use super::failure::{RunError, RunFailure};
 use super::netdev::NetDev;
 use super::ports::PortPool;
 use super::state::RunState;
-use super::timing::{self, EventTime, Tolerance};
-use crate::config::{Addresses, Config};
-use crate::outcome::{Failure, FailureKind, Observer};
+use super::syscall::{self, SyscallEnv};
+use super::timing::{self, EventTime, Timed, Tolerance};
+use crate::outcome::Observer;
+use crate::plan::config::{Addresses, Config};
 use crate::plan::Plan;
-use crate::script::{Action, Direction, Event, Micros, Script};
-
-/// An error that ends the run.
-pub(crate) type Fatal = Box<Failure>;
-
-pub(crate) fn fatal(kind: FailureKind, line: Option<u32>, message: String) -> Fatal {
-    Box::new(Failure {
-        kind,
-        line,
-        message,
-        mismatch: None,
-    })
-}
+use crate::script::{Event, Micros, Script, TimeSpec};
 
 pub(crate) struct Runtime<'a> {
     pub path: &'a str,
@@ -40,8 +31,8 @@ pub(crate) struct Runtime<'a> {
     pub state: RunState,
     pub netdev: NetDev,
     pub ports: PortPool,
-    /// Live (unix) microseconds of script time 0.
-    pub start: Micros,
+    /// Script time 0 on the realtime clock (set once the init command ran).
+    pub clock: ScriptClock,
     pub tolerance: Tolerance,
     pub code: CodeRecorder,
     pub blocking: Option<PendingCall>,
@@ -49,11 +40,10 @@ pub(crate) struct Runtime<'a> {
     pub warnings: Vec<String>,
     /// The previous event's adjusted script time (`last_event->time_usecs`).
     pub prev_time: Option<Micros>,
-    prev_inbound: bool,
+    /// Whether the previous event was an inbound packet.
+    pub prev_inbound: bool,
     /// Events processed so far (`num_events`): timing is checked from the second on.
     pub num_events: usize,
-    /// The line of the event being processed.
-    pub line: u32,
 }
 
 impl<'a> Runtime<'a> {
@@ -78,7 +68,7 @@ impl<'a> Runtime<'a> {
             state: RunState::default(),
             netdev,
             ports,
-            start: 0,
+            clock: ScriptClock::starting_at(0),
             tolerance: Tolerance {
                 usecs: config.tolerance_usecs,
                 percent: config.tolerance_percent,
@@ -89,114 +79,27 @@ impl<'a> Runtime<'a> {
             prev_time: None,
             prev_inbound: false,
             num_events: 0,
-            line: 0,
         }
     }
 
     /// Script-relative microseconds now.
     pub fn now(&self) -> Micros {
-        clock::now_usecs() - self.start
+        self.clock.now()
     }
 
     /// Live (unix) microseconds of a script time.
     pub fn live_time(&self, script_time: Micros) -> Micros {
-        self.start + script_time
-    }
-
-    /// `path:line: ` prefixed message for the current event.
-    pub fn at_line(&self, line: u32, message: impl std::fmt::Display) -> String {
-        format!("{}:{}: {}", self.path, line, message)
-    }
-
-    /// Run every event in order. The caller has already run the init command
-    /// and set [`Runtime::start`].
-    pub fn run_events(&mut self) -> Result<(), Fatal> {
-        let events = &self.script.events;
-        for (index, event) in events.iter().enumerate() {
-            self.line = event.line;
-            self.observer.event_started(event.line);
-            if index == 0 && event.time != crate::script::TimeSpec::Absolute(0) {
-                let unadjusted = match event.time {
-                    crate::script::TimeSpec::Absolute(t)
-                    | crate::script::TimeSpec::Relative(t)
-                    | crate::script::TimeSpec::AbsoluteRange(t, _)
-                    | crate::script::TimeSpec::RelativeRange(t, _) => t,
-                    crate::script::TimeSpec::Any => 0,
-                };
-                if unadjusted != 0 {
-                    return Err(fatal(
-                        FailureKind::Semantic,
-                        Some(event.line),
-                        self.at_line(event.line, "first event should be at time 0"),
-                    ));
-                }
-            }
-            if index > 0 {
-                let prev = &events[index - 1];
-                if let (Some(prev_time), true, true) =
-                    (self.prev_time, is_absolute(prev), is_absolute(event))
-                {
-                    let this = match event.time {
-                        crate::script::TimeSpec::Absolute(t)
-                        | crate::script::TimeSpec::AbsoluteRange(t, _) => t,
-                        _ => prev_time,
-                    };
-                    if this < prev_time {
-                        return Err(fatal(
-                            FailureKind::Semantic,
-                            Some(event.line),
-                            self.at_line(
-                                event.line,
-                                format!(
-                                    "time goes backward in script from {prev_time} usec to {this} usec"
-                                ),
-                            ),
-                        ));
-                    }
-                }
-            }
-            let inbound = is_inbound(event);
-            let offset = if self.prev_inbound && inbound {
-                self.prev_time.unwrap_or(0)
-            } else {
-                self.now()
-            };
-            let time = EventTime::anchor(event.time, offset);
-            self.dispatch(index, event, &time)?;
-            self.prev_time = Some(time.start);
-            self.prev_inbound = inbound;
-            self.num_events += 1;
-        }
-        Ok(())
-    }
-
-    fn dispatch(&mut self, index: usize, event: &Event, time: &EventTime) -> Result<(), Fatal> {
-        match &event.action {
-            Action::Packet(_) => self.run_packet(index, event, time),
-            Action::Syscall(spec) => self.run_syscall(event, spec, time),
-            Action::Command(command) => {
-                self.wait_for(event, time, "command")?;
-                super::command::run(&command.text).map_err(|detail| {
-                    fatal(
-                        FailureKind::Command,
-                        Some(event.line),
-                        self.at_line(
-                            event.line,
-                            format!("error executing `{}` command: {detail}", command.text),
-                        ),
-                    )
-                })
-            }
-            Action::Code(code) => {
-                self.wait_for(event, time, "data collection for code")?;
-                self.collect_code(event, &code.text)
-            }
-        }
+        self.clock.to_unix(script_time)
     }
 
     /// Sleep until the event's time, then check when we woke against it
     /// (`wait_for_event`; not for the first event).
-    pub fn wait_for(&mut self, event: &Event, time: &EventTime, what: &str) -> Result<(), Fatal> {
+    pub fn wait_for(
+        &mut self,
+        event: &Event,
+        time: &EventTime,
+        what: Timed,
+    ) -> Result<(), Box<RunFailure>> {
         let deadline = self.live_time(time.start);
         self.sleep_until(deadline)?;
         if self.num_events > 0 {
@@ -208,7 +111,7 @@ impl<'a> Runtime<'a> {
 
     /// Sleep until a live deadline; a blocking call that ends meanwhile is
     /// completed (and may fail the run) as soon as it returns.
-    pub fn sleep_until(&mut self, deadline: Micros) -> Result<(), Fatal> {
+    pub fn sleep_until(&mut self, deadline: Micros) -> Result<(), Box<RunFailure>> {
         loop {
             if let Some(pending) = &mut self.blocking {
                 match pending.inflight.wait_done_until(deadline) {
@@ -216,7 +119,7 @@ impl<'a> Runtime<'a> {
                     false => return Ok(()),
                 }
             } else {
-                clock::sleep_until(deadline);
+                super::clock::sleep_until(deadline);
                 return Ok(());
             }
         }
@@ -228,45 +131,60 @@ impl<'a> Runtime<'a> {
         event: &Event,
         time: &EventTime,
         actual: Micros,
-        what: &str,
-    ) -> Result<(), Fatal> {
-        timing::verify(time, actual, self.prev_time, self.tolerance, what).map_err(|detail| {
-            fatal(
-                FailureKind::Timing,
-                Some(event.line),
-                self.at_line(event.line, detail),
-            )
-        })
+        what: Timed,
+    ) -> Result<(), Box<RunFailure>> {
+        timing::verify(time, actual, self.prev_time, self.tolerance, what)
+            .map_err(|e| RunError::Timing(e).at(event.line))
     }
 
-    /// `%{ }%`: snapshot the socket under test now; the code runs at the end.
-    fn collect_code(&mut self, event: &Event, text: &str) -> Result<(), Fatal> {
-        let fail = |msg: &str| {
-            fatal(
-                FailureKind::Code,
-                Some(event.line),
-                self.at_line(event.line, msg),
-            )
-        };
-        let Some(id) = self.state.socket_under_test else {
-            return Err(fail("no socket to use for code"));
-        };
-        let Some(fd) = self.state.sockets[id].live_fd else {
-            return Err(fail("can't find getsockopt to get TCP info"));
-        };
-        let snapshot = super::code::snapshot(fd).map_err(|e| fail(&e))?;
-        self.code.record(snapshot, self.path, event.line, text);
-        Ok(())
+    pub fn syscall_env(&mut self) -> SyscallEnv<'_> {
+        SyscallEnv {
+            state: &mut self.state,
+            config: self.config,
+            addrs: self.addrs,
+        }
     }
-}
 
-fn is_inbound(event: &Event) -> bool {
-    matches!(&event.action, Action::Packet(p) if p.direction == Direction::Inbound)
-}
-
-fn is_absolute(event: &Event) -> bool {
-    matches!(
-        event.time,
-        crate::script::TimeSpec::Absolute(_) | crate::script::TimeSpec::AbsoluteRange(..)
-    )
+    /// The blocking call has returned: check its result, then its return time.
+    pub fn finish_blocking(&mut self) -> Result<(), Box<RunFailure>> {
+        let Some(pending) = self.blocking.take() else {
+            return Ok(());
+        };
+        let PendingCall {
+            inflight,
+            spec,
+            line,
+            start,
+            end,
+            time_spec,
+        } = pending;
+        let name = spec.name.value.clone();
+        let Some(returned) = inflight.take() else {
+            return Err(RunError::SyscallThread {
+                name,
+                error: ThreadError::Died,
+            }
+            .at(line));
+        };
+        {
+            let mut env = self.syscall_env();
+            syscall::complete(&spec, returned.value, &mut env)
+        }
+        .map_err(|error| RunError::Syscall { name, error }.at(line))?;
+        let expected = EventTime::anchor(
+            match time_spec {
+                TimeSpec::Relative(_) | TimeSpec::RelativeRange(..) => TimeSpec::Relative(end),
+                _ => TimeSpec::Absolute(end),
+            },
+            0,
+        );
+        timing::verify(
+            &expected,
+            self.clock.to_script(returned.returned),
+            Some(start),
+            self.tolerance,
+            Timed::SyscallReturn,
+        )
+        .map_err(|e| RunError::Timing(e).at(line))
+    }
 }

@@ -1,5 +1,6 @@
 //! The packets the kernel sends out of tun0, with the kernel's timestamps
-//! (engine spec, 5.1 and 9.2 "Sniffer").
+//! (docs/engine/network.md, "The sniffer"; docs/engine/time-and-tolerance.md,
+//! "The clock").
 //!
 //! Like packetdrill's packet socket: an `AF_PACKET` raw socket bound to one
 //! interface, all protocols, a 2 MB receive buffer, timestamps on. Only frames
@@ -44,8 +45,21 @@ pub struct Sniffer {
     control: Vec<u8>,
 }
 
-fn last_error(what: &str) -> String {
-    format!("{what}: {}", io_text(&io::Error::last_os_error()))
+/// The packet socket failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SnifferError {
+    /// A call on the socket failed: which one, and the system's text.
+    #[error("{call}: {cause}")]
+    Socket { call: &'static str, cause: String },
+    #[error("sniffed packet of {len} bytes exceeds the {buffer}-byte buffer")]
+    FrameTooLong { len: usize, buffer: usize },
+}
+
+fn last_error(call: &'static str) -> SnifferError {
+    SnifferError::Socket {
+        call,
+        cause: io_text(&io::Error::last_os_error()),
+    }
 }
 
 fn set_int_option(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> bool {
@@ -91,7 +105,7 @@ fn outgoing_only_filter() -> [libc::sock_filter; 4] {
 impl Sniffer {
     /// Open a sniffer on the interface with index `ifindex` (in the calling
     /// thread's network namespace).
-    pub fn open(ifindex: u32) -> Result<Sniffer, String> {
+    pub fn open(ifindex: u32) -> Result<Sniffer, SnifferError> {
         // Protocol 0: the socket receives nothing until it is bound, so frames of
         // other interfaces never reach its queue.
         // SAFETY: plain socket(2) call; the result is checked.
@@ -177,7 +191,7 @@ impl Sniffer {
     pub fn next(
         &mut self,
         deadline_unix_usecs: Option<i64>,
-    ) -> Result<Option<SniffedFrame>, String> {
+    ) -> Result<Option<SniffedFrame>, SnifferError> {
         self.next_or_woken(deadline_unix_usecs, None)
     }
 
@@ -187,7 +201,7 @@ impl Sniffer {
         &mut self,
         deadline_unix_usecs: Option<i64>,
         wake: Option<BorrowedFd<'_>>,
-    ) -> Result<Option<SniffedFrame>, String> {
+    ) -> Result<Option<SniffedFrame>, SnifferError> {
         loop {
             if let Some(frame) = self.try_next()? {
                 return Ok(Some(frame));
@@ -211,7 +225,12 @@ impl Sniffer {
             let polled = if wake.is_some() { 2 } else { 1 };
             match ppoll(&mut fds[..polled], timeout, None) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(format!("poll on the packet socket: {}", e.desc())),
+                Err(e) => {
+                    return Err(SnifferError::Socket {
+                        call: "poll on the packet socket",
+                        cause: e.desc().to_string(),
+                    })
+                }
             }
             let woken = wake.is_some() && fds[1].revents().is_some_and(|r| !r.is_empty());
             if woken {
@@ -220,17 +239,8 @@ impl Sniffer {
         }
     }
 
-    /// Read every queued frame without waiting and return how many were dropped.
-    pub fn discard_pending(&mut self) -> Result<usize, String> {
-        let mut n = 0;
-        while self.receive()?.is_some() {
-            n += 1;
-        }
-        Ok(n)
-    }
-
     /// One queued outgoing frame, if any (without waiting).
-    fn try_next(&mut self) -> Result<Option<SniffedFrame>, String> {
+    fn try_next(&mut self) -> Result<Option<SniffedFrame>, SnifferError> {
         loop {
             let Some((len, pkttype, ifindex, stamp)) = self.receive()? else {
                 return Ok(None);
@@ -241,10 +251,10 @@ impl Sniffer {
                 continue;
             }
             if len > self.buffer.len() {
-                return Err(format!(
-                    "sniffed packet of {len} bytes exceeds the {}-byte buffer",
-                    self.buffer.len()
-                ));
+                return Err(SnifferError::FrameTooLong {
+                    len,
+                    buffer: self.buffer.len(),
+                });
             }
             return Ok(Some(SniffedFrame {
                 bytes: self.buffer[..len].to_vec(),
@@ -256,7 +266,7 @@ impl Sniffer {
     /// recvmsg one frame without waiting: (full length, packet type, ifindex,
     /// kernel timestamp in realtime µs).
     #[allow(clippy::type_complexity)]
-    fn receive(&mut self) -> Result<Option<(usize, u8, usize, Option<i64>)>, String> {
+    fn receive(&mut self) -> Result<Option<(usize, u8, usize, Option<i64>)>, SnifferError> {
         loop {
             let mut iov = [IoSliceMut::new(&mut self.buffer)];
             let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;
@@ -269,7 +279,12 @@ impl Sniffer {
                 Ok(msg) => msg,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(nix::errno::Errno::EAGAIN) => return Ok(None),
-                Err(e) => return Err(format!("packet socket recvfrom(): {}", e.desc())),
+                Err(e) => {
+                    return Err(SnifferError::Socket {
+                        call: "packet socket recvfrom()",
+                        cause: e.desc().to_string(),
+                    })
+                }
             };
             let (pkttype, ifindex) = match msg.address.as_ref().and_then(|a| a.as_link_addr()) {
                 Some(ll) => (ll.pkttype(), ll.ifindex()),

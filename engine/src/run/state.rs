@@ -1,13 +1,49 @@
 //! What the runtime knows about the script's file descriptors and sockets
-//! (packetdrill's `fd_state` list and `struct socket`, engine spec 10.1).
+//! (packetdrill's `fd_state` list and `struct socket`; docs/engine/syscalls.md,
+//! "File descriptors", and docs/engine/packets.md, "Socket tracking").
 //!
 //! Script fd numbers are labels: each maps to the live fd the kernel gave.
 //! Sockets are also tracked for packet mapping: the "socket under test" is the
 //! one the next script packet belongs to.
 
+use super::ports::PortError;
+use crate::packet::flow::Endpoint;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::os::fd::RawFd;
+
+/// A script fd or socket the run cannot account for. `Display` is
+/// packetdrill's text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TrackingError {
+    #[error("unable to find fd with script fd {0}")]
+    UnknownFd(i32),
+    #[error("unable to find socket with script fd {0}")]
+    UnknownSocket(i32),
+    #[error("invalid fd {0} in script")]
+    InvalidFd(i32),
+    #[error("invalid socket fd {0} in script")]
+    InvalidSocketFd(i32),
+    #[error("invalid live socket fd {0}")]
+    InvalidLiveSocketFd(RawFd),
+    #[error("duplicate fd {0} in script")]
+    DuplicateFd(i32),
+    #[error("duplicate live fd {0}")]
+    DuplicateLiveFd(RawFd),
+    #[error("unable to find socket matching accept() call")]
+    NothingToAccept,
+    #[error(
+        "accept() returned a connection from {:?}:{} but the script's connection is from {:?}:{}",
+        peer.ip, peer.port, expected.ip, expected.port
+    )]
+    AcceptedOtherPeer { peer: Endpoint, expected: Endpoint },
+    #[error("socket is not new")]
+    SocketNotNew,
+    #[error("no matching socket for script packet")]
+    NoSocketForPacket,
+    /// No live port for a passive child.
+    #[error(transparent)]
+    Ports(#[from] PortError),
+}
 
 /// Index of a socket in [`RunState::sockets`].
 pub type SocketId = usize;
@@ -29,13 +65,6 @@ pub enum SocketPhase {
     ActiveSynAcked,
 }
 
-/// An IP address and port (port in host order; 0 and `None` mean unknown).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    pub ip: Option<IpAddr>,
-    pub port: u16,
-}
-
 /// One side's view of a connection: the script's or the live one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ConnectionView {
@@ -46,7 +75,7 @@ pub struct ConnectionView {
 }
 
 /// The first TCP timestamp seen on a socket: the baseline that maps live TS
-/// values to script space (engine spec 10.3, step 5).
+/// values to script space (docs/engine/packets.md, "TCP timestamps").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TsBaseline {
     pub script_val: u32,
@@ -55,7 +84,8 @@ pub struct TsBaseline {
     pub live_ecr: u32,
 }
 
-/// The fields of a TCP header remembered for the end-of-test RST (engine spec 11).
+/// The fields of a TCP header remembered for the end-of-test RST
+/// (docs/engine/packets.md, "End-of-run resets").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TcpMemo {
     pub seq: u32,
@@ -171,26 +201,31 @@ impl RunState {
     }
 
     /// Script fd -> live fd, with packetdrill's error text.
-    pub fn live_fd(&self, script_fd: i32) -> Result<RawFd, String> {
+    pub fn live_fd(&self, script_fd: i32) -> Result<RawFd, TrackingError> {
         self.find_script_fd(script_fd)
             .map(|f| f.live_fd)
-            .ok_or_else(|| format!("unable to find fd with script fd {script_fd}"))
+            .ok_or(TrackingError::UnknownFd(script_fd))
     }
 
-    fn check_duplicate(&self, script_fd: i32, live_fd: RawFd) -> Result<(), String> {
+    fn check_duplicate(&self, script_fd: i32, live_fd: RawFd) -> Result<(), TrackingError> {
         if self.find_script_fd(script_fd).is_some() {
-            return Err(format!("duplicate fd {script_fd} in script"));
+            return Err(TrackingError::DuplicateFd(script_fd));
         }
         if self.fds.iter().any(|f| !f.closed && f.live_fd == live_fd) {
-            return Err(format!("duplicate live fd {live_fd}"));
+            return Err(TrackingError::DuplicateLiveFd(live_fd));
         }
         Ok(())
     }
 
     /// Record a new fd that is not a socket (`open`, `pipe`, `epoll_create`).
-    pub fn add_fd(&mut self, script_fd: i32, live_fd: RawFd, kind: FdKind) -> Result<(), String> {
+    pub fn add_fd(
+        &mut self,
+        script_fd: i32,
+        live_fd: RawFd,
+        kind: FdKind,
+    ) -> Result<(), TrackingError> {
         if script_fd < 0 {
-            return Err(format!("invalid fd {script_fd} in script"));
+            return Err(TrackingError::InvalidFd(script_fd));
         }
         self.check_duplicate(script_fd, live_fd)?;
         self.fds.insert(
@@ -213,12 +248,12 @@ impl RunState {
         family: i32,
         ty: i32,
         protocol: i32,
-    ) -> Result<SocketId, String> {
+    ) -> Result<SocketId, TrackingError> {
         if script_fd < 0 {
-            return Err(format!("invalid socket fd {script_fd} in script"));
+            return Err(TrackingError::InvalidSocketFd(script_fd));
         }
         if live_fd < 0 {
-            return Err(format!("invalid live socket fd {live_fd}"));
+            return Err(TrackingError::InvalidLiveSocketFd(live_fd));
         }
         self.check_duplicate(script_fd, live_fd)?;
         let mut s = TrackedSocket::new(SocketPhase::New);
@@ -259,10 +294,10 @@ impl RunState {
     }
 
     /// `listen()` succeeded.
-    pub fn on_listen(&mut self, script_fd: i32) -> Result<(), String> {
+    pub fn on_listen(&mut self, script_fd: i32) -> Result<(), TrackingError> {
         let id = self
             .socket_of_fd(script_fd)
-            .ok_or_else(|| format!("unable to find socket with script fd {script_fd}"))?;
+            .ok_or(TrackingError::UnknownSocket(script_fd))?;
         self.sockets[id].phase = SocketPhase::Listening;
         Ok(())
     }
@@ -274,7 +309,7 @@ impl RunState {
         script_fd: i32,
         live_fd: RawFd,
         peer: Endpoint,
-    ) -> Result<SocketId, String> {
+    ) -> Result<SocketId, TrackingError> {
         // Newest first, as packetdrill walks its fd list.
         let found = (0..self.sockets.len()).rev().find(|&id| {
             let s = &self.sockets[id];
@@ -286,14 +321,14 @@ impl RunState {
                 )
         });
         let Some(id) = found else {
-            return Err("unable to find socket matching accept() call".into());
+            return Err(TrackingError::NothingToAccept);
         };
         let s = &self.sockets[id];
         if s.live.remote.port != peer.port || s.live.remote.ip != peer.ip {
-            return Err(format!(
-                "accept() returned a connection from {:?}:{} but the script's connection is from {:?}:{}",
-                peer.ip, peer.port, s.live.remote.ip, s.live.remote.port
-            ));
+            return Err(TrackingError::AcceptedOtherPeer {
+                peer,
+                expected: s.live.remote,
+            });
         }
         // packetdrill does not check accept()'s fd for duplicates: a script
         // may accept into a number it still holds (lookups find the newest).
@@ -321,10 +356,10 @@ impl RunState {
         remote: Endpoint,
         af_unspec: bool,
         must_be_new: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), TrackingError> {
         let id = self
             .socket_of_fd(script_fd)
-            .ok_or_else(|| format!("unable to find socket with script fd {script_fd}"))?;
+            .ok_or(TrackingError::UnknownSocket(script_fd))?;
         let s = &mut self.sockets[id];
         if af_unspec {
             s.phase = SocketPhase::New;
@@ -332,7 +367,7 @@ impl RunState {
         }
         if s.phase != SocketPhase::New {
             return if must_be_new {
-                Err("socket is not new".into())
+                Err(TrackingError::SocketNotNew)
             } else {
                 Ok(())
             };
@@ -345,12 +380,12 @@ impl RunState {
     }
 
     /// `close()` succeeded on `script_fd`.
-    pub fn on_close(&mut self, script_fd: i32) -> Result<(), String> {
+    pub fn on_close(&mut self, script_fd: i32) -> Result<(), TrackingError> {
         let pos = self
             .fds
             .iter()
             .position(|f| !f.closed && f.script_fd == script_fd)
-            .ok_or_else(|| format!("unable to find fd with script fd {script_fd}"))?;
+            .ok_or(TrackingError::UnknownFd(script_fd))?;
         self.fds[pos].closed = true;
         if let FdKind::Socket(id) = self.fds[pos].kind {
             self.sockets[id].closed = true;
@@ -373,7 +408,7 @@ mod tests {
         assert_eq!(st.live_fd(3), Ok(17));
         assert_eq!(
             st.add_socket(3, 18, libc::AF_INET, libc::SOCK_STREAM, 6),
-            Err("duplicate fd 3 in script".into())
+            Err(TrackingError::DuplicateFd(3))
         );
         st.on_close(3).unwrap();
         assert!(st.live_fd(3).is_err());

@@ -1,26 +1,19 @@
-//! The end of a run (engine spec sections 1 and 11): wait for an outstanding
+//! The end of a run (docs/engine/lifecycle.md, "Teardown"): wait for an outstanding
 //! blocking call, close the script's fds, and reset the TCP connections the
 //! script left open so no kernel state outlives the run.
 
-use super::runtime::{fatal, Fatal, Runtime};
-use crate::outcome::FailureKind;
+use super::failure::{RunError, RunFailure};
+use super::runtime::Runtime;
 use std::time::Duration;
 
 impl Runtime<'_> {
     /// The success path.
-    pub fn teardown(&mut self) -> Result<(), Fatal> {
+    pub fn teardown(&mut self) -> Result<(), Box<RunFailure>> {
         if let Some(pending) = &mut self.blocking {
             if !pending.inflight.wait_done_for(Duration::from_secs(1)) {
                 let line = pending.line;
                 self.abandon();
-                return Err(fatal(
-                    FailureKind::Syscall,
-                    Some(line),
-                    self.at_line(
-                        line,
-                        "runtime error: exiting while a blocking system call is in progress",
-                    ),
-                ));
+                return Err(RunError::BlockingCallAtExit.at(line));
             }
             self.finish_blocking()?;
         }

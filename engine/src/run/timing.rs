@@ -1,10 +1,13 @@
-//! Script times and packetdrill's tolerance rules (engine spec, section 5).
+//! Script times and packetdrill's tolerance rules
+//! (docs/engine/time-and-tolerance.md).
 //!
 //! All times here are microseconds of script time (0 = the script start).
 
 use crate::script::{Micros, TimeSpec};
+use std::fmt;
 
-/// An event's time once relative times are anchored (spec 5.2).
+/// An event's time once relative times are anchored
+/// (docs/engine/time-and-tolerance.md, "Anchoring of relative times").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventTime {
     pub spec: TimeSpec,
@@ -60,13 +63,6 @@ impl EventTime {
             TimeSpec::Absolute(_) | TimeSpec::AbsoluteRange(..)
         )
     }
-
-    pub fn needs_anchor(&self) -> bool {
-        matches!(
-            self.spec,
-            TimeSpec::Relative(_) | TimeSpec::RelativeRange(..) | TimeSpec::Any
-        )
-    }
 }
 
 /// Absolute and relative tolerance (`--tolerance_usecs`, `--tolerance_percent`).
@@ -96,20 +92,92 @@ pub fn secs(usecs: i64) -> String {
     format!("{:.6}", usecs as f64 / 1e6)
 }
 
+/// `%9.6f` of script microseconds, as packetdrill prints packet times.
+pub fn secs9(usecs: Micros) -> String {
+    format!("{:9.6}", usecs as f64 / 1e6)
+}
+
 fn signed_secs(usecs: i64) -> String {
     format!("{:+.6}", usecs as f64 / 1e6)
 }
 
-/// Check that something described by `what` (`outbound packet`, `system call start`...)
-/// that happened at `actual` fits `time`. `previous` is the previous event's
-/// expected time (`None` for none). The error text is packetdrill's.
+/// What happened at a checked time, in packetdrill's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timed {
+    InboundPacket,
+    OutboundPacket,
+    SyscallStart,
+    SyscallReturn,
+    Command,
+    CodeCollection,
+}
+
+impl fmt::Display for Timed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Timed::InboundPacket => "inbound packet",
+            Timed::OutboundPacket => "outbound packet",
+            Timed::SyscallStart => "system call start",
+            Timed::SyscallReturn => "system call return",
+            Timed::Command => "command",
+            Timed::CodeCollection => "data collection for code",
+        })
+    }
+}
+
+/// Something happened outside its tolerance. `Display` is packetdrill's
+/// text; times are script microseconds.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TimingError {
+    #[error(
+        "timing error: expected {what} at {} sec but happened at {} sec; tolerance {} sec",
+        secs(*expected),
+        secs(*actual),
+        secs(*tolerance)
+    )]
+    Outside {
+        what: Timed,
+        expected: Micros,
+        actual: Micros,
+        tolerance: Micros,
+    },
+    /// An absolute range `A~B`.
+    #[error(
+        "timing error: expected {what} in time range {}~{} sec but happened at {} sec",
+        secs(*start),
+        secs(*end),
+        secs(*actual)
+    )]
+    OutsideRange {
+        what: Timed,
+        start: Micros,
+        end: Micros,
+        actual: Micros,
+    },
+    /// A relative range `+A~+B`: the times are relative to the anchor.
+    #[error(
+        "timing error: expected {what} in relative time range +{}~+{} sec but happened at {} sec",
+        secs(*start),
+        secs(*end),
+        signed_secs(*actual)
+    )]
+    OutsideRelativeRange {
+        what: Timed,
+        start: Micros,
+        end: Micros,
+        actual: Micros,
+    },
+}
+
+/// Check that `what`, which happened at `actual`, fits `time`. `previous`
+/// is the previous event's expected time (`None` for none).
 pub fn verify(
     time: &EventTime,
     actual: Micros,
     previous: Option<Micros>,
     tolerance: Tolerance,
-    what: &str,
-) -> Result<(), String> {
+    what: Timed,
+) -> Result<(), TimingError> {
     if time.spec == TimeSpec::Any {
         return Ok(());
     }
@@ -117,35 +185,46 @@ pub fn verify(
     if let Some(end) = time.end {
         if actual < time.start - tol || actual > end + tol {
             return Err(if time.is_absolute() {
-                format!(
-                    "timing error: expected {what} in time range {}~{} sec but happened at {} sec",
-                    secs(time.start),
-                    secs(end),
-                    secs(actual)
-                )
+                TimingError::OutsideRange {
+                    what,
+                    start: time.start,
+                    end,
+                    actual,
+                }
             } else {
-                format!(
-                    "timing error: expected {what} in relative time range +{}~+{} sec but happened at {} sec",
-                    secs(time.start - time.offset),
-                    secs(end - time.offset),
-                    signed_secs(actual - time.offset)
-                )
+                TimingError::OutsideRelativeRange {
+                    what,
+                    start: time.start - time.offset,
+                    end: end - time.offset,
+                    actual: actual - time.offset,
+                }
             });
         }
         return Ok(());
     }
     if actual < time.start - tol || actual > time.start + tol {
-        return Err(format!(
-            "timing error: expected {what} at {} sec but happened at {} sec; tolerance {} sec",
-            secs(time.start),
-            secs(actual),
-            secs(tol)
-        ));
+        return Err(TimingError::Outside {
+            what,
+            expected: time.start,
+            actual,
+            tolerance: tol,
+        });
     }
     Ok(())
 }
 
-/// How long to wait for an outbound packet before giving up (spec 5.5): whole
+/// The script's own times are impossible (packetdrill's checks when an event
+/// becomes current).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptTimeError {
+    #[error("first event should be at time 0")]
+    FirstEventNotAtZero,
+    #[error("time goes backward in script from {from} usec to {to} usec")]
+    Backward { from: Micros, to: Micros },
+}
+
+/// How long to wait for an outbound packet before giving up
+/// (docs/engine/time-and-tolerance.md, "Sniff timeout"): whole
 /// seconds `trunc(max(start, end) - previous) + 2`; `None` = forever (`*`).
 pub fn sniff_timeout_secs(time: &EventTime, previous: Micros) -> Option<i64> {
     if time.spec == TimeSpec::Any {
@@ -177,24 +256,52 @@ mod tests {
     fn messages_match_packetdrill() {
         let t = EventTime::anchor(TimeSpec::Relative(100_000), 200_437);
         assert_eq!(
-            verify(&t, 401_145, Some(200_437), TOL, "system call return").unwrap_err(),
+            verify(&t, 401_145, Some(200_437), TOL, Timed::SyscallReturn)
+                .unwrap_err()
+                .to_string(),
             "timing error: expected system call return at 0.300437 sec but happened at 0.401145 sec; tolerance 0.012500 sec"
         );
-        assert!(verify(&t, 300_437 + 12_500, Some(200_437), TOL, "x").is_ok());
-        assert!(verify(&t, 300_437 - 12_501, Some(200_437), TOL, "x").is_err());
+        assert!(verify(&t, 300_437 + 12_500, Some(200_437), TOL, Timed::Command).is_ok());
+        assert!(verify(&t, 300_437 - 12_501, Some(200_437), TOL, Timed::Command).is_err());
 
         let r = EventTime::anchor(TimeSpec::AbsoluteRange(100_000, 200_000), 0);
         assert_eq!(
-            verify(&r, 300_000, Some(0), TOL, "outbound packet").unwrap_err(),
+            verify(&r, 300_000, Some(0), TOL, Timed::OutboundPacket)
+                .unwrap_err()
+                .to_string(),
             "timing error: expected outbound packet in time range 0.100000~0.200000 sec but happened at 0.300000 sec"
         );
         let rr = EventTime::anchor(TimeSpec::RelativeRange(100_000, 200_000), 1_000_000);
         assert_eq!(
-            verify(&rr, 1_050_000, Some(1_000_000), TOL, "outbound packet").unwrap_err(),
+            verify(&rr, 1_050_000, Some(1_000_000), TOL, Timed::OutboundPacket)
+                .unwrap_err()
+                .to_string(),
             "timing error: expected outbound packet in relative time range +0.100000~+0.200000 sec but happened at +0.050000 sec"
         );
         let any = EventTime::anchor(TimeSpec::Any, 5);
-        assert!(verify(&any, 99_000_000, Some(0), TOL, "x").is_ok());
+        assert!(verify(&any, 99_000_000, Some(0), TOL, Timed::Command).is_ok());
+    }
+
+    #[test]
+    fn packet_times_print_like_printf() {
+        assert_eq!(secs9(100_000), " 0.100000");
+        assert_eq!(secs9(12_345_678), "12.345678");
+    }
+
+    #[test]
+    fn script_time_errors_read_as_packetdrill_words_them() {
+        assert_eq!(
+            ScriptTimeError::Backward {
+                from: 200_000,
+                to: 100_000
+            }
+            .to_string(),
+            "time goes backward in script from 200000 usec to 100000 usec"
+        );
+        assert_eq!(
+            ScriptTimeError::FirstEventNotAtZero.to_string(),
+            "first event should be at time 0"
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Which socket a packet belongs to (engine spec, 10.1).
+//! Which socket a packet belongs to (docs/engine/packets.md, "Socket tracking").
 //!
 //! packetdrill tracks one "socket under test" at a time. A script packet is
 //! mapped to it (creating a passive child when an inbound packet reaches a
@@ -6,62 +6,11 @@
 //! SYN); a sniffed packet is accepted only when it matches that socket's live
 //! 4-tuple, or is the first SYN/datagram of a connecting socket.
 
-use super::state::{Endpoint, RunState, SocketId, SocketPhase, TrackedSocket};
-use crate::config::Addresses;
+use super::ports::EphemeralPorts;
+use super::state::{RunState, SocketId, SocketPhase, TrackedSocket, TrackingError};
+use crate::packet::flow::{Endpoint, PacketFacts, Transport, Tuple};
+use crate::plan::config::Addresses;
 use crate::script::Direction;
-
-/// The transport of a packet, with what socket tracking needs to know of it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Tcp {
-        syn: bool,
-        ack: bool,
-        seq: u32,
-    },
-    Udp,
-    /// ICMP or ICMPv6; `echoed` is the protocol of the echoed header, if any.
-    Icmp {
-        v6: bool,
-        echoed: Option<i32>,
-    },
-}
-
-/// The addresses and ports of a packet (ports 0 for ICMP).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tuple {
-    pub src: Endpoint,
-    pub dst: Endpoint,
-}
-
-impl Tuple {
-    pub fn reversed(self) -> Tuple {
-        Tuple {
-            src: self.dst,
-            dst: self.src,
-        }
-    }
-}
-
-/// What tracking needs from a packet (script or live).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PacketFacts {
-    /// `AF_INET` or `AF_INET6`: the family of the (innermost) IP header.
-    pub family: i32,
-    pub transport: Transport,
-    pub tuple: Tuple,
-}
-
-impl PacketFacts {
-    fn is_icmp(&self) -> bool {
-        matches!(self.transport, Transport::Icmp { .. })
-    }
-}
-
-/// Hands out remote ports for passive children: the pre-allocated one first,
-/// then a fresh one each time (packetdrill's `next_ephemeral_port`).
-pub trait EphemeralPorts {
-    fn next_port(&mut self) -> Result<u16, String>;
-}
 
 /// The outbound 4-tuple of a socket's view (local -> remote).
 pub fn outbound(view: &super::state::ConnectionView) -> Tuple {
@@ -86,7 +35,7 @@ impl RunState {
         facts: &PacketFacts,
         addrs: &Addresses,
         ports: &mut dyn EphemeralPorts,
-    ) -> Result<SocketId, String> {
+    ) -> Result<SocketId, TrackingError> {
         let under_test = self.socket_under_test;
         if let Transport::Tcp { syn, ack, seq } = facts.transport {
             // An inbound packet while a listener (or nothing) is under test: a new child.
@@ -143,7 +92,7 @@ impl RunState {
                 return Ok(id);
             }
         }
-        Err("no matching socket for script packet".into())
+        Err(TrackingError::NoSocketForPacket)
     }
 
     /// Is this sniffed packet outbound from the socket under test? Learns a
@@ -204,16 +153,18 @@ mod tests {
     use super::*;
     use std::net::IpAddr;
 
+    use crate::run::ports::PortError;
+
     struct Ports(u16);
     impl EphemeralPorts for Ports {
-        fn next_port(&mut self) -> Result<u16, String> {
+        fn next_port(&mut self) -> Result<u16, PortError> {
             self.0 += 1;
             Ok(self.0)
         }
     }
 
     fn addrs() -> Addresses {
-        let mut c = crate::config::Config::default();
+        let mut c = crate::plan::config::Config::default();
         c.apply_flag("local_ip", Some("192.168.0.1")).unwrap();
         c.apply_flag("remote_ip", Some("192.0.2.1")).unwrap();
         c.finalize().unwrap()
@@ -333,13 +284,14 @@ mod tests {
         };
         assert_eq!(
             st.socket_for_script_packet(Direction::Outbound, &facts, &a, &mut Ports(0)),
-            Err("no matching socket for script packet".into())
+            Err(TrackingError::NoSocketForPacket)
         );
     }
 }
 
 /// The seq, ack and window of the `R.` packetdrill injects at the end of a
-/// passing run to free a connection's kernel state (engine spec 11), in live
+/// passing run to free a connection's kernel state (docs/engine/packets.md,
+/// "End-of-run resets"), in live
 /// space, or `None` when the socket is not a TCP connection with both live
 /// ports known.
 pub fn reset_segment(s: &TrackedSocket) -> Option<(u32, u32, u16)> {

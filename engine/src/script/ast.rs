@@ -93,7 +93,8 @@ pub struct Event {
     pub span: Span,
 }
 
-/// When an event happens (section 3.4 of the engine spec).
+/// When an event happens (docs/engine/time-and-tolerance.md, "Time
+/// specifications").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeSpec {
     /// `T`
@@ -106,12 +107,6 @@ pub enum TimeSpec {
     AbsoluteRange(Micros, Micros),
     /// `+A~+B` (outbound packets only)
     RelativeRange(Micros, Micros),
-}
-
-impl TimeSpec {
-    pub fn is_relative(&self) -> bool {
-        matches!(self, TimeSpec::Relative(_) | TimeSpec::RelativeRange(..))
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -206,7 +201,8 @@ pub enum OuterHeader {
     Mpls(Vec<MplsEntry>),
 }
 
-/// GRE v0 header fields as packetdrill stores them (see engine spec 4.6).
+/// GRE v0 header fields as packetdrill stores them (docs/engine/packets.md,
+/// "Encapsulation").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GreHeader {
     /// Flag bits (C = 0x8000, K = 0x2000, S = 0x1000) or a raw number.

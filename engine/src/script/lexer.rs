@@ -1058,24 +1058,24 @@ fn ipv6_match(src: &[u8], p: usize) -> Option<usize> {
     ends.into_iter().max()
 }
 
-/// Scan a whole source (no defines) into tokens, ending with `Eof`. Handy for tests
-/// and tools; the parser pulls tokens one at a time instead.
-pub fn tokenize(src: &[u8]) -> Result<Vec<Token>, Diagnostic> {
-    let mut lexer = Lexer::new(src);
-    let mut out = Vec::new();
-    loop {
-        let t = lexer.next_token()?;
-        let eof = t.kind == TokenKind::Eof;
-        out.push(t);
-        if eof {
-            return Ok(out);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Scan a whole source (no defines) into tokens, ending with `Eof` (the
+    /// parser pulls tokens one at a time instead).
+    fn tokenize(src: &[u8]) -> Result<Vec<Token>, Diagnostic> {
+        let mut lexer = Lexer::new(src);
+        let mut out = Vec::new();
+        loop {
+            let t = lexer.next_token()?;
+            let eof = t.kind == TokenKind::Eof;
+            out.push(t);
+            if eof {
+                return Ok(out);
+            }
+        }
+    }
 
     fn kinds(s: &str) -> Vec<TokenKind> {
         tokenize(s.as_bytes())

@@ -1,5 +1,10 @@
 //! The packetdrill script language: lexer, parser, AST, printer.
 //!
+//! The first layer above `outcome`: it knows the text of a script and
+//! nothing of packets, plans or the kernel. The names of packetdrill's flags
+//! ([`options`]) belong here because option lines are part of the language;
+//! what their values mean is `plan::config`'s business.
+//!
 //! ```text
 //! bytes ──lexer──► tokens ──parser──► Script (AST, every node with a Span) ──printer──► text
 //! ```
@@ -7,7 +12,7 @@
 //! [`parse`] is the entry point: it reads a whole script (bytes, so that a
 //! stray non-UTF-8 byte is reported at its line and column instead of failing
 //! the read) and either returns the AST or the first error as a
-//! [`Diagnostic`], the way packetdrill stops at its first error. [`print`]
+//! [`Diagnostic`], the way packetdrill stops at its first error. [`print`](fn@print)
 //! turns an AST back into text that parses to the same AST.
 //!
 //! # Tests
@@ -34,6 +39,7 @@
 pub mod ast;
 pub mod diag;
 pub mod lexer;
+pub mod options;
 pub mod parser;
 pub mod printer;
 pub mod span;

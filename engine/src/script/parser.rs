@@ -1763,7 +1763,7 @@ fn parse_hex(s: &str) -> Option<Vec<u8>> {
 /// argument`, `bad definition: ...`). Returns the define of a `--define` line.
 fn check_option(opt: &OptionLine) -> PResult<Option<(String, String)>> {
     let name = &opt.name;
-    let Some(takes_value) = crate::config::flag_takes_value(name) else {
+    let Some(takes_value) = super::options::flag_takes_value(name) else {
         return Err(Diagnostic::option(
             format!("option '{name}' unknown"),
             opt.span,

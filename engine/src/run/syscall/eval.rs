@@ -1,7 +1,8 @@
-//! Evaluating system call arguments (engine spec 3.5): symbols become
+//! Evaluating system call arguments (docs/engine/syscalls.md, "Arguments"): symbols become
 //! integers, strings are unescaped, and the typed accessors packetdrill's
 //! system call handlers use report type errors in its words.
 
+use super::error::{bad_type, invalid, SyscallError};
 use super::symbols;
 use crate::script::{EpollData, Expr, ExprKind, GreHeader, MplsEntry};
 use std::collections::BTreeMap;
@@ -101,11 +102,6 @@ impl Value {
     }
 }
 
-/// "Bad type; actual: X expected: Y"
-pub fn bad_type(actual: &str, expected: &str) -> String {
-    format!("Bad type; actual: {actual} expected: {expected}")
-}
-
 /// What a `-D NAME=VALUE` definition turns a word into (packetdrill's lexer rules).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Definition {
@@ -164,21 +160,26 @@ pub fn definition(defines: &BTreeMap<String, String>, word: &str) -> Option<Defi
     })
 }
 
+/// The value of a symbolic constant, or packetdrill's "unknown symbol" error.
+pub fn symbol(name: &str) -> Result<i64, SyscallError> {
+    symbols::lookup(name).ok_or_else(|| SyscallError::UnknownSymbol(name.to_string()))
+}
+
 /// Resolve a word to a number: a `-D` definition first (as packetdrill's lexer
 /// substitutes them), then the symbol table.
-pub fn resolve_word(defines: &BTreeMap<String, String>, word: &str) -> Result<Value, String> {
+pub fn resolve_word(defines: &BTreeMap<String, String>, word: &str) -> Result<Value, SyscallError> {
     match definition(defines, word) {
         Some(Definition::Int(n)) => Ok(Value::Int(n)),
         Some(Definition::Str(s)) => Ok(Value::Bytes(unescape(&s)?)),
-        Some(Definition::Word(w)) => symbols::lookup(&w).map(Value::Int),
+        Some(Definition::Word(w)) => symbol(&w).map(Value::Int),
         Some(Definition::Command(_)) => Err(bad_type("command", "integer")),
-        None => symbols::lookup(word).map(Value::Int),
+        None => symbol(word).map(Value::Int),
     }
 }
 
 /// Decode a string literal's escapes as packetdrill does, including its
 /// quirk that `\\` and `\"` both decode to a form feed.
-pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
+pub fn unescape(s: &str) -> Result<Vec<u8>, SyscallError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -191,7 +192,7 @@ pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
         i += 1;
         let Some(&c) = bytes.get(i) else {
             // A trailing backslash: C reads the terminating NUL here.
-            return Err("unsupported escape code: '\\0'".into());
+            return Err(SyscallError::UnsupportedEscape('0'));
         };
         match c {
             b'\\' | b'"' | b'f' => out.push(0x0c),
@@ -211,12 +212,12 @@ pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
                     }
                     None => {
                         let rest = String::from_utf8_lossy(&bytes[i + 1..]);
-                        return Err(format!("invalid hex escape (\\xhh): '\\x{rest}'"));
+                        return Err(SyscallError::InvalidHexEscape(rest.into_owned()));
                     }
                 }
             }
             other => {
-                return Err(format!("unsupported escape code: '{}'", other as char));
+                return Err(SyscallError::UnsupportedEscape(other as char));
             }
         }
         i += 1;
@@ -225,7 +226,7 @@ pub fn unescape(s: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Evaluate one expression: symbols to numbers, strings decoded.
-pub fn evaluate(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<Value, String> {
+pub fn evaluate(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<Value, SyscallError> {
     let ev = |e: &Expr| evaluate(e, defines);
     let evb = |e: &Expr| evaluate(e, defines).map(Box::new);
     Ok(match &expr.kind {
@@ -244,8 +245,8 @@ pub fn evaluate(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<Value
             let rhs = ev(b)?;
             match (lhs, rhs) {
                 (Value::Int(x), Value::Int(y)) => Value::Int(x | y),
-                (Value::Int(_), _) => return Err("right hand side of | not an integer".into()),
-                _ => return Err("left hand side of | not an integer".into()),
+                (Value::Int(_), _) => return Err(invalid("right hand side of | not an integer")),
+                _ => return Err(invalid("left hand side of | not an integer")),
             }
         }
         ExprKind::Assign { name, value } => {
@@ -271,9 +272,8 @@ pub fn evaluate(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<Value
             Value::Int(n as i64)
         }
         ExprKind::Inet6Addr(text) => {
-            let a: std::net::Ipv6Addr = text
-                .parse()
-                .map_err(|_| "cannot parse in6_addr".to_string())?;
+            let a: std::net::Ipv6Addr =
+                text.parse().map_err(|_| invalid("cannot parse in6_addr"))?;
             Value::In6Addr(a.octets())
         }
         ExprKind::SockAddr { family, .. } => Value::SockAddr {
@@ -349,11 +349,14 @@ pub fn evaluate(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<Value
 }
 
 /// An integer that must fit in 32 bits (signed or unsigned), as `get_s32`.
-pub fn get_s32(v: &Value) -> Result<i32, String> {
+pub fn get_s32(v: &Value) -> Result<i32, SyscallError> {
     match v {
         Value::Int(n) => {
             if *n > u32::MAX as i64 || *n < i32::MIN as i64 {
-                Err(format!("Value out of range for 32-bit integer: {n}"))
+                Err(SyscallError::OutOfRange {
+                    bits: 32,
+                    value: *n,
+                })
             } else {
                 Ok(*n as i32)
             }
@@ -363,11 +366,11 @@ pub fn get_s32(v: &Value) -> Result<i32, String> {
 }
 
 /// An integer that must fit in 8 bits (signed or unsigned), as `get_s8`.
-pub fn get_s8(v: &Value) -> Result<u8, String> {
+pub fn get_s8(v: &Value) -> Result<u8, SyscallError> {
     match v {
         Value::Int(n) => {
             if *n > u8::MAX as i64 || *n < i8::MIN as i64 {
-                Err(format!("Value out of range for 8-bit integer: {n}"))
+                Err(SyscallError::OutOfRange { bits: 8, value: *n })
             } else {
                 Ok(*n as u8)
             }
@@ -377,7 +380,7 @@ pub fn get_s8(v: &Value) -> Result<u8, String> {
 }
 
 /// Any integer, as `get_s64`.
-pub fn get_s64(v: &Value) -> Result<i64, String> {
+pub fn get_s64(v: &Value) -> Result<i64, SyscallError> {
     match v {
         Value::Int(n) => Ok(*n),
         other => Err(bad_type(other.type_name(), "integer")),
@@ -393,33 +396,30 @@ impl Args {
         self.0.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// "Expected N args but got M"
-    pub fn check_count(&self, expected: usize) -> Result<(), String> {
+    pub fn check_count(&self, expected: usize) -> Result<(), SyscallError> {
         if self.0.len() != expected {
-            return Err(format!("Expected {expected} args but got {}", self.0.len()));
+            return Err(SyscallError::ArgumentCount {
+                expected,
+                got: self.0.len(),
+            });
         }
         Ok(())
     }
 
-    pub fn get(&self, index: usize) -> Result<&Value, String> {
-        self.0
-            .get(index)
-            .ok_or_else(|| "Argument list too short".to_string())
+    pub fn get(&self, index: usize) -> Result<&Value, SyscallError> {
+        self.0.get(index).ok_or(SyscallError::ArgumentListTooShort)
     }
 
-    pub fn s32(&self, index: usize) -> Result<i32, String> {
+    pub fn s32(&self, index: usize) -> Result<i32, SyscallError> {
         get_s32(self.get(index)?)
     }
 
-    pub fn s64(&self, index: usize) -> Result<i64, String> {
+    pub fn s64(&self, index: usize) -> Result<i64, SyscallError> {
         get_s64(self.get(index)?)
     }
 
-    pub fn ellipsis(&self, index: usize) -> Result<(), String> {
+    pub fn ellipsis(&self, index: usize) -> Result<(), SyscallError> {
         match self.get(index)? {
             Value::Ellipsis => Ok(()),
             other => Err(bad_type(other.type_name(), "ellipsis")),
@@ -431,34 +431,34 @@ impl Args {
     }
 
     /// The single element of a `[x]` argument.
-    pub fn bracketed(&self, index: usize) -> Result<&Value, String> {
+    pub fn bracketed(&self, index: usize) -> Result<&Value, SyscallError> {
         bracketed(self.get(index)?)
     }
 
-    pub fn s32_bracketed(&self, index: usize) -> Result<i32, String> {
+    pub fn s32_bracketed(&self, index: usize) -> Result<i32, SyscallError> {
         get_s32(self.bracketed(index)?)
     }
 
-    pub fn s64_bracketed(&self, index: usize) -> Result<i64, String> {
+    pub fn s64_bracketed(&self, index: usize) -> Result<i64, SyscallError> {
         get_s64(self.bracketed(index)?)
     }
 
     /// A buffer argument: `...` (a real buffer) or `NULL`/0 (a null pointer).
     /// Returns whether it is NULL.
-    pub fn buffer_is_null(&self, index: usize) -> Result<bool, String> {
+    pub fn buffer_is_null(&self, index: usize) -> Result<bool, SyscallError> {
         match self.0.get(index) {
             Some(Value::Ellipsis) => Ok(false),
             Some(Value::Int(0)) => Ok(true),
-            _ => Err("Expected ... or NULL for buffer".into()),
+            _ => Err(invalid("Expected ... or NULL for buffer")),
         }
     }
 }
 
 /// The single element of a `[x]` value.
-pub fn bracketed(v: &Value) -> Result<&Value, String> {
+pub fn bracketed(v: &Value) -> Result<&Value, SyscallError> {
     match v {
         Value::List(items) if items.len() == 1 => Ok(&items[0]),
-        Value::List(_) => Err("Expected [<element>] but got multiple elements".into()),
+        Value::List(_) => Err(invalid("Expected [<element>] but got multiple elements")),
         other => Err(bad_type(other.type_name(), "list")),
     }
 }
@@ -466,7 +466,10 @@ pub fn bracketed(v: &Value) -> Result<&Value, String> {
 /// The expected result of a call: an integer literal (or a `-D` name that
 /// expands to one); anything else is packetdrill's type error. Unlike
 /// arguments, the result is not evaluated, so a symbol is not resolved.
-pub fn expected_result(expr: &Expr, defines: &BTreeMap<String, String>) -> Result<i32, String> {
+pub fn expected_result(
+    expr: &Expr,
+    defines: &BTreeMap<String, String>,
+) -> Result<i32, SyscallError> {
     let v = match &expr.kind {
         ExprKind::Int { value, .. } => Value::Int(*value),
         // inet_addr("...") is an integer literal to packetdrill's parser.
@@ -538,7 +541,7 @@ mod tests {
         ));
         assert_eq!(evaluate(&x, &d), Ok(Value::Int(2 | 0x800)));
         assert_eq!(
-            evaluate(&word("TCP_BOGUS"), &d),
+            evaluate(&word("TCP_BOGUS"), &d).map_err(|e| e.to_string()),
             Err("unknown symbol: 'TCP_BOGUS'".into())
         );
         let bad = e(ExprKind::BitOr(
@@ -546,7 +549,7 @@ mod tests {
             Box::new(int(1)),
         ));
         assert_eq!(
-            evaluate(&bad, &d),
+            evaluate(&bad, &d).map_err(|e| e.to_string()),
             Err("left hand side of | not an integer".into())
         );
     }
@@ -582,9 +585,12 @@ mod tests {
         assert_eq!(unescape(r"a\n\t\x41"), Ok(b"a\n\tA".to_vec()));
         assert_eq!(unescape(r"\\"), Ok(vec![0x0c]));
         assert_eq!(unescape(r#"\""#), Ok(vec![0x0c]));
-        assert_eq!(unescape(r"\q"), Err("unsupported escape code: 'q'".into()));
         assert_eq!(
-            unescape(r"\xZ1"),
+            unescape(r"\q").map_err(|e| e.to_string()),
+            Err("unsupported escape code: 'q'".into())
+        );
+        assert_eq!(
+            unescape(r"\xZ1").map_err(|e| e.to_string()),
             Err("invalid hex escape (\\xhh): '\\xZ1'".into())
         );
         let s = e(ExprKind::String {
@@ -612,26 +618,32 @@ mod tests {
             Value::List(vec![Value::Int(1), Value::Int(2)]),
             Value::Int(1 << 33),
         ]);
-        assert_eq!(args.check_count(3), Err("Expected 3 args but got 5".into()));
+        assert_eq!(
+            args.check_count(3).map_err(|e| e.to_string()),
+            Err("Expected 3 args but got 5".into())
+        );
         assert_eq!(args.s32(0), Ok(3));
         assert_eq!(
-            args.s32(1),
+            args.s32(1).map_err(|e| e.to_string()),
             Err("Bad type; actual: ellipsis expected: integer".into())
         );
         assert_eq!(
-            args.ellipsis(0),
+            args.ellipsis(0).map_err(|e| e.to_string()),
             Err("Bad type; actual: integer expected: ellipsis".into())
         );
         assert_eq!(args.s32_bracketed(2), Ok(1));
         assert_eq!(
-            args.s32_bracketed(3),
+            args.s32_bracketed(3).map_err(|e| e.to_string()),
             Err("Expected [<element>] but got multiple elements".into())
         );
         assert_eq!(
-            args.s32(4),
+            args.s32(4).map_err(|e| e.to_string()),
             Err("Value out of range for 32-bit integer: 8589934592".into())
         );
-        assert_eq!(args.get(9), Err("Argument list too short".into()));
+        assert_eq!(
+            args.get(9).map_err(|e| e.to_string()),
+            Err("Argument list too short".into())
+        );
         assert_eq!(args.buffer_is_null(1), Ok(false));
         assert!(args.buffer_is_null(0).is_err());
         assert_eq!(get_s32(&Value::Int(0xffff_ffff)), Ok(-1));
@@ -642,20 +654,20 @@ mod tests {
         let d = no_defines();
         assert_eq!(expected_result(&int(3), &d), Ok(3));
         assert_eq!(
-            expected_result(&word("FOO"), &d),
+            expected_result(&word("FOO"), &d).map_err(|e| e.to_string()),
             Err("Bad type; actual: word expected: integer".into())
         );
         assert_eq!(
-            expected_result(&e(ExprKind::Ellipsis), &d),
+            expected_result(&e(ExprKind::Ellipsis), &d).map_err(|e| e.to_string()),
             Err("Bad type; actual: ellipsis expected: integer".into())
         );
         let or = e(ExprKind::BitOr(Box::new(int(1)), Box::new(int(2))));
         assert_eq!(
-            expected_result(&or, &d),
+            expected_result(&or, &d).map_err(|e| e.to_string()),
             Err("Bad type; actual: binary_expression expected: integer".into())
         );
         assert_eq!(
-            expected_result(&int(1 << 40), &d),
+            expected_result(&int(1 << 40), &d).map_err(|e| e.to_string()),
             Err("Value out of range for 32-bit integer: 1099511627776".into())
         );
         let mut d = no_defines();

@@ -1,4 +1,4 @@
-//! The script's system calls (engine spec sections 6 and 7): evaluate the
+//! The script's system calls (docs/engine/syscalls.md): evaluate the
 //! arguments, map script fds to live fds, make the live call, then compare
 //! result, errno and out-parameters with the script and update fd/socket
 //! tracking.
@@ -13,152 +13,51 @@
 //! 3. [`complete`] (run loop thread, with the state): packetdrill's checks in
 //!    its order, then the tracking that follows a successful call.
 //!
-//! Error strings are the detail of `runtime error in <name> call: <detail>`.
+//! Errors are [`SyscallError`]s: their text is the detail of
+//! `runtime error in <name> call: <detail>`.
 
-mod calls;
+mod call;
+mod error;
 pub mod eval;
-mod events;
-mod live;
+mod live_op;
 mod msg;
+mod poll;
+mod preparers;
 mod sockaddr;
 mod sockopt;
 pub mod symbols;
 
-use crate::config::{Addresses, Config};
-use crate::run::state::{FdKind, RunState};
+use crate::run::state::FdKind;
 use crate::script::SyscallSpec;
+pub use call::SyscallEnv;
+use call::{Call, Check, Post};
+pub use error::SyscallError;
 use eval::{evaluate, expected_result, Args, Definition, Value};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// What a system call needs from the run.
-pub struct SyscallEnv<'a> {
-    pub state: &'a mut RunState,
-    pub config: &'a Config,
-    pub addrs: &'a Addresses,
-    pub script_path: &'a str,
-}
-
-/// How the result is compared (packetdrill's `CHECK_EXACT` / `CHECK_FD`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Check {
-    Exact,
-    /// fd-creating calls: a non-negative expected value only needs a
-    /// non-negative result (script fds are labels).
-    Fd,
-}
-
-/// What [`complete`] does after the result check.
-#[derive(Debug)]
-enum Post {
-    None,
-    Socket {
-        domain: i32,
-        ty: i32,
-        protocol: i32,
-    },
-    Listen {
-        script_fd: i32,
-    },
-    Accept,
-    Close {
-        script_fd: i32,
-    },
-    /// open() / epoll_create(): a new fd of this kind.
-    NewFd(FdKind),
-    Pipe {
-        script_fds: [i32; 2],
-    },
-    GetSockOpt(sockopt::GetCheck),
-    RecvMsg(msg::RecvCheck),
-    Poll(events::PollCheck),
-    EpollWait(events::EpollEvent),
-    Ioctl {
-        expected: i32,
-    },
-}
-
-/// A call ready to run: what the preparers return.
-#[derive(Debug)]
-struct Call {
-    op: live::LiveOp,
-    post: Post,
-    check: Check,
-}
-
-/// Calls that may sleep in the kernel waiting for a peer, a timer or a lock.
-const MAY_BLOCK: &[&str] = &[
-    "accept",
-    "connect",
-    "read",
-    "readv",
-    "recv",
-    "recvfrom",
-    "recvmsg",
-    "write",
-    "writev",
-    "send",
-    "sendto",
-    "sendmsg",
-    "sendfile",
-    "splice",
-    "poll",
-    "epoll_wait",
-    "close",
-    "fcntl",
-    "open",
-];
 
 /// A system call with its arguments evaluated and its fds resolved.
 /// It owns everything the live call points at, so it can move to another thread.
 #[derive(Debug)]
 pub struct PreparedCall {
-    name: String,
     call: Call,
 }
 
 /// The outcome of a live call, to be checked by [`complete`].
 #[derive(Debug)]
 pub struct Executed {
-    name: String,
     result: i64,
     errno: i32,
-    returned_at: Instant,
-    returned_realtime_usecs: i64,
-    output: live::Output,
+    output: live_op::Output,
     post: Post,
     check: Check,
 }
 
-fn realtime_usecs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
-}
-
 impl PreparedCall {
-    /// The call's name as the script wrote it.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Whether this kind of call can sleep in the kernel (waiting for data,
-    /// a connection, buffer space, a lingering close, a lock...). A call the
-    /// script did not declare blocking (`T...E`) hangs packetdrill forever if
-    /// it does block; the run loop may use this to guard such calls.
-    pub fn is_blocking_candidate(&self) -> bool {
-        MAY_BLOCK.contains(&self.name.as_str())
-    }
-
     /// Make the live call (on whatever thread; needs no run state).
     pub fn execute(self) -> Executed {
         let (result, errno, output) = self.call.op.execute();
         Executed {
-            name: self.name,
             result,
             errno,
-            returned_at: Instant::now(),
-            returned_realtime_usecs: realtime_usecs(),
             output,
             post: self.call.post,
             check: self.call.check,
@@ -166,94 +65,65 @@ impl PreparedCall {
     }
 }
 
-impl Executed {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The raw return value.
-    pub fn result(&self) -> i64 {
-        self.result
-    }
-
-    /// errno right after the call (0 when the call did not set it).
-    pub fn errno(&self) -> i32 {
-        self.errno
-    }
-
-    /// When the call returned (for the `...E` return-time check).
-    pub fn returned_at(&self) -> Instant {
-        self.returned_at
-    }
-
-    /// When the call returned, in wall-clock microseconds since the epoch
-    /// (what packetdrill's `-v` prints as `<name> syscall: <secs>`).
-    pub fn returned_realtime_usecs(&self) -> i64 {
-        self.returned_realtime_usecs
-    }
-}
-
 /// Evaluate the arguments of `spec` and resolve its fds. Fails with
 /// packetdrill's detail text (unknown call, unknown symbol, bad type,
 /// unknown fd...). A connect-like call updates socket tracking here, as
 /// packetdrill does before making it.
-pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall, String> {
+pub fn prepare(spec: &SyscallSpec, env: &mut SyscallEnv) -> Result<PreparedCall, SyscallError> {
     let name = spec.name.value.as_str();
-    let preparer = calls::TABLE
+    let preparer = preparers::TABLE
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, p)| *p)
-        .ok_or_else(|| format!("Unknown system call: '{name}'"))?;
+        .ok_or_else(|| SyscallError::UnknownCall(name.to_string()))?;
     let args = spec
         .args
         .iter()
         .map(|e| evaluate(e, &env.config.defines))
-        .collect::<Result<Vec<Value>, String>>()?;
+        .collect::<Result<Vec<Value>, SyscallError>>()?;
     let call = preparer(&Args(args), env)?;
-    Ok(PreparedCall {
-        name: name.to_string(),
-        call,
-    })
+    Ok(PreparedCall { call })
 }
 
 /// The errno a script names, resolved like any word.
-fn errno_value(name: &str, env: &SyscallEnv) -> Result<i32, String> {
+fn errno_value(name: &str, env: &SyscallEnv) -> Result<i32, SyscallError> {
     let resolved = match eval::definition(&env.config.defines, name) {
-        Some(Definition::Word(w)) => symbols::lookup(&w)?,
+        Some(Definition::Word(w)) => eval::symbol(&w)?,
         Some(Definition::Int(n)) => n,
-        _ => symbols::lookup(name)?,
+        _ => eval::symbol(name)?,
     };
     Ok(resolved as i32)
 }
 
 /// Compare the call's result and errno with the script, check its
 /// out-parameters, and update fd/socket tracking, in packetdrill's order.
-pub fn complete(spec: &SyscallSpec, done: Executed, env: &mut SyscallEnv) -> Result<(), String> {
+pub fn complete(
+    spec: &SyscallSpec,
+    done: Executed,
+    env: &mut SyscallEnv,
+) -> Result<(), SyscallError> {
     let expected = expected_result(&spec.result, &env.config.defines)?;
     // C stores every result in an int.
     let actual = done.result as i32;
     let errno = done.errno;
     if done.check == Check::Fd && expected >= 0 {
         if actual < 0 {
-            return Err(format!(
-                "Expected non-negative result but got {actual} with errno {errno} ({})",
-                symbols::strerror(errno)
-            ));
+            return Err(SyscallError::NegativeResult { actual, errno });
         }
     } else if actual != expected {
-        return Err(format!(
-            "Expected result {expected} but got {actual} with errno {errno} ({})",
-            symbols::strerror(errno)
-        ));
+        return Err(SyscallError::Result {
+            expected,
+            actual,
+            errno,
+        });
     }
     if let Some(e) = &spec.errno {
         let want = errno_value(&e.name.value, env)?;
         if errno != want {
-            return Err(format!(
-                "Expected errno {want} ({}) but got {errno} ({})",
-                symbols::strerror(want),
-                symbols::strerror(errno)
-            ));
+            return Err(SyscallError::Errno {
+                expected: want,
+                actual: errno,
+            });
         }
     }
     post(done.post, &done.output, expected, actual, env)
@@ -261,12 +131,12 @@ pub fn complete(spec: &SyscallSpec, done: Executed, env: &mut SyscallEnv) -> Res
 
 fn post(
     post: Post,
-    output: &live::Output,
+    output: &live_op::Output,
     expected: i32,
     actual: i32,
     env: &mut SyscallEnv,
-) -> Result<(), String> {
-    use live::Output as O;
+) -> Result<(), SyscallError> {
+    use live_op::Output as O;
     let state = &mut *env.state;
     match (post, output) {
         (Post::None, _) => Ok(()),
@@ -283,7 +153,7 @@ fn post(
             }
             Ok(())
         }
-        (Post::Listen { script_fd }, _) => state.on_listen(script_fd),
+        (Post::Listen { script_fd }, _) => Ok(state.on_listen(script_fd)?),
         (Post::Accept, O::Accept { peer }) => {
             if actual >= 0 {
                 let peer = sockaddr::decode(peer).unwrap_or_default();
@@ -291,7 +161,7 @@ fn post(
             }
             Ok(())
         }
-        (Post::Close { script_fd }, _) => state.on_close(script_fd),
+        (Post::Close { script_fd }, _) => Ok(state.on_close(script_fd)?),
         (Post::NewFd(kind), _) => {
             if actual >= 0 {
                 state.add_fd(expected, actual, kind)?;
@@ -316,21 +186,21 @@ fn post(
             };
             msg::check_recv(&want, *flags, control, time)
         }
-        (Post::Poll(want), O::Poll { revents }) => events::check_poll(&want, revents),
+        (Post::Poll(want), O::Poll { revents }) => poll::check_poll(&want, revents),
         (Post::EpollWait(want), O::EpollWait { events, data }) => {
-            events::check_epoll_wait(&want, *events, *data)
+            poll::check_epoll_wait(&want, *events, *data)
         }
         (Post::Ioctl { expected }, O::Ioctl { value }) => {
             if *value != expected {
-                return Err(format!(
+                return Err(error::output(format!(
                     "Bad ioctl optval: expected: {expected} actual: {value}"
-                ));
+                )));
             }
             Ok(())
         }
-        (post, output) => Err(format!(
-            "internal error: no {output:?} output for the {post:?} check"
-        )),
+        (post, output) => Err(SyscallError::Internal(format!(
+            "no {output:?} output for the {post:?} check"
+        ))),
     }
 }
 

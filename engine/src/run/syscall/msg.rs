@@ -1,9 +1,11 @@
 //! `struct msghdr`, iovecs and control messages: building them from script
 //! literals for sendmsg/recvmsg/readv/writev, and comparing what recvmsg
-//! returned with what the script expects (engine spec 6, recvmsg row).
+//! returned with what the script expects (docs/engine/syscalls.md, "recvmsg
+//! and control messages").
 
-use super::eval::{bad_type, get_s32, get_s8, Value};
-use super::live::MsgSpec;
+use super::error::{bad_type, invalid, output, SyscallError};
+use super::eval::{get_s32, get_s8, Value};
+use super::live_op::MsgSpec;
 use super::sockaddr;
 
 /// `sizeof(struct cmsghdr)` = `CMSG_ALIGN(sizeof(struct cmsghdr))` on Linux/64-bit.
@@ -24,7 +26,7 @@ fn nla_align(len: usize) -> usize {
 }
 
 /// Buffers for an iovec array literal `[{..., N}, ...]`.
-pub fn iovec_new(v: &Value) -> Result<Vec<Vec<u8>>, String> {
+pub fn iovec_new(v: &Value) -> Result<Vec<Vec<u8>>, SyscallError> {
     let Value::List(items) = v else {
         return Err(bad_type(v.type_name(), "list"));
     };
@@ -33,7 +35,7 @@ pub fn iovec_new(v: &Value) -> Result<Vec<Vec<u8>>, String> {
         .map(|item| match item {
             Value::Iovec { len } => usize::try_from(*len)
                 .map(|n| vec![0u8; n])
-                .map_err(|_| format!("bad iovec length {len}")),
+                .map_err(|_| invalid(format!("bad iovec length {len}"))),
             other => Err(bad_type(other.type_name(), "iovec")),
         })
         .collect()
@@ -84,7 +86,7 @@ const NLA_NAMES: [&str; 23] = [
 const NLA_IGNORE: u64 = 0xffff_ffff;
 
 /// Netlink attributes for a `[TCP_NLA_X=v, ...]` list.
-fn nla_list(items: &[Value]) -> Result<Vec<u8>, String> {
+fn nla_list(items: &[Value]) -> Result<Vec<u8>, SyscallError> {
     let mut out = Vec::new();
     for item in items {
         let Value::Assign { key, value } = item else {
@@ -94,7 +96,7 @@ fn nla_list(items: &[Value]) -> Result<Vec<u8>, String> {
             .ok()
             .and_then(|k| NLA_SIZES.get(k))
             .copied()
-            .ok_or_else(|| format!("bad NLA type {key}"))?;
+            .ok_or_else(|| invalid(format!("bad NLA type {key}")))?;
         let v: u64 = match value.as_ref() {
             Value::Int(n) => {
                 let fits = match size {
@@ -104,12 +106,12 @@ fn nla_list(items: &[Value]) -> Result<Vec<u8>, String> {
                 };
                 if !fits {
                     let bits = if size == 1 { "u8" } else { "u32" };
-                    return Err(format!("out of bound {bits} value specified"));
+                    return Err(invalid(format!("out of bound {bits} value specified")));
                 }
                 *n as u64
             }
             Value::Ellipsis => NLA_IGNORE,
-            _ => return Err("values must be numeric or ellipsis".into()),
+            _ => return Err(invalid("values must be numeric or ellipsis")),
         };
         let attr_len = NLA_HDRLEN + size;
         out.extend_from_slice(&(attr_len as u16).to_ne_bytes());
@@ -122,7 +124,7 @@ fn nla_list(items: &[Value]) -> Result<Vec<u8>, String> {
 
 /// The control buffer for a `msg_control=[{cmsg_level=..., ...}, ...]` list:
 /// each cmsg at its aligned place, `msg_controllen` the sum of their spaces.
-pub fn cmsg_new(v: &Value) -> Result<Vec<u8>, String> {
+pub fn cmsg_new(v: &Value) -> Result<Vec<u8>, SyscallError> {
     let Value::List(items) = v else {
         return Err(bad_type(v.type_name(), "list"));
     };
@@ -158,7 +160,7 @@ pub fn cmsg_new(v: &Value) -> Result<Vec<u8>, String> {
                 b[12..16].copy_from_slice(&get_s32(&ee.ee_data)?.to_ne_bytes());
                 b
             }
-            _ => return Err("Unrecognized type for cmsg_data".into()),
+            _ => return Err(invalid("Unrecognized type for cmsg_data")),
         };
         let cmsg_len = CMSG_HDR + payload.len();
         out.extend_from_slice(&cmsg_len.to_ne_bytes());
@@ -172,7 +174,7 @@ pub fn cmsg_new(v: &Value) -> Result<Vec<u8>, String> {
 
 /// Build the live msghdr for a `{msg_name(...)=..., msg_iov(N)=[...], ...}` literal.
 /// `msg_name` is a zeroed `sockaddr_storage` (sendmsg replaces it with the peer).
-pub fn msghdr_new(v: &Value) -> Result<MsgSpec, String> {
+pub fn msghdr_new(v: &Value) -> Result<MsgSpec, SyscallError> {
     let Value::Msghdr {
         iov_len,
         iov,
@@ -185,10 +187,10 @@ pub fn msghdr_new(v: &Value) -> Result<MsgSpec, String> {
     let iov = iovec_new(iov)?;
     let iovlen = get_s32(&Value::Int(*iov_len))?;
     if iovlen as i64 != iov.len() as i64 {
-        return Err(format!(
+        return Err(invalid(format!(
             "msg_iovlen {iovlen} does not match {}-element iovec array",
             iov.len()
-        ));
+        )));
     }
     let control = cmsg_new(control)?;
     let flags = get_s32(flags)?;
@@ -296,7 +298,7 @@ pub fn printable(bytes: &[u8]) -> String {
     s
 }
 
-fn compare_extended_err(e: &[u8], a: &[u8], i: usize) -> Result<(), String> {
+fn compare_extended_err(e: &[u8], a: &[u8], i: usize) -> Result<(), SyscallError> {
     let fields: [(&str, usize, usize); 6] = [
         ("errno", 0, 4),
         ("origin", 4, 1),
@@ -312,15 +314,15 @@ fn compare_extended_err(e: &[u8], a: &[u8], i: usize) -> Result<(), String> {
             (u32_at(e, off), u32_at(a, off))
         };
         if ev != av {
-            return Err(format!(
+            return Err(output(format!(
                 "Bad {name} in extended err {i}: expected={ev} actual={av}"
-            ));
+            )));
         }
     }
     Ok(())
 }
 
-fn compare_timestamping(e: &[u8], a: &[u8], i: usize, time: TimeBase) -> Result<(), String> {
+fn compare_timestamping(e: &[u8], a: &[u8], i: usize, time: TimeBase) -> Result<(), SyscallError> {
     for k in 0..3 {
         let (es, ens) = (u64_at(e, k * 16) as i64, u64_at(e, k * 16 + 8) as i64);
         if es == 0 && ens == 0 {
@@ -328,32 +330,38 @@ fn compare_timestamping(e: &[u8], a: &[u8], i: usize, time: TimeBase) -> Result<
         }
         let (as_, ans) = (u64_at(a, k * 16) as i64, u64_at(a, k * 16 + 8) as i64);
         let start = time.live_start_usecs.ok_or_else(|| {
-            format!("cannot check scm_timestamping {i}: the script start time is unknown")
+            output(format!(
+                "cannot check scm_timestamping {i}: the script start time is unknown"
+            ))
         })?;
         let usecs = |sec: i64, nsec: i64| sec.saturating_mul(1_000_000).saturating_add(nsec / 1000);
         let exp = start.saturating_add(usecs(es, ens));
         let act = usecs(as_, ans);
         if exp.abs_diff(act) > time.tolerance_usecs.max(0) as u64 {
-            return Err(format!(
+            return Err(output(format!(
                 "Bad timestamp {k} in scm_timestamping {i}: expected={exp} ({}) actual={act} ({}) start={start}",
                 exp.saturating_sub(start),
                 act.saturating_sub(start)
-            ));
+            )));
         }
     }
     Ok(())
 }
 
-fn compare_opt_stats(e: &[u8], a: &[u8], i: usize, tolerance: i64) -> Result<(), String> {
+fn compare_opt_stats(e: &[u8], a: &[u8], i: usize, tolerance: i64) -> Result<(), SyscallError> {
     let mut off = 0;
     while off < a.len() {
         let (elen, etype) = (u16_at(e, off) as usize, u16_at(e, off + 2) as usize);
         let (alen, atype) = (u16_at(a, off) as usize, u16_at(a, off + 2) as usize);
         if etype != atype {
-            return Err(format!("Bad nla_type {i}: expected={etype} actual={atype}"));
+            return Err(output(format!(
+                "Bad nla_type {i}: expected={etype} actual={atype}"
+            )));
         }
         if elen != alen {
-            return Err(format!("Bad nla_len {i}: expected={elen} actual={alen}"));
+            return Err(output(format!(
+                "Bad nla_len {i}: expected={elen} actual={alen}"
+            )));
         }
         let name = NLA_NAMES.get(etype).copied().unwrap_or("TCP_NLA_?");
         let data = off + NLA_HDRLEN;
@@ -368,33 +376,35 @@ fn compare_opt_stats(e: &[u8], a: &[u8], i: usize, tolerance: i64) -> Result<(),
                         av == 0
                     };
                 if !ok {
-                    return Err(format!("Bad {name}: expected={ev} actual={av}"));
+                    return Err(output(format!("Bad {name}: expected={ev} actual={av}")));
                 }
             }
             4..=7 | 18 | 19 => {
                 let (ev, av) = (u64_at(e, data), u64_at(a, data));
                 if ev != av && ev != NLA_IGNORE {
-                    return Err(format!("Bad {name}: expected={ev} actual={av}"));
+                    return Err(output(format!("Bad {name}: expected={ev} actual={av}")));
                 }
             }
             8..=10 | 13 | 15..=17 | 20..=22 => {
                 let (ev, av) = (u32_at(e, data), u32_at(a, data));
                 if ev != av && ev != u32::MAX {
-                    return Err(format!("Bad {name}: expected={ev} actual={av}"));
+                    return Err(output(format!("Bad {name}: expected={ev} actual={av}")));
                 }
             }
             11 | 12 | 14 => {
                 let (ev, av) = (bytes_at(e, data, 1)[0], bytes_at(a, data, 1)[0]);
                 if ev != av && ev != u8::MAX {
-                    return Err(format!("Bad {name}: expected={ev} actual={av}"));
+                    return Err(output(format!("Bad {name}: expected={ev} actual={av}")));
                 }
             }
             other => {
-                return Err(format!("Bad nla_type {i}: unexpected type {other}"));
+                return Err(output(format!("Bad nla_type {i}: unexpected type {other}")));
             }
         }
         if elen < NLA_HDRLEN {
-            return Err(format!("Bad nla_len {i}: expected={elen} actual={alen}"));
+            return Err(output(format!(
+                "Bad nla_len {i}: expected={elen} actual={alen}"
+            )));
         }
         off += nla_align(elen);
     }
@@ -403,7 +413,7 @@ fn compare_opt_stats(e: &[u8], a: &[u8], i: usize, tolerance: i64) -> Result<(),
 
 /// Compare received control messages with the expected ones, in order
 /// (packetdrill's `cmsg_expect_eq`).
-pub fn compare_cmsgs(expected: &[u8], actual: &[u8], time: TimeBase) -> Result<(), String> {
+pub fn compare_cmsgs(expected: &[u8], actual: &[u8], time: TimeBase) -> Result<(), SyscallError> {
     let mut e = first_hdr(expected);
     let mut a = first_hdr(actual);
     let mut i = 0;
@@ -412,22 +422,22 @@ pub fn compare_cmsgs(expected: &[u8], actual: &[u8], time: TimeBase) -> Result<(
             break;
         }
         if ah.level != eh.level {
-            return Err(format!(
+            return Err(output(format!(
                 "Bad level in cmsg {i}: expected={} actual={}",
                 eh.level, ah.level
-            ));
+            )));
         }
         if ah.ty != eh.ty {
-            return Err(format!(
+            return Err(output(format!(
                 "Bad type in cmsg {i}: expected={} actual={}",
                 eh.ty, ah.ty
-            ));
+            )));
         }
         if ah.len != eh.len {
-            return Err(format!(
+            return Err(output(format!(
                 "Bad len in cmsg {i}: expected={} actual={}",
                 eh.len, ah.len
-            ));
+            )));
         }
         let n = ah.len.saturating_sub(CMSG_HDR);
         let ed = bytes_at(expected, eh.off + CMSG_HDR, n);
@@ -441,11 +451,11 @@ pub fn compare_cmsgs(expected: &[u8], actual: &[u8], time: TimeBase) -> Result<(
         } else if ah.level == libc::SOL_SOCKET && ah.ty == libc::SCM_TIMESTAMPING_OPT_STATS {
             compare_opt_stats(&ed, &ad, i, time.tolerance_usecs)?;
         } else if ed != ad {
-            return Err(format!(
+            return Err(output(format!(
                 "Bad data in cmsg {i}: expected={} actual={}",
                 printable(&ed),
                 printable(&ad)
-            ));
+            )));
         }
         e = next_hdr(expected, eh);
         a = next_hdr(actual, ah);
@@ -453,9 +463,9 @@ pub fn compare_cmsgs(expected: &[u8], actual: &[u8], time: TimeBase) -> Result<(
     }
     match (a, e) {
         (None, None) => Ok(()),
-        (Some(_), None) => Err(format!("received more than {i} cmsgs")),
-        (None, Some(_)) => Err(format!("received only {i} cmsgs")),
-        (Some(_), Some(_)) => Err("cmsgs do not match".into()),
+        (Some(_), None) => Err(output(format!("received more than {i} cmsgs"))),
+        (None, Some(_)) => Err(output(format!("received only {i} cmsgs"))),
+        (Some(_), Some(_)) => Err(output("cmsgs do not match")),
     }
 }
 
@@ -465,12 +475,12 @@ pub fn check_recv(
     flags: i32,
     control: &[u8],
     time: TimeBase,
-) -> Result<(), String> {
+) -> Result<(), SyscallError> {
     if flags != want.flags {
-        return Err(format!(
+        return Err(output(format!(
             "Expected msg_flags 0x{:08X} but got 0x{:08X}",
             want.flags, flags
-        ));
+        )));
     }
     compare_cmsgs(&want.control, control, time)
 }
@@ -529,7 +539,7 @@ mod tests {
         assert_eq!(b.len(), 112 + 64 + 24);
         assert_eq!(cmsg_new(&Value::List(vec![])).unwrap(), Vec::<u8>::new());
         assert_eq!(
-            cmsg_new(&Value::List(vec![cmsg(0, 0, Value::Ellipsis)])),
+            cmsg_new(&Value::List(vec![cmsg(0, 0, Value::Ellipsis)])).map_err(|e| e.to_string()),
             Err("Unrecognized type for cmsg_data".into())
         );
     }
@@ -550,15 +560,15 @@ mod tests {
         )]))
         .unwrap();
         assert_eq!(
-            compare_cmsgs(&want, &got, TIME),
+            compare_cmsgs(&want, &got, TIME).map_err(|e| e.to_string()),
             Err("Bad data in extended err 0: expected=3 actual=4".into())
         );
         assert_eq!(
-            compare_cmsgs(&want, &[], TIME),
+            compare_cmsgs(&want, &[], TIME).map_err(|e| e.to_string()),
             Err("received only 0 cmsgs".into())
         );
         assert_eq!(
-            compare_cmsgs(&[], &want, TIME),
+            compare_cmsgs(&[], &want, TIME).map_err(|e| e.to_string()),
             Err("received more than 0 cmsgs".into())
         );
     }
@@ -583,7 +593,7 @@ mod tests {
         assert_eq!(compare_cmsgs(&want, &live(1_000_021_000), TIME), Ok(()));
         let err = compare_cmsgs(&want, &live(1_000_030_000), TIME).unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "Bad timestamp 0 in scm_timestamping 0: expected=1000020000 (20000) \
              actual=1000030000 (30000) start=1000000000"
         );
@@ -614,11 +624,13 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            compare_cmsgs(&stats(Value::Int(20_000), Value::Int(10)), &live, TIME),
+            compare_cmsgs(&stats(Value::Int(20_000), Value::Int(10)), &live, TIME)
+                .map_err(|e| e.to_string()),
             Err("Bad TCP_NLA_BUSY: expected=20000 actual=10000".into())
         );
         assert_eq!(
-            compare_cmsgs(&stats(Value::Ellipsis, Value::Int(11)), &live, TIME),
+            compare_cmsgs(&stats(Value::Ellipsis, Value::Int(11)), &live, TIME)
+                .map_err(|e| e.to_string()),
             Err("Bad TCP_NLA_SND_CWND: expected=11 actual=10".into())
         );
     }
@@ -632,7 +644,7 @@ mod tests {
             control: Box::new(Value::List(vec![])),
         };
         assert_eq!(
-            msghdr_new(&m).unwrap_err(),
+            msghdr_new(&m).unwrap_err().to_string(),
             "msg_iovlen 2 does not match 1-element iovec array"
         );
         let bad = Value::EpollEv {
@@ -641,7 +653,7 @@ mod tests {
             value: Box::new(Value::Int(0)),
         };
         assert_eq!(
-            msghdr_new(&bad).unwrap_err(),
+            msghdr_new(&bad).unwrap_err().to_string(),
             "Bad type; actual: epollev expected: msghdr"
         );
     }
@@ -653,7 +665,8 @@ mod tests {
             control: vec![],
         };
         assert_eq!(
-            check_recv(&want, libc::MSG_ERRQUEUE | libc::MSG_TRUNC, &[], TIME),
+            check_recv(&want, libc::MSG_ERRQUEUE | libc::MSG_TRUNC, &[], TIME)
+                .map_err(|e| e.to_string()),
             Err("Expected msg_flags 0x00002000 but got 0x00002020".into())
         );
     }

@@ -1,6 +1,6 @@
 //! Socket addresses as the bytes the kernel takes and returns.
 
-use crate::run::state::Endpoint;
+use crate::packet::flow::Endpoint;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// `sizeof(struct sockaddr_storage)`

@@ -1,6 +1,8 @@
 //! setsockopt/getsockopt values: `[int]`, strings, `{onoff=, linger=}`,
-//! `inet6_addr(...)`, GRE headers and MPLS label stacks (engine spec 6).
+//! `inet6_addr(...)`, GRE headers and MPLS label stacks
+//! (docs/engine/syscalls.md, "Socket options").
 
+use super::error::{invalid, output, SyscallError};
 use super::eval::{bracketed, get_s32, Value};
 use super::msg::printable;
 use crate::script::{GreHeader, MplsEntry};
@@ -37,7 +39,7 @@ fn mpls_bytes(entries: &[MplsEntry]) -> Vec<u8> {
 
 /// The bytes setsockopt passes for `value`, padded with zeros to `optlen`
 /// (packetdrill passes its value's address and the script's length as given).
-pub fn setsockopt_value(value: &Value, optlen: i32) -> Result<Vec<u8>, String> {
+pub fn setsockopt_value(value: &Value, optlen: i32) -> Result<Vec<u8>, SyscallError> {
     let mut bytes = match value {
         Value::Linger { onoff, linger } => {
             let mut b = onoff.to_ne_bytes().to_vec();
@@ -55,10 +57,10 @@ pub fn setsockopt_value(value: &Value, optlen: i32) -> Result<Vec<u8>, String> {
         }
         Value::List(_) => get_s32(bracketed(value)?)?.to_ne_bytes().to_vec(),
         other => {
-            return Err(format!(
+            return Err(invalid(format!(
                 "unsupported setsockopt value type: {}",
                 other.type_name()
-            ))
+            )))
         }
     };
     let want = usize::try_from(optlen).unwrap_or(0).min(MAX_OPTLEN);
@@ -69,10 +71,10 @@ pub fn setsockopt_value(value: &Value, optlen: i32) -> Result<Vec<u8>, String> {
 }
 
 /// The `[len]` of a getsockopt as the length of the buffer to read into.
-pub fn getsockopt_len(optlen: i32) -> Result<u32, String> {
+pub fn getsockopt_len(optlen: i32) -> Result<u32, SyscallError> {
     match usize::try_from(optlen) {
         Ok(n) if n <= MAX_OPTLEN => Ok(optlen as u32),
-        _ => Err(format!("Unsupported getsockopt optlen: {optlen}")),
+        _ => Err(invalid(format!("Unsupported getsockopt optlen: {optlen}"))),
     }
 }
 
@@ -84,13 +86,13 @@ pub struct GetCheck {
 }
 
 /// Compare getsockopt's output with the script (after the result matched).
-pub fn check_getsockopt(want: &GetCheck, optval: &[u8], live_len: u32) -> Result<(), String> {
+pub fn check_getsockopt(want: &GetCheck, optval: &[u8], live_len: u32) -> Result<(), SyscallError> {
     let script_len = want.optlen;
     if live_len as i32 != script_len {
-        return Err(format!(
+        return Err(output(format!(
             "Bad getsockopt optlen: expected: {script_len} actual: {}",
             live_len as i32
-        ));
+        )));
     }
     let n = script_len.max(0) as usize;
     let live = |k: usize| -> Vec<u8> {
@@ -102,64 +104,70 @@ pub fn check_getsockopt(want: &GetCheck, optval: &[u8], live_len: u32) -> Result
         Value::Bytes(s) => {
             let script_pretty = printable(s);
             if n != s.len() {
-                return Err(format!(
+                return Err(output(format!(
                     "Bad getsockopt optval: expected optlen ({script_len} bytes) does not match \
                      length of expected optval string '{script_pretty}' ({} bytes)",
                     s.len()
-                ));
+                )));
             }
             let actual = live(n);
             if actual != *s {
-                return Err(format!(
+                return Err(output(format!(
                     "Bad getsockopt optval: expected: '{script_pretty}' actual: '{}'",
                     printable(&actual)
-                ));
+                )));
             }
         }
         Value::List(_) => {
             if script_len != 4 {
-                return Err(format!("Unsupported getsockopt optlen: {script_len}"));
+                return Err(invalid(format!(
+                    "Unsupported getsockopt optlen: {script_len}"
+                )));
             }
             let expected = get_s32(bracketed(&want.value)?)?;
             let b = live(4);
             let actual = i32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
             if actual != expected {
-                return Err(format!(
+                return Err(output(format!(
                     "Bad getsockopt optval: expected: {expected} actual: {actual}"
-                ));
+                )));
             }
         }
         Value::Gre(h) => {
             if script_len != 16 {
-                return Err(format!("Unsupported getsockopt optlen: {script_len}"));
+                return Err(invalid(format!(
+                    "Unsupported getsockopt optlen: {script_len}"
+                )));
             }
             let expected = gre_bytes(h);
             let actual = live(16);
             // Everything but the protocol field.
             if actual[0..2] != expected[0..2] || actual[4..16] != expected[4..16] {
-                return Err("Bad getsockopt optval.".into());
+                return Err(output("Bad getsockopt optval."));
             }
         }
         Value::In6Addr(a) => {
             if script_len != 16 {
-                return Err(format!("Unsupported getsockopt optlen: {script_len}"));
+                return Err(invalid(format!(
+                    "Unsupported getsockopt optlen: {script_len}"
+                )));
             }
             let actual = live(16);
             if actual != a.as_slice() {
                 let mut octets = [0u8; 16];
                 octets.copy_from_slice(&actual);
-                return Err(format!(
+                return Err(output(format!(
                     "Bad getsockopt optval: expected: {} actual: {} ",
                     Ipv6Addr::from(*a),
                     Ipv6Addr::from(octets)
-                ));
+                )));
             }
         }
         other => {
-            return Err(format!(
+            return Err(invalid(format!(
                 "unsupported getsockopt value type: {}",
                 other.type_name()
-            ))
+            )))
         }
     }
     Ok(())
@@ -198,7 +206,7 @@ mod tests {
             Ok(vec![1, 0, 0, 0, 0, 0, 0, 0])
         );
         assert_eq!(
-            setsockopt_value(&Value::Ellipsis, 4),
+            setsockopt_value(&Value::Ellipsis, 4).map_err(|e| e.to_string()),
             Err("unsupported setsockopt value type: ellipsis".into())
         );
         let gre = GreHeader {
@@ -232,11 +240,11 @@ mod tests {
         let live = 20000i32.to_ne_bytes();
         assert_eq!(check_getsockopt(&want, &live, 4), Ok(()));
         assert_eq!(
-            check_getsockopt(&want, &42000i32.to_ne_bytes(), 4),
+            check_getsockopt(&want, &42000i32.to_ne_bytes(), 4).map_err(|e| e.to_string()),
             Err("Bad getsockopt optval: expected: 20000 actual: 42000".into())
         );
         assert_eq!(
-            check_getsockopt(&want, &live, 2),
+            check_getsockopt(&want, &live, 2).map_err(|e| e.to_string()),
             Err("Bad getsockopt optlen: expected: 4 actual: 2".into())
         );
         let s = GetCheck {
@@ -245,7 +253,7 @@ mod tests {
         };
         assert_eq!(check_getsockopt(&s, b"cubic\0", 5), Ok(()));
         assert_eq!(
-            check_getsockopt(&s, b"reno\0\0", 5),
+            check_getsockopt(&s, b"reno\0\0", 5).map_err(|e| e.to_string()),
             Err("Bad getsockopt optval: expected: 'cubic' actual: 'reno'".into())
         );
         let e = GetCheck {
@@ -253,7 +261,7 @@ mod tests {
             optlen: 4,
         };
         assert_eq!(
-            check_getsockopt(&e, &live, 4),
+            check_getsockopt(&e, &live, 4).map_err(|e| e.to_string()),
             Err("unsupported getsockopt value type: ellipsis".into())
         );
         assert!(getsockopt_len(-1).is_err());

@@ -3,8 +3,8 @@
 //! and epoll run in-process.
 
 use super::*;
-use crate::config::IpVersion;
-use crate::run::state::SocketPhase;
+use crate::plan::config::{Addresses, Config, IpVersion};
+use crate::run::state::{RunState, SocketPhase};
 use crate::script::{EpollData, ErrnoSpec, Expr, ExprKind, Span, Spanned, SyscallSpec};
 
 fn e(kind: ExprKind) -> Expr {
@@ -82,11 +82,10 @@ impl Harness {
             state: &mut self.state,
             config: &self.config,
             addrs: &self.addrs,
-            script_path: "test.pkt",
         }
     }
 
-    fn run(&mut self, spec: &SyscallSpec) -> Result<(), String> {
+    fn run(&mut self, spec: &SyscallSpec) -> Result<(), SyscallError> {
         let prepared = prepare(spec, &mut self.env())?;
         let done = prepared.execute();
         complete(spec, done, &mut self.env())
@@ -261,32 +260,41 @@ fn prepared_and_executed_calls_can_move_to_another_thread() {
 #[test]
 fn unknown_calls_and_symbols_use_packetdrills_words() {
     let mut h = Harness::new(IpVersion::Ipv4);
-    let err = h.run(&call("foo", vec![int(1)], int(0), None)).unwrap_err();
+    let err = h
+        .run(&call("foo", vec![int(1)], int(0), None))
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "Unknown system call: 'foo'");
     // Arguments are evaluated before fds are looked up.
     let err = h
         .run(&setsockopt_int(4, "SOL_TCP", "TCP_BOGUS", 1))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "unknown symbol: 'TCP_BOGUS'");
     let err = h
         .run(&call("close", vec![int(3), int(4)], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "Expected 1 args but got 2");
     let err = h
         .run(&call("close", vec![int(3)], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "unable to find fd with script fd 3");
     let err = h
         .run(&call("close", vec![ell()], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "Bad type; actual: ellipsis expected: integer");
     let err = h
         .run(&call("fcntl", vec![int(3)], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "fcntl expected 2-3 args but got 1");
     let err = h
         .run(&call("psp_tx_assoc", vec![int(3), int(1)], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "unable to find fd with script fd 3");
     // libcap refuses an unknown capability set before any call is made.
     let err = h
@@ -296,7 +304,8 @@ fn unknown_calls_and_symbols_use_packetdrills_words() {
             int(0),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "Error in cap_set_flag()");
 }
 
@@ -319,7 +328,8 @@ fn pipes_read_write_poll_splice_and_close() {
             int(1),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "Expected revents of POLLOUT but got POLLIN for pollfd 0"
@@ -331,7 +341,8 @@ fn pipes_read_write_poll_splice_and_close() {
             int(1),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "nfds 2 does not match 1-element pollfd array");
     // A second pipe to splice into.
     h.ok(call("pipe", vec![arr(vec![int(7), int(8)])], int(0), None));
@@ -363,14 +374,16 @@ fn pipes_read_write_poll_splice_and_close() {
             int(-1),
             Some("EINVAL"),
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "Expected errno 22 (Invalid argument) but got 11 (Resource temporarily unavailable)"
     );
     let err = h
         .run(&call("read", vec![int(5), ell(), int(10)], int(10), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "Expected result 10 but got -1 with errno 11 (Resource temporarily unavailable)"
@@ -395,11 +408,13 @@ fn pipes_read_write_poll_splice_and_close() {
     h.ok(call("pipe", vec![arr(vec![int(5), int(6)])], int(0), None));
     let err = h
         .run(&call("pipe", vec![arr(vec![int(5), int(9)])], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "duplicate fd 5 in script");
     let err = h
         .run(&call("pipe", vec![arr(vec![int(5)])], int(0), None))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "1 pipe file descriptors instead of 2");
 }
 
@@ -438,7 +453,8 @@ fn epoll_reports_the_first_event() {
             int(0),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "wrong fd specified in epoll_event");
     h.ok(call(
         "epoll_wait",
@@ -471,7 +487,8 @@ fn epoll_reports_the_first_event() {
             int(1),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "epoll_event->events does not match script: expected: 0x1 actual: 0x4"
@@ -506,7 +523,8 @@ fn open_and_sendfile_copy_a_file() {
             int(8),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "Expected non-negative result but got -1 with errno 2 (No such file or directory)"
@@ -529,7 +547,8 @@ fn result_must_be_an_integer() {
             w("FOO"),
             None,
         ))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "Bad type; actual: word expected: integer");
     h.config.defines.insert("FOO".into(), "0".into());
     h.ok(call(
@@ -557,7 +576,8 @@ fn tcp_socket_lifecycle_in_netns() {
         h.ok(getsockopt_int(3, "SOL_SOCKET", "SO_REUSEADDR", 1));
         let err = h
             .run(&getsockopt_int(3, "SOL_SOCKET", "SO_REUSEADDR", 0))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "Bad getsockopt optval: expected: 0 actual: 1");
         h.ok(call(
             "setsockopt",
@@ -627,12 +647,14 @@ fn tcp_socket_lifecycle_in_netns() {
         // The connection is real, but no script packet created a passive child for it.
         let err = h
             .run(&call("accept", vec![int(3), ell(), ell()], int(5), None))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "unable to find socket matching accept() call");
         h.ok(call("close", vec![int(4)], int(0), None));
         let err = h
             .run(&call("close", vec![int(4)], int(0), None))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "unable to find fd with script fd 4");
         h.ok(call("close", vec![int(3)], int(0), None));
         assert!(h.state.sockets[id].closed);
@@ -655,7 +677,8 @@ fn udp_errno_and_result_mismatches_in_netns() {
                     int(-1),
                     Some("EINVAL"),
                 ))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert_eq!(
             err,
             "Expected errno 22 (Invalid argument) but got 11 (Resource temporarily unavailable)"
@@ -692,7 +715,8 @@ fn udp_errno_and_result_mismatches_in_netns() {
                     int(0),
                     None,
                 ))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert_eq!(err, "Bad ioctl optval: expected: 21 actual: 20");
             h.ok(call(
                 "recvfrom",
@@ -707,7 +731,8 @@ fn udp_errno_and_result_mismatches_in_netns() {
                     int(10),
                     None,
                 ))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert_eq!(
                 err,
                 "Expected result 10 but got -1 with errno 14 (Bad address)"
@@ -782,7 +807,7 @@ fn zerocopy_notification(ip: IpVersion, level: &str, ty: &str) {
         )
     };
     // Without room for the cmsg the kernel truncates it.
-    let err = h.run(&recvmsg(None)).unwrap_err();
+    let err = h.run(&recvmsg(None)).unwrap_err().to_string();
     assert_eq!(err, "Expected msg_flags 0x00002000 but got 0x00002008");
     h.ok(call(
         "send",
@@ -799,7 +824,8 @@ fn zerocopy_notification(ip: IpVersion, level: &str, ty: &str) {
     // The second notification is for send #1: ee_data (the range end) is 1, not 0.
     let err = h
         .run(&recvmsg(Some(arr(vec![zerocopy_cmsg(level, ty)]))))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, "Bad info in extended err 0: expected=0 actual=1");
 }
 
@@ -923,7 +949,7 @@ fn tx_timestamps_from_the_error_queue_in_netns() {
                 int(0),
                 None,
             ));
-            h.state.live_start_realtime_usecs = Some(realtime_usecs());
+            h.state.live_start_realtime_usecs = Some(crate::run::clock::now_usecs());
             h.ok(call("write", vec![int(4), ell(), int(10)], int(10), None));
             let ts = |sec: i64, nsec: i64| e(ExprKind::ScmTimestamping { sec, nsec });
             let recverr = |info: &str| {
@@ -970,13 +996,19 @@ fn tx_timestamps_from_the_error_queue_in_netns() {
             std::thread::sleep(std::time::Duration::from_millis(20));
             // 1 usec after the start: within the 4 ms tolerance of the real stamp.
             h.ok(errqueue(0, 1000, "SCM_TSTAMP_SCHED"));
-            let err = h.run(&errqueue(5, 0, "SCM_TSTAMP_SND")).unwrap_err();
+            let err = h
+                .run(&errqueue(5, 0, "SCM_TSTAMP_SND"))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.starts_with("Bad timestamp 0 in scm_timestamping 0: expected="),
                 "{err}"
             );
             // A zero time is not compared; the extended error still is.
-            let err = h.run(&errqueue(0, 0, "SCM_TSTAMP_SND")).unwrap_err();
+            let err = h
+                .run(&errqueue(0, 0, "SCM_TSTAMP_SND"))
+                .unwrap_err()
+                .to_string();
             assert_eq!(err, "Bad info in extended err 1: expected=0 actual=2");
         },
     );
@@ -1019,7 +1051,7 @@ fn tcp_inq_cmsg_in_netns() {
             )
         };
         h.ok(inq(1000, 9000));
-        let err = h.run(&inq(1000, 9000)).unwrap_err();
+        let err = h.run(&inq(1000, 9000)).unwrap_err().to_string();
         assert_eq!(
             err,
             "Bad data in cmsg 0: expected=(#\\x00 actual=@\\x1f\\x00"

@@ -1,18 +1,22 @@
 //! Argument checking and preparation for each system call packetdrill knows,
-//! in its argument order and with its error texts (engine spec 6).
+//! in its argument order and with its error texts (docs/engine/syscalls.md,
+//! "Calls").
 
-use super::eval::{bad_type, get_s32, Args, Value};
-use super::events::{epoll_event_new, pollfds_new};
-use super::live::{Buffer, IoVecs, LiveOp};
+use super::call::{Call, Check, Post, SyscallEnv};
+use super::error::{bad_type, invalid, SyscallError};
+use super::eval::{get_s32, Args, Value};
+use super::live_op::{Buffer, IoVecs, LiveOp};
 use super::msg::{iovec_new, msghdr_new, RecvCheck};
+use super::poll::{epoll_event_new, pollfds_new};
+use super::sockaddr;
 use super::sockopt::{getsockopt_len, setsockopt_value, GetCheck};
-use super::{sockaddr, Call, Check, Post, SyscallEnv};
-use crate::run::state::{Endpoint, FdKind};
+use crate::packet::flow::Endpoint;
+use crate::run::state::FdKind;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
 /// Which preparer handles a call name.
-pub type Preparer = fn(&Args, &mut SyscallEnv) -> Result<Call, String>;
+pub type Preparer = fn(&Args, &mut SyscallEnv) -> Result<Call, SyscallError>;
 
 /// packetdrill's system call table, in its order.
 pub const TABLE: &[(&str, Preparer)] = &[
@@ -50,7 +54,7 @@ pub const TABLE: &[(&str, Preparer)] = &[
     ("psp_tx_assoc", psp_tx_assoc),
 ];
 
-fn exact(op: LiveOp) -> Result<Call, String> {
+fn exact(op: LiveOp) -> Result<Call, SyscallError> {
     Ok(Call {
         op,
         post: Post::None,
@@ -59,7 +63,7 @@ fn exact(op: LiveOp) -> Result<Call, String> {
 }
 
 /// Argument `i` as a script fd, and its live fd.
-fn fd_arg(a: &Args, i: usize, env: &SyscallEnv) -> Result<(i32, RawFd), String> {
+fn fd_arg(a: &Args, i: usize, env: &SyscallEnv) -> Result<(i32, RawFd), SyscallError> {
     let script_fd = a.s32(i)?;
     Ok((script_fd, env.state.live_fd(script_fd)?))
 }
@@ -78,7 +82,7 @@ fn connect_target(
     env: &mut SyscallEnv,
     script_fd: i32,
     family: Option<i32>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, SyscallError> {
     let addr = match family {
         Some(f) => sockaddr::family_only(f),
         None => sockaddr::encode(env.addrs.connect_ip, env.addrs.connect_port),
@@ -90,7 +94,7 @@ fn connect_target(
 }
 
 /// `...` or an integer address family.
-fn family_or_ellipsis(a: &Args, i: usize) -> Result<Option<i32>, String> {
+fn family_or_ellipsis(a: &Args, i: usize) -> Result<Option<i32>, SyscallError> {
     if a.is_ellipsis(i) {
         Ok(None)
     } else {
@@ -98,7 +102,7 @@ fn family_or_ellipsis(a: &Args, i: usize) -> Result<Option<i32>, String> {
     }
 }
 
-fn socket(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn socket(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let domain = if a.is_ellipsis(0) {
         if env.addrs.ip_version.socket_is_ipv6() {
@@ -126,7 +130,7 @@ fn socket(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn bind(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn bind(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     a.ellipsis(1)?;
@@ -135,7 +139,7 @@ fn bind(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     exact(LiveOp::Bind { fd, addr })
 }
 
-fn listen(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn listen(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(2)?;
     let (script_fd, fd) = fd_arg(a, 0, env)?;
     let backlog = a.s32(1)?;
@@ -146,7 +150,7 @@ fn listen(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn accept(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn accept(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     a.ellipsis(1)?;
@@ -158,7 +162,7 @@ fn accept(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn connect(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn connect(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (script_fd, fd) = fd_arg(a, 0, env)?;
     let family = family_or_ellipsis(a, 1)?;
@@ -167,7 +171,7 @@ fn connect(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     exact(LiveOp::Connect { fd, addr })
 }
 
-fn read(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn read(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let is_null = a.buffer_is_null(1)?;
@@ -179,26 +183,26 @@ fn read(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
 }
 
 /// The iovec array and count of readv/writev.
-fn iov_args(a: &Args) -> Result<IoVecs, String> {
+fn iov_args(a: &Args) -> Result<IoVecs, SyscallError> {
     let iov = iovec_new(a.get(1)?)?;
     let count = a.s32(2)?;
     if count as i64 != iov.len() as i64 {
-        return Err(format!(
+        return Err(invalid(format!(
             "iov_count {count} does not match {}-element iovec array",
             iov.len()
-        ));
+        )));
     }
     Ok(IoVecs(iov))
 }
 
-fn readv(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn readv(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let iov = iov_args(a)?;
     exact(LiveOp::Readv { fd, iov })
 }
 
-fn recv(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn recv(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(4)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let is_null = a.buffer_is_null(1)?;
@@ -211,7 +215,7 @@ fn recv(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn recvfrom(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn recvfrom(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(6)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let is_null = a.buffer_is_null(1)?;
@@ -226,7 +230,7 @@ fn recvfrom(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn recvmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn recvmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let msg = msghdr_new(a.get(1)?)?;
@@ -242,7 +246,7 @@ fn recvmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn write(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn write(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let is_null = a.buffer_is_null(1)?;
@@ -253,14 +257,14 @@ fn write(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn writev(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn writev(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let iov = iov_args(a)?;
     exact(LiveOp::Writev { fd, iov })
 }
 
-fn send(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn send(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(4)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let is_null = a.buffer_is_null(1)?;
@@ -284,7 +288,7 @@ fn is_icmp_socket(env: &SyscallEnv, script_fd: i32) -> bool {
     })
 }
 
-fn sendto(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn sendto(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(6)?;
     let (script_fd, fd) = fd_arg(a, 0, env)?;
     let is_null = a.buffer_is_null(1)?;
@@ -318,14 +322,14 @@ fn sendto(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn sendmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn sendmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (script_fd, fd) = fd_arg(a, 0, env)?;
     let mut msg = msghdr_new(a.get(1)?)?;
     let flags = a.s32(2)?;
     msg.name = Some(connect_target(env, script_fd, None)?);
     if msg.flags != 0 {
-        return Err("sendmsg ignores msg_flags field in msghdr".into());
+        return Err(invalid("sendmsg ignores msg_flags field in msghdr"));
     }
     exact(LiveOp::SendMsg {
         fd,
@@ -335,9 +339,12 @@ fn sendmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn fcntl(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn fcntl(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     if a.len() != 2 && a.len() != 3 {
-        return Err(format!("fcntl expected 2-3 args but got {}", a.len()));
+        return Err(SyscallError::ArgumentCountRange {
+            call: "fcntl",
+            got: a.len(),
+        });
     }
     let (_, fd) = fd_arg(a, 0, env)?;
     let cmd = a.s32(1)?;
@@ -345,9 +352,12 @@ fn fcntl(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     exact(LiveOp::Fcntl { fd, cmd, arg })
 }
 
-fn ioctl(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn ioctl(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     if a.len() != 2 && a.len() != 3 {
-        return Err(format!("ioctl expected 2-3 args but got {}", a.len()));
+        return Err(SyscallError::ArgumentCountRange {
+            call: "ioctl",
+            got: a.len(),
+        });
     }
     let (_, fd) = fd_arg(a, 0, env)?;
     let request = a.s32(1)?;
@@ -370,7 +380,7 @@ fn ioctl(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn close(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn close(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(1)?;
     let (script_fd, fd) = fd_arg(a, 0, env)?;
     Ok(Call {
@@ -380,14 +390,14 @@ fn close(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn shutdown(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn shutdown(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(2)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let how = a.s32(1)?;
     exact(LiveOp::Shutdown { fd, how })
 }
 
-fn getsockopt(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn getsockopt(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(5)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let level = a.s32(1)?;
@@ -406,7 +416,7 @@ fn getsockopt(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn setsockopt(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn setsockopt(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(5)?;
     let (_, fd) = fd_arg(a, 0, env)?;
     let level = a.s32(1)?;
@@ -422,16 +432,16 @@ fn setsockopt(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn poll(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn poll(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let (fds, want) = pollfds_new(a.get(0)?, env.state)?;
     let nfds = a.s32(1)?;
     let timeout = a.s32(2)?;
     if nfds as i64 != fds.len() as i64 {
-        return Err(format!(
+        return Err(invalid(format!(
             "nfds {nfds} does not match {}-element pollfd array",
             fds.len()
-        ));
+        )));
     }
     Ok(Call {
         op: LiveOp::Poll { fds, timeout },
@@ -440,14 +450,14 @@ fn poll(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn cap_set(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
+fn cap_set(a: &Args, _env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(3)?;
     let flag = a.s32(0)?;
     let value = a.s32(1)?;
     let op = a.s32(2)?;
     // libcap's cap_set_flag refuses these; packetdrill then dies with this text.
     if !(0..=2).contains(&flag) || !(0..64).contains(&value) || !(0..=1).contains(&op) {
-        return Err("Error in cap_set_flag()".into());
+        return Err(SyscallError::CapSetFlag);
     }
     Ok(Call {
         op: LiveOp::CapSet { flag, value, op },
@@ -456,13 +466,13 @@ fn cap_set(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn open(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
+fn open(a: &Args, _env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(2)?;
     let path = match a.get(0)? {
         Value::Bytes(b) => {
             // C reads the name up to its first NUL.
             let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-            CString::new(&b[..end]).map_err(|_| "bad path".to_string())?
+            CString::new(&b[..end]).map_err(|_| invalid("bad path"))?
         }
         other => return Err(bad_type(other.type_name(), "string")),
     };
@@ -474,7 +484,7 @@ fn open(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn sendfile(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn sendfile(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(4)?;
     let (_, out_fd) = fd_arg(a, 0, env)?;
     let (_, in_fd) = fd_arg(a, 1, env)?;
@@ -488,7 +498,7 @@ fn sendfile(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn epoll_create(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
+fn epoll_create(a: &Args, _env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(1)?;
     let size = a.s32(0)?;
     Ok(Call {
@@ -498,7 +508,7 @@ fn epoll_create(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn epoll_ctl(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn epoll_ctl(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(4)?;
     let (_, epfd) = fd_arg(a, 0, env)?;
     let op = a.s32(1)?;
@@ -513,7 +523,7 @@ fn epoll_ctl(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn epoll_wait(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn epoll_wait(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(4)?;
     let (_, epfd) = fd_arg(a, 0, env)?;
     let want = epoll_event_new(a.get(1)?, None, env.state)?;
@@ -530,17 +540,17 @@ fn epoll_wait(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn pipe(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
+fn pipe(a: &Args, _env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(1)?;
     let items = match a.get(0)? {
         Value::List(items) => items,
         other => return Err(bad_type(other.type_name(), "list")),
     };
     if items.len() != 2 {
-        return Err(format!(
+        return Err(invalid(format!(
             "{} pipe file descriptors instead of 2",
             items.len()
-        ));
+        )));
     }
     let mut script_fds = [0i32; 2];
     for (slot, item) in script_fds.iter_mut().zip(items) {
@@ -556,7 +566,7 @@ fn pipe(a: &Args, _env: &mut SyscallEnv) -> Result<Call, String> {
     })
 }
 
-fn splice(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn splice(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(6)?;
     let (_, fd_in) = fd_arg(a, 0, env)?;
     let off_in = a.s64(1)?;
@@ -576,16 +586,16 @@ fn splice(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
 
 /// PSP needs packetdrill's wire-server mode; like a build without it set up,
 /// the calls are known but refused after their arguments are checked.
-fn psp_rx_assoc(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn psp_rx_assoc(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(2)?;
     fd_arg(a, 0, env)?;
     a.s32_bracketed(1)?;
-    Err("PSP not initialized".into())
+    Err(SyscallError::PspNotInitialized)
 }
 
-fn psp_tx_assoc(a: &Args, env: &mut SyscallEnv) -> Result<Call, String> {
+fn psp_tx_assoc(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(2)?;
     fd_arg(a, 0, env)?;
     get_s32(a.get(1)?)?;
-    Err("PSP not initialized".into())
+    Err(SyscallError::PspNotInitialized)
 }

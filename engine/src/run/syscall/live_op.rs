@@ -2,6 +2,7 @@
 //! back. All the `unsafe` of this module lives here; everything a call points
 //! the kernel at is owned by the operation and outlives the call.
 
+use super::error::{invalid, SyscallError};
 use super::sockaddr;
 use std::ffi::CString;
 use std::fmt;
@@ -25,11 +26,12 @@ impl fmt::Debug for Buffer {
 
 impl Buffer {
     /// packetdrill passes `count` through as given; a real buffer has that many bytes.
-    pub fn new(is_null: bool, count: i32) -> Result<Buffer, String> {
+    pub fn new(is_null: bool, count: i32) -> Result<Buffer, SyscallError> {
         if is_null {
             return Ok(Buffer { data: None, count });
         }
-        let len = usize::try_from(count).map_err(|_| format!("bad buffer size {count}"))?;
+        let len =
+            usize::try_from(count).map_err(|_| invalid(format!("bad buffer size {count}")))?;
         Ok(Buffer {
             data: Some(vec![0; len]),
             count,

@@ -1,41 +1,20 @@
-//! Packet events (engine spec section 10): inject inbound script packets into
+//! Packet events (docs/engine/packets.md): inject inbound script packets into
 //! tun0 with live addresses, ports and sequence numbers; sniff the kernel's
 //! outbound packets, map them back into script space, and check them against
 //! the script, field by field and in time.
 
-use super::runtime::{fatal, Fatal, Runtime};
+use super::failure::{PacketError, RunError, RunFailure, ShownPacket};
+use super::runtime::Runtime;
 use super::state::{SocketId, SocketPhase, TcpMemo};
-use super::timing::{self, EventTime};
-use crate::outcome::{FailureKind, Mismatch, PacketDirection};
+use super::timing::{self, secs9, EventTime, Timed};
+use crate::outcome::PacketDirection;
+use crate::packet;
 use crate::packet::dump::short_dump;
 use crate::packet::ip_packet::IpPacket;
-use crate::packet::live::{parse_sniffed, Sniffed};
+use crate::packet::sniffed::{parse_sniffed, Sniffed};
 use crate::plan::PacketTemplate;
 use crate::script::{Direction, Event, Micros};
 use std::net::IpAddr;
-
-/// How a packet event went wrong.
-struct PacketError {
-    detail: String,
-    /// Whether `--non_fatal=packet` turns it into a warning.
-    non_fatal: bool,
-    mismatch: Option<Box<Mismatch>>,
-}
-
-impl PacketError {
-    fn fatal(detail: impl Into<String>) -> Self {
-        PacketError {
-            detail: detail.into(),
-            non_fatal: false,
-            mismatch: None,
-        }
-    }
-}
-
-/// `%9.6f` of script microseconds, as packetdrill prints packet times.
-fn secs9(usecs: Micros) -> String {
-    format!("{:9.6}", usecs as f64 / 1e6)
-}
 
 impl Runtime<'_> {
     pub(crate) fn run_packet(
@@ -43,14 +22,10 @@ impl Runtime<'_> {
         index: usize,
         event: &Event,
         time: &EventTime,
-    ) -> Result<(), Fatal> {
+    ) -> Result<(), Box<RunFailure>> {
         let plan = self.plan;
         let Some(template) = plan.packet(index) else {
-            return Err(fatal(
-                FailureKind::Internal,
-                Some(event.line),
-                self.at_line(event.line, "packet event without a packet template"),
-            ));
+            return Err(RunError::NoTemplate.at(event.line));
         };
         let facts = template.facts();
         let found = self.state.socket_for_script_packet(
@@ -60,37 +35,25 @@ impl Runtime<'_> {
             &mut self.ports,
         );
         let result = match found {
-            Err(e) => Err(PacketError::fatal(e)),
+            Err(e) => Err(PacketError::Socket(e)),
             Ok(id) => match template.direction {
-                Direction::Outbound => self.outbound(time, template, id),
+                Direction::Outbound => self.outbound(time, template, id)?,
                 Direction::Inbound => {
-                    self.wait_for(event, time, "inbound packet")?;
+                    self.wait_for(event, time, Timed::InboundPacket)?;
                     self.inbound(template, id)
                 }
             },
         };
         match result {
             Ok(()) => Ok(()),
-            Err(e) if e.non_fatal && self.config.non_fatal_packet => {
-                let warning =
-                    self.at_line(event.line, format!("warning handling packet: {}", e.detail));
-                self.warnings.push(warning);
+            Err(e) if e.recoverable() && self.config.non_fatal_packet => {
+                self.warnings.push(format!(
+                    "{}:{}: warning handling packet: {e}",
+                    self.path, event.line
+                ));
                 Ok(())
             }
-            Err(e) => {
-                let kind = if e.detail.starts_with("timing error") {
-                    FailureKind::Timing
-                } else {
-                    FailureKind::Packet
-                };
-                let mut f = fatal(
-                    kind,
-                    Some(event.line),
-                    self.at_line(event.line, format!("error handling packet: {}", e.detail)),
-                );
-                f.mismatch = e.mismatch.map(|m| *m);
-                Err(f)
-            }
+            Err(e) => Err(RunError::from(e).at(event.line)),
         }
     }
 
@@ -165,9 +128,7 @@ impl Runtime<'_> {
                 local_port
             },
         );
-        packet
-            .set_tuple(src, dst)
-            .map_err(|e| PacketError::fatal(e.to_string()))?;
+        packet.set_tuple(src, dst).map_err(PacketError::Mapping)?;
 
         let s = &self.state.sockets[id];
         if let Some(echoed) = packet.echoed_tcp_seq() {
@@ -178,11 +139,10 @@ impl Runtime<'_> {
             let ack_offset = s.local_seq_script_to_live(syn);
             packet
                 .shift_tcp_sequence_space(seq_offset, ack_offset)
-                .map_err(|e| PacketError::fatal(e.to_string()))?;
+                .map_err(PacketError::Mapping)?;
             if ack {
-                if let Some((_, script_ecr)) = packet
-                    .tcp_timestamp()
-                    .map_err(|e| PacketError::fatal(e.to_string()))?
+                if let Some((_, script_ecr)) =
+                    packet.tcp_timestamp().map_err(PacketError::Mapping)?
                 {
                     let live_ecr = if let Some(live) = s.ts_val_map.get(&script_ecr) {
                         *live
@@ -191,14 +151,11 @@ impl Runtime<'_> {
                             .wrapping_sub(b.script_val)
                             .wrapping_add(b.live_val)
                     } else {
-                        return Err(PacketError::fatal(format!(
-                            "unable to infer live TS ecr for script TS ecr {script_ecr};  \
-                             no matching or preceding outbound TS val"
-                        )));
+                        return Err(PacketError::UnknownTsEcr(script_ecr));
                     };
                     packet
                         .set_tcp_ts_ecr(live_ecr)
-                        .map_err(|e| PacketError::fatal(e.to_string()))?;
+                        .map_err(PacketError::Mapping)?;
                 }
             }
         }
@@ -214,9 +171,7 @@ impl Runtime<'_> {
         if let Some(memo) = tcp_memo(&packet) {
             self.state.sockets[id].last_injected_tcp = Some(memo);
         }
-        self.netdev
-            .inject(packet.bytes())
-            .map_err(PacketError::fatal)?;
+        self.netdev.inject(packet.bytes())?;
         self.observer.packet(
             PacketDirection::Injected,
             super::clock::now_usecs() as i128 * 1000,
@@ -232,7 +187,7 @@ impl Runtime<'_> {
         &mut self,
         expected: SocketId,
         timeout_secs: Option<i64>,
-    ) -> Result<Result<(IpPacket, Micros), PacketError>, Fatal> {
+    ) -> Result<Result<(IpPacket, Micros), PacketError>, Box<RunFailure>> {
         loop {
             let deadline = timeout_secs.map(|t| super::clock::now_usecs() + t * 1_000_000);
             let frame = loop {
@@ -241,7 +196,7 @@ impl Runtime<'_> {
                 let wake = self.blocking.as_ref().map(|b| b.inflight.wake());
                 let got = match self.netdev.next_outbound(deadline, wake) {
                     Ok(got) => got,
-                    Err(e) => return Ok(Err(PacketError::fatal(e))),
+                    Err(e) => return Ok(Err(PacketError::Device(e))),
                 };
                 if let Some(pending) = &mut self.blocking {
                     if pending.inflight.is_done() {
@@ -252,7 +207,7 @@ impl Runtime<'_> {
                     Some(frame) => break frame,
                     None => {
                         if deadline.is_some_and(|d| super::clock::now_usecs() >= d) {
-                            return Ok(Err(PacketError::fatal("Timed out waiting for packet")));
+                            return Ok(Err(PacketError::TimedOut));
                         }
                     }
                 }
@@ -265,23 +220,25 @@ impl Runtime<'_> {
             let packet = match parse_sniffed(&frame.bytes) {
                 Ok(Sniffed::Packet(p)) => p,
                 Ok(Sniffed::Skipped(_)) => continue,
-                Err(e) => return Ok(Err(PacketError::fatal(e.to_string()))),
+                Err(e) => return Ok(Err(PacketError::Malformed(e))),
             };
             let facts = packet.facts();
             match self.state.socket_for_live_packet(&facts) {
                 Some(id) if id == expected => return Ok(Ok((packet, frame.unix_usecs))),
-                Some(_) => return Ok(Err(PacketError::fatal("packet is not for expected socket"))),
+                Some(_) => return Ok(Err(PacketError::OtherSocket)),
                 None => continue,
             }
         }
     }
 
+    /// The next outbound packet against the script's; `Err` when a blocking
+    /// call completed meanwhile failed.
     fn outbound(
         &mut self,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
-    ) -> Result<(), PacketError> {
+    ) -> Result<Result<(), PacketError>, Box<RunFailure>> {
         let script_tcp = template
             .packet
             .tcp()
@@ -297,15 +254,9 @@ impl Runtime<'_> {
         let mut last_time: Micros;
         let mut total = 0usize;
         loop {
-            let (mut live, ts) = match self.sniff_for(id, timeout) {
-                Ok(r) => r?,
-                Err(fatal_error) => {
-                    return Err(PacketError {
-                        detail: fatal_error.message.clone(),
-                        non_fatal: false,
-                        mismatch: None,
-                    })
-                }
+            let (mut live, ts) = match self.sniff_for(id, timeout)? {
+                Ok(sniffed) => sniffed,
+                Err(e) => return Ok(Err(e)),
             };
             let s = &mut self.state.sockets[id];
             if synack && s.phase == SocketPhase::PassivePacketReceived {
@@ -315,7 +266,7 @@ impl Runtime<'_> {
             if self.config.verbose {
                 println!(
                     "outbound sniffed packet: {} {}",
-                    secs9(ts - self.start),
+                    secs9(self.clock.to_script(ts)),
                     short_dump(&live)
                 );
             }
@@ -325,27 +276,30 @@ impl Runtime<'_> {
                 s.last_outbound_tcp = Some(memo);
                 let seq_offset = s.local_seq_script_to_live(syn).wrapping_neg();
                 let ack_offset = s.remote_seq_script_to_live(syn).wrapping_neg();
-                live.shift_tcp_sequence_space(seq_offset, ack_offset)
-                    .map_err(|e| PacketError::fatal(e.to_string()))?;
+                if let Err(e) = live.shift_tcp_sequence_space(seq_offset, ack_offset) {
+                    return Ok(Err(PacketError::Mapping(e)));
+                }
             }
             let live_payload = live.payload_len();
             if let Some(previous) = fragments.last() {
                 if previous.tuple() != live.tuple() {
                     fragments.clear();
                     total = 0;
-                } else if let Err(detail) =
-                    crate::packet::compare::check_fragment(&live, previous, total, expected_payload)
+                } else if let Err(difference) =
+                    super::verify::check_fragment(&live, previous, total, expected_payload)
                 {
-                    let mut message = detail.to_string();
-                    message.push_str(&format!(
-                        "\nscript packet: {} {}",
-                        secs9(time.start),
-                        template.short_dump()
-                    ));
-                    for (i, f) in fragments.iter().chain(std::iter::once(&live)).enumerate() {
-                        message.push_str(&format!("\nactual #{i} packet: {}", short_dump(f)));
-                    }
-                    return Err(PacketError::fatal(message));
+                    return Ok(Err(PacketError::Fragment {
+                        difference: Box::new(difference),
+                        script: Box::new(ShownPacket {
+                            time: time.start,
+                            dump: template.short_dump(),
+                        }),
+                        actual: fragments
+                            .iter()
+                            .chain(std::iter::once(&live))
+                            .map(short_dump)
+                            .collect(),
+                    }));
                 }
             }
             // The merged packet takes its time from the last segment.
@@ -357,16 +311,20 @@ impl Runtime<'_> {
             }
         }
         if total != expected_payload {
-            return Err(PacketError::fatal(format!(
-                "live packet payload: expected {expected_payload} bytes vs actual {total} bytes"
-            )));
+            return Ok(Err(PacketError::PayloadLength {
+                expected: expected_payload,
+                actual: total,
+            }));
         }
         let live = if fragments.len() == 1 {
             fragments.pop().unwrap_or_else(|| unreachable!())
         } else {
-            IpPacket::aggregate(&fragments).map_err(|e| PacketError::fatal(e.to_string()))?
+            match IpPacket::aggregate(&fragments) {
+                Ok(merged) => merged,
+                Err(e) => return Ok(Err(PacketError::Mapping(e))),
+            }
         };
-        self.verify_outbound(time, template, id, live, last_time)
+        Ok(self.verify_outbound(time, template, id, live, last_time))
     }
 
     fn verify_outbound(
@@ -377,11 +335,11 @@ impl Runtime<'_> {
         live: IpPacket,
         live_time: Micros,
     ) -> Result<(), PacketError> {
-        let actual_time = live_time - self.start;
+        let actual_time = self.clock.to_script(live_time);
         let mut actual = live.clone();
         let result = (|| -> Result<(), PacketError> {
             if !live.ipv4_checksums_ok() {
-                return Err(PacketError::fatal("bad outbound IP checksum"));
+                return Err(PacketError::BadChecksum);
             }
             // Into script space: the script's TS val, then its tuple.
             if let (Ok(Some((script_val, script_ecr))), Ok(Some((live_val, live_ecr)))) =
@@ -400,73 +358,63 @@ impl Runtime<'_> {
                     .wrapping_add(live_val.wrapping_sub(baseline.live_val));
                 actual
                     .set_tcp_ts_val(mapped)
-                    .map_err(|e| PacketError::fatal(e.to_string()))?;
+                    .map_err(PacketError::Mapping)?;
             }
             let (sp, dp) = template.packet.ports().unwrap_or((0, 0));
             let (script_src, script_dst) = (template.packet.src_addr(), template.packet.dst_addr());
             actual
                 .set_tuple((script_src, sp), (script_dst, dp))
-                .map_err(|e| PacketError::fatal(e.to_string()))?;
+                .map_err(PacketError::Mapping)?;
 
-            let ts_tolerance_usecs = crate::packet::compare::ts_tolerance_usecs(
+            let ts_tolerance_usecs = super::verify::ts_tolerance_usecs(
                 self.config.tolerance_usecs,
                 self.config.tolerance_percent,
                 time.start,
             );
             let s = &mut self.state.sockets[id];
-            let mut opts = crate::packet::compare::VerifyOptions {
+            let mut opts = super::verify::VerifyOptions {
                 ts_tick_usecs: self.config.tcp_ts_tick_usecs,
                 ts_tolerance_usecs,
                 flowlabel: &mut s.flowlabel_map,
             };
-            crate::packet::compare::verify(template, &actual, &mut opts).map_err(|d| {
-                let script_dump = template.short_dump();
-                let actual_dump = short_dump(&actual);
-                PacketError {
-                    detail: d.message.clone(),
-                    non_fatal: d.recoverable,
-                    mismatch: Some(Box::new(d.into_mismatch(script_dump, Some(actual_dump)))),
-                }
-            })?;
+            super::verify::verify(template, &actual, &mut opts)
+                .map_err(|d| PacketError::Differs(Box::new(d)))?;
             timing::verify(
                 time,
                 actual_time,
                 self.prev_time,
                 self.tolerance,
-                "outbound packet",
+                Timed::OutboundPacket,
             )
-            .map_err(|detail| PacketError {
-                detail,
-                non_fatal: true,
-                mismatch: None,
-            })
+            .map_err(PacketError::Timing)
         })();
-        result.map_err(|mut e| {
-            e.detail.push_str(&format!(
-                "\nscript packet: {} {}\nactual packet: {} {}",
-                secs9(time.start),
-                template.short_dump(),
-                secs9(actual_time),
-                short_dump(&actual)
-            ));
-            e
+        result.map_err(|error| PacketError::Outbound {
+            error: Box::new(error),
+            script: Box::new(ShownPacket {
+                time: time.start,
+                dump: template.short_dump(),
+            }),
+            actual: Box::new(ShownPacket {
+                time: actual_time,
+                dump: short_dump(&actual),
+            }),
         })
     }
 
     /// At the end of a successful run: a RST for a TCP connection left open
-    /// (engine spec section 11).
-    pub(crate) fn inject_reset(&mut self, id: SocketId) -> Result<(), Fatal> {
+    /// (docs/engine/packets.md, "End-of-run resets").
+    pub(crate) fn inject_reset(&mut self, id: SocketId) -> Result<(), Box<RunFailure>> {
         let s = &self.state.sockets[id];
         let Some((seq, ack, window)) = super::tracking::reset_segment(s) else {
             return Ok(());
         };
         let src = self.live_end(id, false);
         let dst = self.live_end(id, true);
-        let packet = reset_packet(src, dst, seq, ack, window)
-            .map_err(|e| fatal(FailureKind::Internal, None, format!("{}: {e}", self.path)))?;
+        let packet =
+            reset_packet(src, dst, seq, ack, window).map_err(|e| RunError::Reset(e).unlocated())?;
         self.netdev
             .inject(packet.bytes())
-            .map_err(|e| fatal(FailureKind::Setup, None, format!("{}: {e}", self.path)))?;
+            .map_err(|e| RunError::Device(e).unlocated())?;
         self.observer.packet(
             PacketDirection::Injected,
             super::clock::now_usecs() as i128 * 1000,
@@ -497,7 +445,7 @@ fn reset_packet(
     seq: u32,
     ack: u32,
     window: u16,
-) -> Result<IpPacket, String> {
+) -> Result<IpPacket, packet::Error> {
     use crate::packet::{ipv4, ipv6, proto, tcp};
     let segment = tcp::Repr {
         src_port: src.1,
@@ -539,12 +487,10 @@ fn reset_packet(
             .emit(&mut ipv6::Packet::new_unchecked(&mut bytes[..]));
             (bytes, ipv6::HEADER_LEN)
         }
-        _ => return Err("reset: mixed address families".into()),
+        _ => return Err(packet::Error::new("reset: mixed address families")),
     };
-    segment
-        .emit(&mut tcp::Packet::new_unchecked(&mut bytes[ip_len..]))
-        .map_err(|e| e.to_string())?;
-    let mut packet = IpPacket::parse(bytes).map_err(|e| e.to_string())?;
+    segment.emit(&mut tcp::Packet::new_unchecked(&mut bytes[ip_len..]))?;
+    let mut packet = IpPacket::parse(bytes)?;
     packet.fill_checksums();
     Ok(packet)
 }

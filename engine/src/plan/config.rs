@@ -1,10 +1,11 @@
 //! packetdrill's configuration: its command-line flags, the same flags written
 //! as `--name=value` lines at the top of a script, and the final addresses
-//! derived from them (engine spec, section 2).
+//! derived from them (docs/engine/flags-and-addresses.md).
 //!
 //! Precedence is packetdrill's: defaults, then the script's option lines, then
 //! the command line again (the command line wins), then [`Config::finalize`].
 
+use crate::script::options::FLAGS;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -50,51 +51,6 @@ impl fmt::Display for IpVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Every flag packetdrill knows, with whether it takes a value.
-pub const FLAGS: &[(&str, bool)] = &[
-    ("ip_version", true),
-    ("bind_port", true),
-    ("code_command", true),
-    ("code_format", true),
-    ("code_sockopt", true),
-    ("connect_port", true),
-    ("remote_ip", true),
-    ("local_ip", true),
-    ("gateway_ip", true),
-    ("netmask_ip", true),
-    ("speed", true),
-    ("mss", true),
-    ("mtu", true),
-    ("init_scripts", true),
-    ("tolerance_usecs", true),
-    ("tolerance_percent", true),
-    ("wire_client", false),
-    ("wire_server", false),
-    ("wire_server_ip", true),
-    ("wire_server_at", true),
-    ("wire_server_port", true),
-    ("wire_client_dev", true),
-    ("wire_server_dev", true),
-    ("so_filename", true),
-    ("so_flags", true),
-    ("tcp_ts_ecr_scaled", false),
-    ("tcp_ts_tick_usecs", true),
-    ("strict_segments", false),
-    ("non_fatal", true),
-    ("dry_run", false),
-    ("is_anyip", false),
-    ("send_omit_free", false),
-    ("psp_udp_port", true),
-    ("debug", false),
-    ("define", true),
-    ("verbose", false),
-];
-
-/// Whether `name` is a flag and, if so, whether it takes a value.
-pub fn flag_takes_value(name: &str) -> Option<bool> {
-    FLAGS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 /// A bad flag value. `Display` gives packetdrill's text after the `where: ` prefix.
@@ -360,7 +316,8 @@ impl Config {
     }
 }
 
-/// The live addresses of a run (engine spec, 9.1 and 9.2).
+/// The live addresses of a run (docs/engine/flags-and-addresses.md,
+/// "IP versions" and "Addresses").
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Addresses {
     pub ip_version: IpVersion,
@@ -562,7 +519,7 @@ pub struct CliFlag {
     pub value: Option<String>,
 }
 
-/// Split a packetdrill command line (without argv[0]) into flags and script paths,
+/// Split a packetdrill command line (without `argv[0]`) into flags and script paths,
 /// with `getopt_long` rules: `--name=value`, `--name value`, unique prefixes of
 /// long names, `-v`, `-D X=Y`/`-DX=Y`, `--` ends the flags, and flags may follow paths.
 pub fn split_command_line(args: &[String]) -> Result<(Vec<CliFlag>, Vec<String>), CliError> {
@@ -666,7 +623,8 @@ impl Config {
 }
 
 /// The arguments the kernel's `ksft_runner.sh` passes to packetdrill for an IP
-/// version (engine spec 9.2; ipv4-mapped-ipv6, which the kernel runner does
+/// version (docs/engine/flags-and-addresses.md, "The kernel runner's
+/// arguments"; ipv4-mapped-ipv6, which the kernel runner does
 /// not use, gets the IPv4 addresses with IPv6 control-message levels as
 /// packetdrill's own `run_all.py` gives it).
 pub fn kselftest_args(ip: IpVersion) -> Vec<String> {

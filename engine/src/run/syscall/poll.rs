@@ -1,13 +1,14 @@
 //! poll() and epoll: pollfd arrays and epoll_event literals, and the checks
-//! of what the kernel reported (engine spec 6).
+//! of what the kernel reported (docs/engine/syscalls.md, "poll and epoll").
 
-use super::eval::{bad_type, Value};
+use super::error::{bad_type, invalid, output, SyscallError};
+use super::eval::Value;
 use super::symbols::poll_flags_to_string;
 use crate::run::state::RunState;
 use crate::script::EpollData;
 use std::os::fd::RawFd;
 
-fn integer(v: &Value) -> Result<i64, String> {
+fn integer(v: &Value) -> Result<i64, SyscallError> {
     match v {
         Value::Int(n) => Ok(*n),
         other => Err(bad_type(other.type_name(), "integer")),
@@ -15,7 +16,10 @@ fn integer(v: &Value) -> Result<i64, String> {
 }
 
 /// The live pollfds (live fd, events) and the revents the script expects.
-pub fn pollfds_new(v: &Value, state: &RunState) -> Result<(Vec<(RawFd, i16)>, PollCheck), String> {
+pub fn pollfds_new(
+    v: &Value,
+    state: &RunState,
+) -> Result<(Vec<(RawFd, i16)>, PollCheck), SyscallError> {
     let Value::List(items) = v else {
         return Err(bad_type(v.type_name(), "list"));
     };
@@ -45,15 +49,15 @@ pub struct PollCheck {
     pub revents: Vec<i32>,
 }
 
-pub fn check_poll(want: &PollCheck, revents: &[i16]) -> Result<(), String> {
+pub fn check_poll(want: &PollCheck, revents: &[i16]) -> Result<(), SyscallError> {
     for (i, (&expected, &actual)) in want.revents.iter().zip(revents).enumerate() {
         let actual = actual as i32;
         if actual != expected {
-            return Err(format!(
+            return Err(output(format!(
                 "Expected revents of {} but got {} for pollfd {i}",
                 poll_flags_to_string(expected as i64),
                 poll_flags_to_string(actual as i64)
-            ));
+            )));
         }
     }
     Ok(())
@@ -75,7 +79,7 @@ pub fn epoll_event_new(
     v: &Value,
     fd_arg: Option<(i32, RawFd)>,
     state: &RunState,
-) -> Result<EpollEvent, String> {
+) -> Result<EpollEvent, SyscallError> {
     let Value::EpollEv {
         events,
         data,
@@ -94,7 +98,7 @@ pub fn epoll_event_new(
                 None => state.live_fd(n as i32)?,
                 Some((script_fd, live_fd)) => {
                     if n != script_fd as i64 {
-                        return Err("wrong fd specified in epoll_event".into());
+                        return Err(invalid("wrong fd specified in epoll_event"));
                     }
                     live_fd
                 }
@@ -110,12 +114,12 @@ pub fn epoll_event_new(
 }
 
 /// Compare the first event epoll_wait returned with the script's.
-pub fn check_epoll_wait(want: &EpollEvent, events: u32, data: u64) -> Result<(), String> {
+pub fn check_epoll_wait(want: &EpollEvent, events: u32, data: u64) -> Result<(), SyscallError> {
     if want.events != events {
-        return Err(format!(
+        return Err(output(format!(
             "epoll_event->events does not match script: expected: 0x{:x} actual: 0x{events:x}",
             want.events
-        ));
+        )));
     }
     let pointer = |p: u64| {
         if p == 0 {
@@ -125,9 +129,9 @@ pub fn check_epoll_wait(want: &EpollEvent, events: u32, data: u64) -> Result<(),
         }
     };
     let mismatch = |e: String, a: String| {
-        Err(format!(
+        Err(output(format!(
             "epoll_event->data does not match script: expected: {e} actual: {a}"
-        ))
+        )))
     };
     match want.kind {
         EpollData::Ptr if want.data != data => mismatch(pointer(want.data), pointer(data)),
@@ -160,7 +164,7 @@ mod tests {
         assert_eq!(fds, vec![(40, 1)]);
         assert_eq!(check_poll(&want, &[1]), Ok(()));
         assert_eq!(
-            check_poll(&want, &[1 | 4]),
+            check_poll(&want, &[1 | 4]).map_err(|e| e.to_string()),
             Err("Expected revents of POLLIN but got POLLIN|POLLOUT for pollfd 0".into())
         );
         let unknown = Value::List(vec![Value::Pollfd {
@@ -169,7 +173,7 @@ mod tests {
             revents: Box::new(Value::Int(0)),
         }]);
         assert_eq!(
-            pollfds_new(&unknown, &st).unwrap_err(),
+            pollfds_new(&unknown, &st).unwrap_err().to_string(),
             "unable to find fd with script fd 9"
         );
     }
@@ -186,22 +190,24 @@ mod tests {
         let e = epoll_event_new(&ev(EpollData::Fd, 4), Some((4, 40)), &st).unwrap();
         assert_eq!(e.data, 40);
         assert_eq!(
-            epoll_event_new(&ev(EpollData::Fd, 5), Some((4, 40)), &st).unwrap_err(),
+            epoll_event_new(&ev(EpollData::Fd, 5), Some((4, 40)), &st)
+                .unwrap_err()
+                .to_string(),
             "wrong fd specified in epoll_event"
         );
         let w = epoll_event_new(&ev(EpollData::Fd, 4), None, &st).unwrap();
         assert_eq!(check_epoll_wait(&w, 4, 40), Ok(()));
         assert_eq!(
-            check_epoll_wait(&w, 5, 40),
+            check_epoll_wait(&w, 5, 40).map_err(|e| e.to_string()),
             Err("epoll_event->events does not match script: expected: 0x4 actual: 0x5".into())
         );
         assert_eq!(
-            check_epoll_wait(&w, 4, 41),
+            check_epoll_wait(&w, 4, 41).map_err(|e| e.to_string()),
             Err("epoll_event->data does not match script: expected: 40 actual: 41".into())
         );
         let p = epoll_event_new(&ev(EpollData::Ptr, 0), None, &st).unwrap();
         assert_eq!(
-            check_epoll_wait(&p, 4, 16),
+            check_epoll_wait(&p, 4, 16).map_err(|e| e.to_string()),
             Err("epoll_event->data does not match script: expected: (nil) actual: 0x10".into())
         );
     }

@@ -1,5 +1,5 @@
 //! Outbound verification: a sniffed packet, mapped to script space, against
-//! its [`PacketTemplate`] (engine spec 10.3, packetdrill's
+//! its [`PacketTemplate`] (docs/engine/packets.md, "Outbound verification"; packetdrill's
 //! `verify_outbound_live_packet`), with packetdrill's field names and
 //! messages.
 //!
@@ -10,10 +10,12 @@
 //! seq, ack, window, urgent pointer; UDP length; ICMP type and code; GRE and
 //! MPLS fields), the IPv6 flow label, TCP options, payload bytes.
 
-use super::ip_packet::{HeaderKind, IpPacket};
-use super::tcp_option::{self, kind, option_script_syntax, options_script_syntax, RawOptions};
-use super::{ipv4, ipv6, tcp, udp};
 use crate::outcome::Mismatch;
+use crate::packet::ip_packet::{HeaderKind, IpPacket};
+use crate::packet::tcp_option::{
+    self, kind, option_script_syntax, options_script_syntax, RawOptions,
+};
+use crate::packet::{ipv4, ipv6, tcp, udp};
 use crate::plan::template::{Checks, PacketTemplate, TosCheck, TTL_UNCHECKED};
 use std::fmt;
 
@@ -36,7 +38,7 @@ pub struct Difference {
 
 impl Difference {
     /// packetdrill's `check_field` failure.
-    fn field(name: &str, expected: u32, actual: u32) -> Difference {
+    pub fn field(name: &str, expected: u32, actual: u32) -> Difference {
         Difference {
             field: name.to_string(),
             expected: expected.to_string(),
@@ -69,7 +71,7 @@ impl Difference {
     }
 
     /// The [`Mismatch`] of a failed run, with both packets in script syntax
-    /// (see [`PacketTemplate::short_dump`] and [`super::dump::short_dump`]).
+    /// (see [`PacketTemplate::short_dump`] and [`crate::packet::dump::short_dump`]).
     pub fn into_mismatch(self, script_packet: String, actual_packet: Option<String>) -> Mismatch {
         Mismatch {
             field: self.field,
@@ -130,22 +132,6 @@ pub fn check_payload_len(template: &PacketTemplate, live: &IpPacket) -> Result<(
     Ok(())
 }
 
-/// The live packet's IPv4 header checksums (TCP/UDP checksums are not
-/// checked: the kernel leaves them to the offload).
-pub fn check_live_checksum(live: &IpPacket) -> Result<(), Difference> {
-    if live.ipv4_checksums_ok() {
-        Ok(())
-    } else {
-        Err(Difference::new(
-            "ipv4_checksum",
-            "valid",
-            "invalid",
-            "bad outbound IP checksum",
-        )
-        .fatal())
-    }
-}
-
 /// Compare a live packet already mapped to script space (seq/ack/SACK, TS
 /// val, tuple) with the script packet.
 pub fn verify(
@@ -169,7 +155,7 @@ pub fn verify(
 }
 
 /// Whether a further sniffed segment may be merged with the previous one
-/// (packetdrill's aggregation, engine spec 10.3 step 3): same header layout
+/// (packetdrill's aggregation, docs/engine/packets.md, "Aggregation"): same header layout
 /// and fields except FIN, PSH, CWR and lengths, seq right after the previous
 /// payload, and (unless it completes the script's payload) the same size.
 /// `sniffed_payload` is the payload gathered before `current`.
@@ -431,7 +417,7 @@ fn verify_udp(
     strict: bool,
 ) -> Result<(), Difference> {
     if strict {
-        check("udp_len", s.len().into(), a.len().into())?;
+        check("udp_len", s.length().into(), a.length().into())?;
     }
     Ok(())
 }
@@ -565,7 +551,7 @@ fn tcp_options(p: &IpPacket) -> &[u8] {
     &p.bytes()[start..h.offset + h.header_len]
 }
 
-/// Options in order, kind by kind (engine spec 4.2).
+/// Options in order, kind by kind (docs/engine/packets.md, "TCP options").
 fn verify_tcp_options(
     actual: &IpPacket,
     script: &IpPacket,
@@ -613,12 +599,12 @@ fn verify_tcp_options(
             }
             k => {
                 let mut err_type = None;
-                if s.len() != a.len() {
+                if s.wire_len() != a.wire_len() {
                     err_type = Some("bad length");
                 }
-                if s.len() > 2 {
+                if s.wire_len() > 2 {
                     // packetdrill compares as many bytes as the live option has.
-                    let want = a.len() - 2;
+                    let want = a.wire_len() - 2;
                     let from = s.offset + 2;
                     let script_bytes = s_area
                         .get(from..(from + want).min(s_area.len()))
@@ -647,7 +633,7 @@ fn verify_tcp_options(
 
 /// An option that differs and cannot even be printed: packetdrill reports
 /// the printing error.
-fn option_error(e: super::Error, s_area: &[u8], a_area: &[u8]) -> Difference {
+fn option_error(e: crate::packet::Error, s_area: &[u8], a_area: &[u8]) -> Difference {
     let text = |area: &[u8]| tcp_option::options_script_syntax(area).unwrap_or_else(|e| e.0);
     Difference::new("tcp_option", text(s_area), text(a_area), e.0)
 }
@@ -668,7 +654,7 @@ fn verify_payload(actual: &IpPacket, script: &IpPacket) -> Result<(), Difference
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::IpVersion;
+    use crate::plan::config::IpVersion;
     use crate::plan::template::tests::{
         flags, opts, syn_ack_options, tcp as tcp_spec, udp as udp_spec,
     };
@@ -1153,13 +1139,12 @@ mod tests {
 
     #[test]
     fn checksum_of_the_live_packet() {
+        // (TCP/UDP checksums are left to the offload: only IPv4 headers count.)
         let mut a = live(&data(1, 0, None), V4);
-        assert_eq!(check_live_checksum(&a), Ok(()));
+        assert!(a.ipv4_checksums_ok());
         a.set_ttl(1);
-        let d = check_live_checksum(&a).unwrap_err();
-        assert_eq!(d.message, "bad outbound IP checksum");
-        assert!(!d.recoverable);
-        assert_eq!(check_live_checksum(&live(&data(1, 0, None), V6)), Ok(()));
+        assert!(!a.ipv4_checksums_ok());
+        assert!(live(&data(1, 0, None), V6).ipv4_checksums_ok());
     }
 
     #[test]

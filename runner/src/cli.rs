@@ -1,9 +1,9 @@
 //! The command line: `netdrill run`, `netdrill exec`, and the hidden `__job`
 //! the runner starts for each job.
 
-use crate::discover::{self, DiscoverOptions, Filter, Job};
+use crate::discover::{self, DiscoverOptions, Filter};
 use crate::job::{self, Simulate};
-use crate::model::RunRecord;
+use crate::model::{Job, RunRecord};
 use crate::progress::{Progress, Stream};
 use crate::report;
 use crate::schedule::{self, ScheduleSettings};

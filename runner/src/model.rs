@@ -1,11 +1,13 @@
-//! What a suite run produces, as data: the runner fills these in, the
-//! reporters (progress, KTAP, JUnit, JSON, artifacts) only read them.
+//! The runner's data: the jobs discovery makes ([`Job`]), the facts about the
+//! host ([`HostInfo`]), and what a suite run produces: the runner fills those in,
+//! the reporters (progress, KTAP, JUnit, JSON, artifacts) only read them.
 //!
 //! The scheduler emits [`RunnerEvent`]s as things happen; a run ends with a
 //! [`RunRecord`] holding every job and every attempt.
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One script x IP version.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +25,40 @@ impl JobId {
     /// `tcp_close_no_rst.pkt ipv4`: how jobs are named in plain output.
     pub fn display_name(&self) -> String {
         format!("{} {}", self.script, self.ip_version)
+    }
+}
+
+/// One script x IP version, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    /// The script's path as given or discovered.
+    pub path: PathBuf,
+    /// The script's folder, absolute: the job's working directory.
+    pub dir: PathBuf,
+    /// The script's file name, what packetdrill is given (relative to `dir`).
+    pub file_name: String,
+    /// packetdrill arguments (without the script).
+    pub args: Vec<String>,
+    /// `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Set inside the job's namespace before the script runs.
+    pub sysctls: Vec<(String, String)>,
+    pub xfail_reason: Option<String>,
+    /// Set when the job is listed but will not run.
+    pub skip_reason: Option<String>,
+    /// Set when the script cannot be run at all (e.g. two `--ip_version=` lines,
+    /// which `ksft_runner.sh` rejects): the job fails with this message.
+    pub problem: Option<String>,
+}
+
+impl Job {
+    /// `suite/script.pkt ipv4`: what `--list` prints and `--filter` matches.
+    pub fn full_name(&self) -> String {
+        format!(
+            "{}/{} {}",
+            self.id.suite, self.id.script, self.id.ip_version
+        )
     }
 }
 
@@ -130,6 +166,21 @@ pub struct HostInfo {
     pub hostname: String,
     pub kernel_release: String,
     pub netdrill_version: String,
+}
+
+/// Facts about this machine for the record.
+pub fn host_info() -> HostInfo {
+    let hostname = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kernel_release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    HostInfo {
+        hostname,
+        kernel_release,
+        netdrill_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
 }
 
 /// A whole run.

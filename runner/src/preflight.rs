@@ -4,7 +4,7 @@
 //! applies the one host change netdrill ever makes: adding the missing
 //! algorithms to `net.ipv4.tcp_allowed_congestion_control`.
 
-use crate::discover::Job;
+use crate::model::Job;
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::path::Path;

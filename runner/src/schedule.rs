@@ -9,11 +9,10 @@
 //! has exited, while that process is still an unreaped zombie (so the group id
 //! cannot have been reused).
 
-use crate::discover::Job;
 use crate::durations::Durations;
 use crate::job::{hex_decode, JobMessage, JobSpec, Simulate, PACKET_CAPTURE_LIMIT};
 use crate::model::{
-    Attempt, AttemptResult, HostInfo, JobId, JobRecord, RunRecord, RunnerEvent, Verdict,
+    host_info, Attempt, AttemptResult, Job, JobId, JobRecord, RunRecord, RunnerEvent, Verdict,
 };
 use netdrill_engine::outcome::{Outcome, PacketDirection};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -97,21 +96,6 @@ fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// Facts about this machine for the record.
-pub fn host_info() -> HostInfo {
-    let hostname = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let kernel_release = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
-    HostInfo {
-        hostname,
-        kernel_release,
-        netdrill_version: env!("CARGO_PKG_VERSION").to_string(),
-    }
 }
 
 /// `'...'` quoting for a shell, when needed.

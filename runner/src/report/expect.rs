@@ -16,7 +16,7 @@
 //! version means `=`. `=6.13` matches every 6.13.x release. The release's leading
 //! numbers are compared (`6.18.0-rc3-debug` is 6.18.0).
 //!
-//! Discovery applies them to each job ([`crate::discover::Job::xfail_reason`]);
+//! Discovery applies them to each job ([`crate::model::Job::xfail_reason`]);
 //! the scheduler then does not retry an expected failure and turns the verdict
 //! into XFAIL, or XPASS when the job passes.
 

@@ -2,7 +2,7 @@
 //! the runner starts for each job.
 
 use crate::discover::{self, DiscoverOptions, Filter};
-use crate::job::{self, Simulate};
+use crate::job_child::{self, Simulate};
 use crate::model::{Job, RunRecord};
 use crate::progress::{Progress, Stream};
 use crate::report;
@@ -149,7 +149,7 @@ pub struct JobArgs {
     pub result_fd: i32,
     #[arg(long)]
     pub spec: String,
-    /// Testing hook (see `job.rs`).
+    /// Testing hook (see `job_child.rs`).
     #[arg(long)]
     pub simulate: Option<Simulate>,
 }
@@ -597,7 +597,7 @@ pub fn main(argv: Vec<String>) -> i32 {
             args.extend(a.args);
             crate::packetdrill::packetdrill_main(args)
         }
-        Command::Job(a) => job::child_main(a.result_fd, &a.spec, a.simulate),
+        Command::Job(a) => job_child::child_main(a.result_fd, &a.spec, a.simulate),
     }
 }
 

@@ -10,17 +10,18 @@
 //! cannot have been reused).
 
 use crate::durations::Durations;
-use crate::job::{hex_decode, JobMessage, JobSpec, Simulate, PACKET_CAPTURE_LIMIT};
+use crate::job_child::Simulate;
 use crate::model::{
     host_info, Attempt, AttemptResult, Job, JobId, JobRecord, RunRecord, RunnerEvent, Verdict,
 };
+use crate::protocol::{hex_decode, JobMessage, JobSpec, PACKET_CAPTURE_LIMIT};
 use netdrill_engine::outcome::{Outcome, PacketDirection};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -396,6 +397,15 @@ fn set_nonblocking(fd: &OwnedFd) -> nix::Result<()> {
     Ok(())
 }
 
+/// survive exec in the child (called from `pre_exec`, async-signal-safe).
+pub(crate) fn keep_across_exec(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on an fd number is async-signal-safe.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Start the job process for one attempt.
 fn spawn(job: &Job, settings: &ScheduleSettings) -> std::io::Result<(Pid, OwnedFd, OwnedFd)> {
     let spec = JobSpec {
@@ -428,7 +438,7 @@ fn spawn(job: &Job, settings: &ScheduleSettings) -> std::io::Result<(Pid, OwnedF
     // SAFETY: only async-signal-safe calls (fcntl, prctl, getppid) in the child.
     unsafe {
         cmd.pre_exec(move || {
-            crate::job::keep_across_exec(result_fd)?;
+            keep_across_exec(result_fd)?;
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                 return Err(std::io::Error::last_os_error());
             }

@@ -326,6 +326,7 @@ mod tests {
                     line,
                     kind: None,
                     message: message.into(),
+                    mismatch: None,
                     log: String::new(),
                     artifacts: None,
                 }]

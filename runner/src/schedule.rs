@@ -12,10 +12,11 @@
 use crate::durations::Durations;
 use crate::job_child::Simulate;
 use crate::model::{
-    host_info, Attempt, AttemptResult, Job, JobId, JobRecord, RunRecord, RunnerEvent, Verdict,
+    host_info, Attempt, AttemptResult, FailureKind, Job, JobId, JobRecord, RunRecord, RunnerEvent,
+    Verdict,
 };
 use crate::protocol::{hex_decode, JobMessage, JobSpec, PACKET_CAPTURE_LIMIT};
-use netdrill_engine::outcome::{Outcome, PacketDirection};
+use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Outcome, PacketDirection};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -489,6 +490,7 @@ fn attempt_of(r: Running, job: &Job, reaped: Reaped, timeout: Option<Duration>) 
         line: r.last_line,
         kind: None,
         message: String::new(),
+        mismatch: None,
         log,
         artifacts: None,
     };
@@ -496,7 +498,7 @@ fn attempt_of(r: Running, job: &Job, reaped: Reaped, timeout: Option<Duration>) 
     if r.stop == Some(StopReason::Timeout) {
         let secs = timeout.map_or(0, |t| t.as_secs());
         attempt.result = AttemptResult::Timeout;
-        attempt.kind = Some("timeout".into());
+        attempt.kind = Some(FailureKind::Timeout);
         attempt.message = match r.last_line {
             Some(line) => format!(
                 "{script}:{line}: timed out after {secs} seconds (the last event started on line {line})"
@@ -517,20 +519,21 @@ fn attempt_of(r: Running, job: &Job, reaped: Reaped, timeout: Option<Duration>) 
         }
         (Some(Outcome::Fail(f)), None, None) => {
             attempt.result = AttemptResult::Fail;
-            attempt.kind = Some(f.kind.as_str().to_string());
+            attempt.kind = Some(FailureKind::Engine(f.kind));
+            attempt.mismatch = f.mismatch;
             attempt.line = f.line;
             attempt.message = f.message;
         }
         (_, Some(sandbox), _) => {
-            attempt.kind = Some("sandbox-error".into());
+            attempt.kind = Some(FailureKind::SandboxError);
             attempt.message = format!("{script}: {sandbox} ({})", reaped.status);
         }
         (_, None, Some(protocol)) => {
-            attempt.kind = Some("protocol-error".into());
+            attempt.kind = Some(FailureKind::ProtocolError);
             attempt.message = format!("{script}: job process: {protocol} ({})", reaped.status);
         }
         (None, None, None) => {
-            attempt.kind = Some("crash".into());
+            attempt.kind = Some(FailureKind::Crash);
             let at = r
                 .last_line
                 .map(|l| format!(" after starting line {l}"))
@@ -688,7 +691,8 @@ pub fn run(
                 cpu_secs: None,
                 max_rss_kib: None,
                 line: None,
-                kind: Some("option-error".into()),
+                kind: Some(FailureKind::Engine(EngineFailureKind::Option)),
+                mismatch: None,
                 message: format!("{}: {problem}", job.file_name),
                 log: String::new(),
                 artifacts: None,
@@ -768,7 +772,8 @@ pub fn run(
                             cpu_secs: None,
                             max_rss_kib: None,
                             line: None,
-                            kind: Some("spawn-error".into()),
+                            kind: Some(FailureKind::SpawnError),
+                            mismatch: None,
                             message: format!(
                                 "{}: could not start the job process {}: {e}",
                                 job.file_name,
@@ -1060,6 +1065,7 @@ mod tests {
             line: None,
             kind: None,
             message: String::new(),
+            mismatch: None,
             log: String::new(),
             artifacts: None,
         }

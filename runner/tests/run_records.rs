@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use netdrill::discover::{discover, DiscoverOptions};
-use netdrill::model::{AttemptResult, RunnerEvent, Verdict};
+use netdrill::model::{AttemptResult, FailureKind, RunnerEvent, Verdict};
 use netdrill::schedule::{self, ScheduleSettings};
+use netdrill_engine::outcome::FailureKind as EngineFailureKind;
 use std::path::Path;
 use std::time::Duration;
 
@@ -147,7 +148,12 @@ fn failures_name_the_script_line() {
             a.message
         );
         assert!(
-            matches!(a.kind.as_deref(), Some("parse-error" | "semantic-error")),
+            matches!(
+                a.kind,
+                Some(FailureKind::Engine(
+                    EngineFailureKind::Parse | EngineFailureKind::Semantic
+                ))
+            ),
             "{:?}",
             a.kind
         );

@@ -233,7 +233,7 @@ impl Writer<'_> {
             if k + 1 < count {
                 let how = match attempt.result {
                     AttemptResult::Pass => "passed".to_string(),
-                    AttemptResult::Fail => match attempt.kind.as_deref() {
+                    AttemptResult::Fail => match attempt.kind {
                         Some(kind) => format!("failed ({kind})"),
                         None => "failed".to_string(),
                     },
@@ -381,6 +381,7 @@ mod tests {
                     line: None,
                     kind: None,
                     message: String::new(),
+                    mismatch: None,
                     log: String::new(),
                     artifacts: None,
                 })

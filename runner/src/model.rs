@@ -275,6 +275,19 @@ pub fn host_info() -> HostInfo {
     }
 }
 
+/// A signal that stops a run: the first lets running jobs stop gracefully, a
+/// second kills them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+    /// SIGHUP (the terminal went away).
+    Hangup,
+}
+
 /// A whole run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -285,8 +298,9 @@ pub struct RunRecord {
     pub jobs_at_once: usize,
     /// `--tolerance_usecs` in effect (packetdrill's default 4000 unless overridden).
     pub tolerance_usecs: u64,
-    /// Set when the run was interrupted (Ctrl-C): jobs that never ran are absent.
-    pub interrupted: bool,
+    /// The signal that interrupted the run (Ctrl-C is SIGINT), if one did: jobs
+    /// that never ran are then absent.
+    pub interrupted: Option<StopSignal>,
     /// In discovery order (suite, script, IP version).
     pub jobs: Vec<JobRecord>,
 }
@@ -298,7 +312,7 @@ impl RunRecord {
 
     /// Whether every job ended well.
     pub fn success(&self) -> bool {
-        !self.interrupted && self.jobs.iter().all(|j| j.verdict.is_success())
+        self.interrupted.is_none() && self.jobs.iter().all(|j| j.verdict.is_success())
     }
 }
 

@@ -119,7 +119,7 @@ pub fn summary(record: &RunRecord) -> String {
             extra.push(format!("{} {what}", c(v)));
         }
     }
-    if record.interrupted {
+    if record.interrupted.is_some() {
         out.push_str("\nInterrupted: jobs that did not finish are not counted.\n");
     }
     out.push_str(&format!(
@@ -353,7 +353,7 @@ mod tests {
             end_unix: 12.5,
             jobs_at_once: 1,
             tolerance_usecs: 4000,
-            interrupted: false,
+            interrupted: None,
             jobs: vec![ok, bad, skip],
         };
         let s = summary(&record);

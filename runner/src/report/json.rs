@@ -178,7 +178,7 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             netdrill_version: run.host.netdrill_version.clone(),
             jobs_at_once: run.jobs_at_once,
             tolerance_usecs: run.tolerance_usecs,
-            interrupted: run.interrupted,
+            interrupted: run.interrupted.is_some(),
             start_unix: run.start_unix,
             end_unix: run.end_unix,
         }),

@@ -163,7 +163,7 @@ impl Writer<'_> {
             self.script(i + 1, g);
         }
         self.line(&Totals::of_scripts(run).line());
-        if run.interrupted {
+        if run.interrupted.is_some() {
             self.line("Bail out! run interrupted: scripts that did not start are missing");
         }
         self.out
@@ -401,7 +401,7 @@ mod tests {
             end_unix: 1.0,
             jobs_at_once: 1,
             tolerance_usecs: 4000,
-            interrupted: false,
+            interrupted: None,
             jobs,
         }
     }
@@ -468,7 +468,7 @@ mod tests {
             Verdict::Pass,
             &[AttemptResult::Pass],
         )]);
-        r.interrupted = true;
+        r.interrupted = Some(crate::model::StopSignal::Interrupt);
         assert!(render(&r)
             .ends_with("Bail out! run interrupted: scripts that did not start are missing\n"));
     }

@@ -3,7 +3,7 @@
 
 use crate::discover::{self, DiscoverOptions, Filter};
 use crate::driver::{self, ScheduleSettings};
-use crate::job_child::{self, Simulate};
+use crate::job_child;
 use crate::model::{Job, RunRecord};
 use crate::progress::{Progress, Stream};
 use crate::report;
@@ -149,9 +149,6 @@ pub struct JobArgs {
     pub result_fd: i32,
     #[arg(long)]
     pub spec: String,
-    /// Testing hook (see `job_child.rs`).
-    #[arg(long)]
-    pub simulate: Option<Simulate>,
 }
 
 /// Where reports go: filled from `run`'s flags. A path of `-` is stdout.
@@ -597,7 +594,7 @@ pub fn main(argv: Vec<String>) -> i32 {
             args.extend(a.args);
             crate::packetdrill::packetdrill_main(args)
         }
-        Command::Job(a) => job_child::child_main(a.result_fd, &a.spec, a.simulate),
+        Command::Job(a) => job_child::child_main(a.result_fd, &a.spec),
     }
 }
 

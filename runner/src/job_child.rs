@@ -16,14 +16,6 @@
 //! the engine process dies with the outer (same), and when the engine process,
 //! being PID 1, dies, the kernel kills every process left in its PID namespace.
 //! So even a SIGKILLed runner leaves no process and therefore no namespace behind.
-//!
-//! Testing hook: `__job --simulate hang|crash` replaces the engine run by a
-//! hang (reports reaching lines 1 to 3, then waits on a `sleep` child forever)
-//! or a crash (reports line 1, then panics without a result). The runner adds
-//! it only when the environment variable [`SIMULATE_ENV`] is
-//! `hang:SUBSTRING` or `crash:SUBSTRING` and the job's name contains SUBSTRING.
-//! It exists so that the runner's timeout, crash and cleanup paths can be
-//! tested before the engine can run real scripts; it changes nothing else.
 
 use crate::protocol::{hex_encode, JobMessage, JobSpec, EXIT_SANDBOX, PACKET_CAPTURE_LIMIT};
 use crate::sandbox;
@@ -32,39 +24,6 @@ use netdrill_engine::outcome::{Observer, PacketDirection};
 use netdrill_engine::run::{run_file, RunOptions};
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
-
-/// Testing hook: see the module documentation.
-pub const SIMULATE_ENV: &str = "NETDRILL_TESTING_SIMULATE";
-
-/// `__job` testing hook modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Simulate {
-    Hang,
-    Crash,
-}
-
-impl Simulate {
-    /// The hook mode for a job named `name`, from [`SIMULATE_ENV`].
-    pub fn from_env(name: &str) -> Option<Simulate> {
-        let value = std::env::var(SIMULATE_ENV).ok()?;
-        let (mode, pattern) = value.split_once(':')?;
-        if !name.contains(pattern) {
-            return None;
-        }
-        match mode {
-            "hang" => Some(Simulate::Hang),
-            "crash" => Some(Simulate::Crash),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Simulate::Hang => "hang",
-            Simulate::Crash => "crash",
-        }
-    }
-}
 
 /// Writes [`JobMessage`]s to the result pipe, one line each, at once.
 struct ResultPipe {
@@ -137,7 +96,7 @@ fn set_cloexec(fd: RawFd, on: bool) -> std::io::Result<()> {
 }
 
 /// The `__job` child: never returns.
-pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>) -> ! {
+pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
     // The pipe must not leak into the script's commands.
     if let Err(e) = set_cloexec(result_fd, true) {
         eprintln!("netdrill __job: result fd {result_fd}: {e}");
@@ -183,7 +142,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>)
         }
         Ok(nix::unistd::ForkResult::Child) => {
             drop(lifeline_w);
-            engine_main(pipe, lifeline_r, &spec, simulate)
+            engine_main(pipe, lifeline_r, &spec)
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(lifeline_r);
@@ -204,12 +163,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>)
 }
 
 /// PID 1 of the job's PID namespace: runs the script.
-fn engine_main(
-    mut pipe: ResultPipe,
-    lifeline: OwnedFd,
-    spec: &JobSpec,
-    simulate: Option<Simulate>,
-) -> ! {
+fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
@@ -221,20 +175,6 @@ fn engine_main(
     )];
     if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
         std::process::exit(EXIT_SANDBOX);
-    }
-    match simulate {
-        Some(Simulate::Hang) => {
-            for line in 1..=3 {
-                pipe.send(&JobMessage::Line { line });
-            }
-            let _ = std::process::Command::new("sleep").arg("100000").status();
-            std::process::exit(EXIT_SANDBOX);
-        }
-        Some(Simulate::Crash) => {
-            pipe.send(&JobMessage::Line { line: 1 });
-            panic!("simulated crash (testing hook {SIMULATE_ENV})");
-        }
-        None => {}
     }
     let (flags, extra) = match split_command_line(&spec.args) {
         Ok(v) => v,

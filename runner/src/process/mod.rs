@@ -71,10 +71,6 @@ impl JobProcess {
             .arg(result_fd.to_string())
             .arg("--spec")
             .arg(spec_json);
-        let name = format!("{}/{} {}", job.id.suite, job.id.script, job.id.ip_version);
-        if let Some(sim) = crate::job_child::Simulate::from_env(&name) {
-            cmd.arg("--simulate").arg(sim.as_str());
-        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::from(log_w.try_clone()?))
             .stderr(Stdio::from(log_w))

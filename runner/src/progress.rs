@@ -9,11 +9,11 @@ use std::io::Write;
 
 /// Counts shown while running.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub passed: usize,
-    pub failed: usize,
-    pub flaky: usize,
-    pub skipped: usize,
+struct Counts {
+    passed: usize,
+    failed: usize,
+    flaky: usize,
+    skipped: usize,
 }
 
 impl Counts {
@@ -200,11 +200,6 @@ impl Progress {
         }
     }
 
-    /// Whether stdout is a terminal (then the bar is the default).
-    pub fn stdout_is_terminal() -> bool {
-        Stream::Stdout.is_terminal()
-    }
-
     fn say(&mut self, line: &str) {
         match &self.bar {
             Some(pb) => pb.println(line),
@@ -228,10 +223,6 @@ impl Progress {
                 c.passed, c.failed, c.flaky, c.skipped
             ));
         }
-    }
-
-    pub fn counts(&self) -> Counts {
-        self.counts
     }
 
     /// Show one event.

@@ -13,6 +13,7 @@
 
 use super::headline;
 use crate::model::{Attempt, AttemptResult, JobRecord};
+use crate::record::shell_quote;
 use netdrill_engine::outcome::{Mismatch, PacketDirection};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 use std::fs;
@@ -295,18 +296,6 @@ fn replay_script(job: &JobRecord, attempt: &Attempt) -> String {
     s
 }
 
-/// Quote a word for sh when it needs it.
-pub fn shell_quote(w: &str) -> String {
-    let plain = !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,17 +404,6 @@ mod tests {
         let side = fs::read_to_string(folder.join("expected-vs-actual.txt")).unwrap();
         assert!(side.starts_with("a.pkt:3: error\n\n"), "{side}");
         assert!(side.contains("\nS             ! S.\n"), "{side}");
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(
-            shell_quote("--local_ip=192.168.0.1"),
-            "--local_ip=192.168.0.1"
-        );
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

@@ -10,9 +10,13 @@
 //! say and reports back what happened, so every decision is tested without a
 //! process.
 //!
-//! New decisions slot in as new events, actions or state: e.g. holding a
-//! retry until the load is low takes a load event and a queue of held
-//! retries that [`Scheduler::handle`] releases.
+//! Each decision has one place, so later ones slot in there: whether and when
+//! a failed attempt is retried (`should_retry`; holding a retry until the load
+//! is low would add a load event the driver measures and a queue of held
+//! retries that `start_jobs` releases), how long an attempt may run
+//! (`deadline`; a per-script timeout is a different [`Job::timeout`] or a rule
+//! there), and what reporters hear ([`Action::Emit`], in order, so a streaming
+//! reporter consumes them as they come).
 
 use crate::durations::Durations;
 use crate::model::{Attempt, AttemptResult, Job, JobRecord, RunnerEvent, StopSignal, Verdict};
@@ -317,13 +321,12 @@ impl<'a> Scheduler<'a> {
             let Some((job, attempt)) = self.queue.pop_front() else {
                 return;
             };
-            let timeout = self.jobs[job].timeout;
             self.running.insert(
                 job,
                 Running {
                     attempt,
                     started: now,
-                    deadline: timeout.map(|t| now + t),
+                    deadline: self.deadline(job, now),
                     next_slow: now + self.policy.slow_period,
                     kill: Kill::None,
                     stop: None,
@@ -386,27 +389,36 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// Retry the job, or decide its verdict.
-    fn settle(&mut self, job: usize, attempt: Attempt, out: &mut Vec<Action>) {
-        let j = &self.jobs[job];
-        let number = attempt.number;
-        let passed = attempt.result == AttemptResult::Pass;
+    /// When an attempt of `job` that starts at `now` is stopped: at the job's
+    /// timeout, if it has one.
+    fn deadline(&self, job: usize, now: Instant) -> Option<Instant> {
+        self.jobs[job].timeout.map(|t| now + t)
+    }
+
+    /// Whether `job` gets another attempt after `attempt`.
+    fn should_retry(&self, job: &Job, attempt: &Attempt) -> bool {
         // A failure the suite expects is the answer, not a flake: no retry. (A
         // timeout or a crash is not what an expected failure means, and is
-        // retried.) Nor is a job that cannot run retried.
-        let expected = j.xfail_reason.is_some() && attempt.result == AttemptResult::Fail;
-        let retry = !passed
+        // retried.) Nor is a job that cannot run retried, nor anything after a
+        // stop signal.
+        let expected = job.xfail_reason.is_some() && attempt.result == AttemptResult::Fail;
+        attempt.result != AttemptResult::Pass
             && !expected
-            && j.problem.is_none()
-            && number <= self.policy.retries
-            && self.interrupted.is_none();
-        if retry {
+            && job.problem.is_none()
+            && attempt.number <= self.policy.retries
+            && self.interrupted.is_none()
+    }
+
+    /// Retry the job (first in the queue), or decide its verdict.
+    fn settle(&mut self, job: usize, attempt: Attempt, out: &mut Vec<Action>) {
+        let j = &self.jobs[job];
+        if self.should_retry(j, &attempt) {
             out.push(emit(RunnerEvent::AttemptFailed {
                 id: j.id.clone(),
                 attempt: attempt.clone(),
             }));
+            self.queue.push_front((job, attempt.number + 1));
             self.attempts[job].push(attempt);
-            self.queue.push_front((job, number + 1));
             return;
         }
         self.attempts[job].push(attempt);

@@ -173,7 +173,7 @@ impl Driver<'_, '_> {
         let mut over = false;
         while let Some(event) = self.events.pop_front() {
             for action in scheduler.handle(event, Instant::now()) {
-                over |= action == Action::Finish;
+                over |= matches!(action, Action::Finish);
                 self.perform(action);
             }
         }

@@ -36,11 +36,11 @@ impl Durations {
     }
 
     /// The key of a job in the file: `suite/script ipvX`.
-    pub fn key(id: &JobId) -> String {
+    fn key(id: &JobId) -> String {
         format!("{}/{} {}", id.suite, id.script, id.ip_version)
     }
 
-    pub fn get(&self, key: &str) -> Option<f64> {
+    fn get(&self, key: &str) -> Option<f64> {
         self.jobs.get(key).copied()
     }
 

@@ -78,8 +78,8 @@ pub enum AttemptResult {
 }
 
 /// Why an attempt did not pass: the engine's verdict on the script, or what the
-/// runner saw happen to the job process. Written in reports as the same
-/// kebab-case words as always (`timing-error`, `timeout`, `spawn-error`...).
+/// runner saw happen to the job process. Reports write it as one kebab-case
+/// word ([`FailureKind::as_str`]: `timing-error`, `timeout`, `spawn-error`...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FailureKind {
     /// The engine judged the script failed (or, for a job with a problem found

@@ -83,7 +83,6 @@ os.makedirs(work, exist_ok=True)
 # Past durations (longest-first ordering) are learnt within the bench, from its
 # own -j 1 run on, and never touch the user's state.
 env = dict(os.environ, XDG_STATE_HOME=os.path.join(work, "state"))
-env.pop("NETDRILL_TESTING_SIMULATE", None)
 
 SUCCESS = {"pass", "flaky", "skip", "xfail"}
 

@@ -15,13 +15,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Check `paths` (files, or folders searched recursively for `*.pkt`, in sorted
-/// order) and return the exit status.
-pub fn run(paths: &[PathBuf]) -> i32 {
-    run_with_defines(paths, &[])
-}
-
-/// [`run`] with the command line's `-D NAME=VALUE` symbols (scripts such as the
-/// kernel's TFO tests only parse with the symbols their runner defines).
+/// order) with the command line's `-D NAME=VALUE` symbols (scripts such as the
+/// kernel's TFO tests only parse with the symbols their runner defines), and
+/// return the exit status.
 pub fn run_with_defines(paths: &[PathBuf], defines: &[(String, String)]) -> i32 {
     let stderr = std::io::stderr();
     let stdout = std::io::stdout();

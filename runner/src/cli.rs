@@ -1,12 +1,12 @@
 //! The command line: `netdrill run`, `netdrill exec`, and the hidden `__job`
 //! the runner starts for each job.
 
-use crate::discover::{self, DiscoverOptions, Filter, Job};
-use crate::job::{self, Simulate};
-use crate::model::RunRecord;
+use crate::discover::{self, DiscoverOptions, Filter};
+use crate::driver::{self, ScheduleSettings};
+use crate::job_child;
+use crate::model::{Job, RunRecord};
 use crate::progress::{Progress, Stream};
 use crate::report;
-use crate::schedule::{self, ScheduleSettings};
 use clap::{Args, Parser, Subcommand};
 use netdrill_engine::IpVersion;
 use std::path::{Path, PathBuf};
@@ -99,7 +99,7 @@ pub struct RunArgs {
     pub no_progress: bool,
     /// New jobs per second at most (creating sandboxes at full rate disturbs the
     /// timing of running jobs).
-    #[arg(long, value_name = "N", default_value_t = crate::schedule::DEFAULT_START_RATE)]
+    #[arg(long, value_name = "N", default_value_t = crate::driver::DEFAULT_START_RATE)]
     pub start_rate: f64,
 }
 
@@ -149,9 +149,6 @@ pub struct JobArgs {
     pub result_fd: i32,
     #[arg(long)]
     pub spec: String,
-    /// Testing hook (see `job.rs`).
-    #[arg(long)]
-    pub simulate: Option<Simulate>,
 }
 
 /// Where reports go: filled from `run`'s flags. A path of `-` is stdout.
@@ -164,7 +161,7 @@ pub struct ReportSettings {
     pub json: Option<PathBuf>,
     /// Every attempt in the JSON.
     pub json_full: bool,
-    /// Written by the scheduler as attempts fail (see [`ScheduleSettings::artifacts`]).
+    /// Written by the run as attempts fail (see [`ScheduleSettings::artifacts`]).
     pub artifacts: Option<PathBuf>,
 }
 
@@ -360,7 +357,7 @@ fn emit(flag: &str, path: &Path, text: &str) -> Result<(), String> {
 
 /// Write the reports `--ktap`, `--junit` and `--json` ask for, once the run is
 /// over (also after Ctrl-C, with what finished). Every report is attempted; the
-/// errors are returned together. (`--artifacts` are written by the scheduler as
+/// errors are returned together. (`--artifacts` are written by the run as
 /// attempts fail.)
 pub fn write_reports(
     record: &RunRecord,
@@ -436,7 +433,7 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         }
     }
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar);
-    let record = match schedule::run(&jobs, &settings.schedule, &mut |ev| progress.event(ev)) {
+    let record = match driver::run(&jobs, &settings.schedule, &mut |ev| progress.event(ev)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("netdrill: {e}");
@@ -447,7 +444,7 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         eprintln!("netdrill: {e}");
         return exit::FAILURES;
     }
-    if record.interrupted {
+    if record.interrupted.is_some() {
         exit::INTERRUPTED
     } else if record.success() {
         exit::SUCCESS
@@ -597,7 +594,7 @@ pub fn main(argv: Vec<String>) -> i32 {
             args.extend(a.args);
             crate::packetdrill::packetdrill_main(args)
         }
-        Command::Job(a) => job::child_main(a.result_fd, &a.spec, a.simulate),
+        Command::Job(a) => job_child::child_main(a.result_fd, &a.spec),
     }
 }
 

@@ -6,7 +6,7 @@
 //! version a script pins with an `--ip_version=` line, else ipv4 and ipv6; each
 //! version runs with the kernel runner's arguments for it.
 
-use crate::model::JobId;
+use crate::model::{host_info, Job, JobId};
 use crate::suite::{SuiteConfig, DEFAULT_TIMEOUT};
 use netdrill_engine::config::kselftest_args;
 use netdrill_engine::IpVersion;
@@ -17,40 +17,6 @@ use std::time::Duration;
 
 /// `--tolerance_usecs` that `ksft_runner.sh` adds on slow machines.
 pub const SLOW_MACHINE_TOLERANCE_USECS: u64 = 14000;
-
-/// One script x IP version, ready to run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Job {
-    pub id: JobId,
-    /// The script's path as given or discovered.
-    pub path: PathBuf,
-    /// The script's folder, absolute: the job's working directory.
-    pub dir: PathBuf,
-    /// The script's file name, what packetdrill is given (relative to `dir`).
-    pub file_name: String,
-    /// packetdrill arguments (without the script).
-    pub args: Vec<String>,
-    /// `None`: no limit.
-    pub timeout: Option<Duration>,
-    /// Set inside the job's namespace before the script runs.
-    pub sysctls: Vec<(String, String)>,
-    pub xfail_reason: Option<String>,
-    /// Set when the job is listed but will not run.
-    pub skip_reason: Option<String>,
-    /// Set when the script cannot be run at all (e.g. two `--ip_version=` lines,
-    /// which `ksft_runner.sh` rejects): the job fails with this message.
-    pub problem: Option<String>,
-}
-
-impl Job {
-    /// `suite/script.pkt ipv4`: what `--list` prints and `--filter` matches.
-    pub fn full_name(&self) -> String {
-        format!(
-            "{}/{} {}",
-            self.id.suite, self.id.script, self.id.ip_version
-        )
-    }
-}
 
 /// `--filter`: a substring, or `/regex/`.
 #[derive(Clone, Debug)]
@@ -205,7 +171,7 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
     let kernel_release = opts
         .kernel_release
         .clone()
-        .unwrap_or_else(|| crate::schedule::host_info().kernel_release);
+        .unwrap_or_else(|| host_info().kernel_release);
     let mut suites: BTreeMap<PathBuf, SuiteConfig> = BTreeMap::new();
     let mut jobs = Vec::new();
     for path in scripts {

@@ -3,6 +3,7 @@
 //! Kept in `$XDG_STATE_HOME/netdrill/durations.json` (default
 //! `~/.local/state/netdrill/durations.json`), keyed by `suite/script ipvX`.
 
+use crate::model::JobId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,8 +35,23 @@ impl Durations {
             .unwrap_or_default()
     }
 
-    pub fn get(&self, key: &str) -> Option<f64> {
+    /// The key of a job in the file: `suite/script ipvX`.
+    fn key(id: &JobId) -> String {
+        format!("{}/{} {}", id.suite, id.script, id.ip_version)
+    }
+
+    fn get(&self, key: &str) -> Option<f64> {
         self.jobs.get(key).copied()
+    }
+
+    /// The seconds `id` took last time, if it ran before.
+    pub fn of(&self, id: &JobId) -> Option<f64> {
+        self.get(&Self::key(id))
+    }
+
+    /// Note the seconds `id` took.
+    pub fn set(&mut self, id: &JobId, secs: f64) {
+        self.jobs.insert(Self::key(id), secs);
     }
 
     /// Write atomically (temporary file, then rename).

@@ -1,16 +1,35 @@
 //! netdrill: run packetdrill suites, each script x IP version in its own network
 //! namespace, many at once, with KTAP, JUnit and JSON reports.
+//!
+//! `netdrill run`, from the command line down (no file imports one that
+//! imports it back, directly or around a longer loop: `tests/layers.rs` checks):
+//!
+//! - [`cli`]: the command line; [`check`], [`packetdrill`]: the other commands;
+//! - [`discover`]: paths to jobs, with [`suite`] (`suite.toml`) and [`preflight`];
+//! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
+//!   decision, pure) and does what it says with [`process`] (job processes and
+//!   their pipes, [`protocol`]) and [`signals`]; each job process runs
+//!   [`job_child`] in its [`sandbox`];
+//! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
+//!   of the next run;
+//! - [`report`] and [`progress`]: pure functions of the record or its events;
+//! - [`model`]: the data they share.
 
 pub mod check;
 pub mod cli;
 pub mod discover;
+pub mod driver;
 pub mod durations;
-pub mod job;
+pub mod job_child;
 pub mod model;
 pub mod packetdrill;
 pub mod preflight;
+pub mod process;
 pub mod progress;
+pub mod protocol;
+pub mod record;
 pub mod report;
 pub mod sandbox;
-pub mod schedule;
+pub mod scheduler;
+pub mod signals;
 pub mod suite;

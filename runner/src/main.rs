@@ -1,3 +1,7 @@
+//! The `netdrill` binary: packetdrill's command line when invoked as
+//! `packetdrill` (or `netdrill packetdrill`), netdrill's own otherwise (see
+//! [`netdrill::cli`]).
+
 fn main() {
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())

@@ -1,11 +1,15 @@
-//! What a suite run produces, as data: the runner fills these in, the
-//! reporters (progress, KTAP, JUnit, JSON, artifacts) only read them.
+//! The runner's data: the jobs discovery makes ([`Job`]), the facts about the
+//! host ([`HostInfo`]), and what a suite run produces: the runner fills those in,
+//! the reporters (progress, KTAP, JUnit, JSON, artifacts) only read them.
 //!
 //! The scheduler emits [`RunnerEvent`]s as things happen; a run ends with a
 //! [`RunRecord`] holding every job and every attempt.
 
-use serde::{Deserialize, Serialize};
+use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Mismatch};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One script x IP version.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -26,6 +30,40 @@ impl JobId {
     }
 }
 
+/// One script x IP version, ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    /// The script's path as given or discovered.
+    pub path: PathBuf,
+    /// The script's folder, absolute: the job's working directory.
+    pub dir: PathBuf,
+    /// The script's file name, what packetdrill is given (relative to `dir`).
+    pub file_name: String,
+    /// packetdrill arguments (without the script).
+    pub args: Vec<String>,
+    /// `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Set inside the job's namespace before the script runs.
+    pub sysctls: Vec<(String, String)>,
+    pub xfail_reason: Option<String>,
+    /// Set when the job is listed but will not run.
+    pub skip_reason: Option<String>,
+    /// Set when the script cannot be run at all (e.g. two `--ip_version=` lines,
+    /// which `ksft_runner.sh` rejects): the job fails with this message.
+    pub problem: Option<String>,
+}
+
+impl Job {
+    /// `suite/script.pkt ipv4`: what `--list` prints and `--filter` matches.
+    pub fn full_name(&self) -> String {
+        format!(
+            "{}/{} {}",
+            self.id.suite, self.id.script, self.id.ip_version
+        )
+    }
+}
+
 /// How one attempt of a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -37,6 +75,91 @@ pub enum AttemptResult {
     Timeout,
     /// The job process died without reporting (signal, panic, protocol error).
     Crash,
+}
+
+/// Why an attempt did not pass: the engine's verdict on the script, or what the
+/// runner saw happen to the job process. Reports write it as one kebab-case
+/// word ([`FailureKind::as_str`]: `timing-error`, `timeout`, `spawn-error`...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The engine judged the script failed (or, for a job with a problem found
+    /// before it ran, would have: `option-error`).
+    Engine(EngineFailureKind),
+    /// Killed at its timeout.
+    Timeout,
+    /// The job process died without a result.
+    Crash,
+    /// The job's sandbox could not be built.
+    SandboxError,
+    /// The job process said something the runner could not read.
+    ProtocolError,
+    /// The job process could not be started.
+    SpawnError,
+}
+
+/// Every kind the engine has, for reading a kind back from its word.
+const ENGINE_KINDS: [EngineFailureKind; 10] = [
+    EngineFailureKind::Parse,
+    EngineFailureKind::Semantic,
+    EngineFailureKind::Option,
+    EngineFailureKind::Timing,
+    EngineFailureKind::Packet,
+    EngineFailureKind::Syscall,
+    EngineFailureKind::Command,
+    EngineFailureKind::Code,
+    EngineFailureKind::Setup,
+    EngineFailureKind::Internal,
+];
+
+impl FailureKind {
+    /// The word reports use: the engine's (`timing-error`...), or `timeout`,
+    /// `crash`, `sandbox-error`, `protocol-error`, `spawn-error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Engine(kind) => kind.as_str(),
+            FailureKind::Timeout => "timeout",
+            FailureKind::Crash => "crash",
+            FailureKind::SandboxError => "sandbox-error",
+            FailureKind::ProtocolError => "protocol-error",
+            FailureKind::SpawnError => "spawn-error",
+        }
+    }
+
+    /// The kind a word names (the inverse of [`FailureKind::as_str`]).
+    pub fn from_word(word: &str) -> Option<FailureKind> {
+        let runner = [
+            FailureKind::Timeout,
+            FailureKind::Crash,
+            FailureKind::SandboxError,
+            FailureKind::ProtocolError,
+            FailureKind::SpawnError,
+        ];
+        ENGINE_KINDS
+            .into_iter()
+            .map(FailureKind::Engine)
+            .chain(runner)
+            .find(|k| k.as_str() == word)
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FailureKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FailureKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FailureKind, D::Error> {
+        let word = String::deserialize(d)?;
+        FailureKind::from_word(&word)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown failure kind `{word}`")))
+    }
 }
 
 /// One attempt of one job.
@@ -56,10 +179,15 @@ pub struct Attempt {
     /// The script line the failure is about, or for a timeout the last line
     /// reached.
     pub line: Option<u32>,
-    /// The engine's failure kind (`timing-error`, `packet-mismatch`...).
-    pub kind: Option<String>,
+    /// What kind of failure, when the attempt did not pass: the engine's
+    /// (`timing-error`, `packet-mismatch`...) or the runner's (`timeout`, `crash`...).
+    pub kind: Option<FailureKind>,
     /// The full diagnostic as packetdrill would print it (empty on pass).
     pub message: String,
+    /// For a packet that was not what the script said: the two packets, as the
+    /// engine reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<Mismatch>,
     /// Everything the job printed (stderr of commands, verbose output...).
     pub log: String,
     /// Where the failure artifacts of this attempt were written.
@@ -132,6 +260,34 @@ pub struct HostInfo {
     pub netdrill_version: String,
 }
 
+/// Facts about this machine for the record.
+pub fn host_info() -> HostInfo {
+    let hostname = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let kernel_release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    HostInfo {
+        hostname,
+        kernel_release,
+        netdrill_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// A signal that stops a run: the first lets running jobs stop gracefully, a
+/// second kills them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+    /// SIGHUP (the terminal went away).
+    Hangup,
+}
+
 /// A whole run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -142,8 +298,9 @@ pub struct RunRecord {
     pub jobs_at_once: usize,
     /// `--tolerance_usecs` in effect (packetdrill's default 4000 unless overridden).
     pub tolerance_usecs: u64,
-    /// Set when the run was interrupted (Ctrl-C): jobs that never ran are absent.
-    pub interrupted: bool,
+    /// The signal that interrupted the run (Ctrl-C is SIGINT), if one did: jobs
+    /// that never ran are then absent.
+    pub interrupted: Option<StopSignal>,
     /// In discovery order (suite, script, IP version).
     pub jobs: Vec<JobRecord>,
 }
@@ -155,7 +312,7 @@ impl RunRecord {
 
     /// Whether every job ended well.
     pub fn success(&self) -> bool {
-        !self.interrupted && self.jobs.iter().all(|j| j.verdict.is_success())
+        self.interrupted.is_none() && self.jobs.iter().all(|j| j.verdict.is_success())
     }
 }
 
@@ -188,4 +345,42 @@ pub enum RunnerEvent {
     RunFinished {
         record: RunRecord,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_engine_kind_is_listed() {
+        // Fails to compile when the engine gains a kind: list it in ENGINE_KINDS.
+        fn listed(kind: EngineFailureKind) -> bool {
+            use EngineFailureKind::*;
+            match kind {
+                Parse | Semantic | Option | Timing | Packet | Syscall | Command | Code | Setup
+                | Internal => ENGINE_KINDS.contains(&kind),
+            }
+        }
+        assert!(ENGINE_KINDS.into_iter().all(listed));
+        assert!(listed(EngineFailureKind::Internal));
+    }
+
+    #[test]
+    fn failure_kinds_read_back_from_their_words() {
+        for kind in ENGINE_KINDS
+            .into_iter()
+            .map(FailureKind::Engine)
+            .chain([FailureKind::Timeout, FailureKind::SpawnError])
+        {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(serde_json::from_str::<FailureKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(
+            FailureKind::Engine(EngineFailureKind::Timing).as_str(),
+            "timing-error"
+        );
+        assert_eq!(FailureKind::from_word("no-such-kind"), None);
+        assert!(serde_json::from_str::<FailureKind>("\"no-such-kind\"").is_err());
+    }
 }

@@ -4,7 +4,7 @@
 //! applies the one host change netdrill ever makes: adding the missing
 //! algorithms to `net.ipv4.tcp_allowed_congestion_control`.
 
-use crate::discover::Job;
+use crate::model::Job;
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -78,7 +78,7 @@ pub fn needed_congestion_controls(jobs: &[Job]) -> BTreeSet<String> {
     let read = |p: &Path| std::fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned());
     for job in jobs {
         if seen_dirs.insert(job.dir.clone()) {
-            for f in ["defaults.sh", "suite.toml"] {
+            for f in ["defaults.sh", crate::suite::SUITE_FILE] {
                 if let Ok(text) = read(&job.dir.join(f)) {
                     needed.extend(congestion_controls_in(&text));
                 }

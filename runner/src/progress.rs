@@ -9,11 +9,11 @@ use std::io::Write;
 
 /// Counts shown while running.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub passed: usize,
-    pub failed: usize,
-    pub flaky: usize,
-    pub skipped: usize,
+struct Counts {
+    passed: usize,
+    failed: usize,
+    flaky: usize,
+    skipped: usize,
 }
 
 impl Counts {
@@ -119,7 +119,7 @@ pub fn summary(record: &RunRecord) -> String {
             extra.push(format!("{} {what}", c(v)));
         }
     }
-    if record.interrupted {
+    if record.interrupted.is_some() {
         out.push_str("\nInterrupted: jobs that did not finish are not counted.\n");
     }
     out.push_str(&format!(
@@ -200,11 +200,6 @@ impl Progress {
         }
     }
 
-    /// Whether stdout is a terminal (then the bar is the default).
-    pub fn stdout_is_terminal() -> bool {
-        Stream::Stdout.is_terminal()
-    }
-
     fn say(&mut self, line: &str) {
         match &self.bar {
             Some(pb) => pb.println(line),
@@ -228,10 +223,6 @@ impl Progress {
                 c.passed, c.failed, c.flaky, c.skipped
             ));
         }
-    }
-
-    pub fn counts(&self) -> Counts {
-        self.counts
     }
 
     /// Show one event.
@@ -326,6 +317,7 @@ mod tests {
                     line,
                     kind: None,
                     message: message.into(),
+                    mismatch: None,
                     log: String::new(),
                     artifacts: None,
                 }]
@@ -352,7 +344,7 @@ mod tests {
             end_unix: 12.5,
             jobs_at_once: 1,
             tolerance_usecs: 4000,
-            interrupted: false,
+            interrupted: None,
             jobs: vec![ok, bad, skip],
         };
         let s = summary(&record);

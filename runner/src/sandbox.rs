@@ -2,7 +2,7 @@
 //! process itself (no `unshare(1)`, no `ip netns`), so that nothing it does can
 //! reach the host and everything it leaves dies with it.
 //!
-//! Called by the job child ([`crate::job`]) while it is still single-threaded
+//! Called by the job child ([`crate::job_child`]) while it is still single-threaded
 //! (`unshare(CLONE_NEWNS)` refuses a process whose threads share its
 //! filesystem context). The host's namespaces are only read, never changed.
 

@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 use netdrill::discover::{discover, DiscoverOptions};
-use netdrill::model::{AttemptResult, RunnerEvent, Verdict};
-use netdrill::schedule::{self, ScheduleSettings};
+use netdrill::driver::{self, ScheduleSettings};
+use netdrill::model::{AttemptResult, FailureKind, RunnerEvent, Verdict};
+use netdrill_engine::outcome::FailureKind as EngineFailureKind;
 use std::path::Path;
 use std::time::Duration;
 
@@ -50,12 +51,12 @@ fn failing_scripts_give_fail_records() {
     let jobs = discover(&[dir], &DiscoverOptions::default()).unwrap();
     assert_eq!(jobs.len(), 6);
     let mut events = Vec::new();
-    let record = schedule::run(&jobs, &settings(tmp.path()), &mut |e| {
+    let record = driver::run(&jobs, &settings(tmp.path()), &mut |e| {
         events.push(e.clone())
     })
     .unwrap();
 
-    assert!(!record.interrupted);
+    assert_eq!(record.interrupted, None);
     assert!(!record.success());
     assert_eq!(record.jobs.len(), 6);
     assert_eq!(
@@ -130,7 +131,7 @@ fn failures_name_the_script_line() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = suite(tmp.path());
     let jobs = discover(&[dir], &DiscoverOptions::default()).unwrap();
-    let record = schedule::run(&jobs, &settings(tmp.path()), &mut |_| {}).unwrap();
+    let record = driver::run(&jobs, &settings(tmp.path()), &mut |_| {}).unwrap();
     for j in &record.jobs {
         let (_, _, line) = BROKEN.iter().find(|(n, _, _)| *n == j.id.script).unwrap();
         let a = j.last_attempt().unwrap();
@@ -147,7 +148,12 @@ fn failures_name_the_script_line() {
             a.message
         );
         assert!(
-            matches!(a.kind.as_deref(), Some("parse-error" | "semantic-error")),
+            matches!(
+                a.kind,
+                Some(FailureKind::Engine(
+                    EngineFailureKind::Parse | EngineFailureKind::Semantic
+                ))
+            ),
             "{:?}",
             a.kind
         );
@@ -167,7 +173,7 @@ fn retries_keep_every_attempt() {
     let mut s = settings(tmp.path());
     s.retries = 2;
     let mut retried = Vec::new();
-    let record = schedule::run(&jobs, &s, &mut |e| {
+    let record = driver::run(&jobs, &s, &mut |e| {
         if let RunnerEvent::AttemptFailed { attempt, .. } = e {
             retried.push(attempt.number);
         }
@@ -197,7 +203,7 @@ fn longest_known_job_starts_first() {
     let mut order = Vec::new();
     let mut s = settings(tmp.path());
     s.jobs_at_once = 1;
-    schedule::run(&jobs, &s, &mut |e| {
+    driver::run(&jobs, &s, &mut |e| {
         if let RunnerEvent::JobStarted { id, .. } = e {
             order.push(id.script.clone());
         }

@@ -433,7 +433,6 @@ fn bench_script_prints_its_figures() {
         .arg(&dir)
         .arg("--keep")
         .arg(&keep)
-        .env_remove("NETDRILL_TESTING_SIMULATE")
         .env_remove("KSFT_MACHINE_SLOW")
         .output()
         .unwrap();

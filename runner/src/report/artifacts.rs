@@ -7,12 +7,14 @@
 //!   tcpdump and Wireshark; `packets.txt` lists them with their direction, which
 //!   pcap cannot carry;
 //! - `expected-vs-actual.txt`: the script packet and the actual packet of a
-//!   mismatch side by side, one field a row (when the diagnostic has them);
+//!   mismatch side by side, one field a row (when the engine reported a
+//!   [`Mismatch`]);
 //! - `replay.sh`: the one command that replays this job alone.
 
 use super::headline;
 use crate::model::{Attempt, AttemptResult, JobRecord};
-use netdrill_engine::outcome::PacketDirection;
+use crate::record::shell_quote;
+use netdrill_engine::outcome::{Mismatch, PacketDirection};
 use similar::{capture_diff_slices, Algorithm, DiffTag};
 use std::fs;
 use std::io::{self, Write};
@@ -55,7 +57,8 @@ pub fn write<B: AsRef<[u8]>>(
     fs::write(folder.join("packets.pcap"), pcap)?;
     fs::write(folder.join("packets.txt"), packet_list(packets))?;
 
-    if let Some(side_by_side) = expected_vs_actual(&attempt.message) {
+    if let Some(mismatch) = &attempt.mismatch {
+        let side_by_side = expected_vs_actual(headline(&attempt.message), mismatch);
         fs::write(folder.join("expected-vs-actual.txt"), side_by_side)?;
     }
 
@@ -139,18 +142,58 @@ fn packet_list<B: AsRef<[u8]>>(packets: &[(PacketDirection, i128, B)]) -> String
     s
 }
 
-/// The packets of a mismatch side by side: one row per field (TCP options one row
-/// each), `|` where both agree, `!` where they differ, `<` / `>` where only the
-/// script / only the kernel has the field. `None` when the diagnostic names no
-/// script packet.
-pub fn expected_vs_actual(message: &str) -> Option<String> {
-    let script = packet_line(message, "script packet:")?;
-    let actual = packet_line(message, "actual packet:");
-    let left = packet_fields(script);
-    let right = actual.map(packet_fields).unwrap_or_default();
+/// The packets of a mismatch side by side, under the failure's headline: one row
+/// per field (TCP options one row each), `|` where both agree, `!` where they
+/// differ, `<` / `>` where only the script / only the kernel has the field.
+pub fn expected_vs_actual(headline: &str, mismatch: &Mismatch) -> String {
+    let script = mismatch.script_packet.trim();
+    let actual = mismatch.actual_packet.as_deref().map(str::trim);
+    let rows = field_rows(
+        &packet_fields(script),
+        &actual.map(packet_fields).unwrap_or_default(),
+    );
+    let left_title = "script packet";
+    let right_title = if actual.is_some() {
+        "actual packet"
+    } else {
+        "actual packet (none)"
+    };
+    let width = rows
+        .iter()
+        .map(|(a, _, _)| a.chars().count())
+        .chain([left_title.len()])
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    out.push_str(headline);
+    out.push_str("\n\n");
+    out.push_str(&format!("{left_title:<width$} | {right_title}\n"));
+    out.push_str(&format!(
+        "{}-+-{}\n",
+        "-".repeat(width),
+        "-".repeat(right_title.len())
+    ));
+    for (a, mark, b) in rows {
+        let line = format!("{a:<width$} {mark} {b}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str("script packet: ");
+    out.push_str(script);
+    out.push('\n');
+    if let Some(a) = actual {
+        out.push_str("actual packet: ");
+        out.push_str(a);
+        out.push('\n');
+    }
+    out
+}
 
+/// The rows of the side by side: the fields of both packets, aligned by a diff.
+fn field_rows(left: &[String], right: &[String]) -> Vec<(String, char, String)> {
     let mut rows: Vec<(String, char, String)> = Vec::new();
-    for op in capture_diff_slices(Algorithm::Myers, &left, &right) {
+    for op in capture_diff_slices(Algorithm::Myers, left, right) {
         let (tag, l, r) = op.as_tag_tuple();
         match tag {
             DiffTag::Equal => {
@@ -175,51 +218,7 @@ pub fn expected_vs_actual(message: &str) -> Option<String> {
             }
         }
     }
-
-    let left_title = "script packet";
-    let right_title = if actual.is_some() {
-        "actual packet"
-    } else {
-        "actual packet (none)"
-    };
-    let width = rows
-        .iter()
-        .map(|(a, _, _)| a.chars().count())
-        .chain([left_title.len()])
-        .max()
-        .unwrap_or(0);
-    let mut out = String::new();
-    out.push_str(headline(message));
-    out.push_str("\n\n");
-    out.push_str(&format!("{left_title:<width$} | {right_title}\n"));
-    out.push_str(&format!(
-        "{}-+-{}\n",
-        "-".repeat(width),
-        "-".repeat(right_title.len())
-    ));
-    for (a, mark, b) in rows {
-        let line = format!("{a:<width$} {mark} {b}");
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str("script packet: ");
-    out.push_str(script);
-    out.push('\n');
-    if let Some(a) = actual {
-        out.push_str("actual packet: ");
-        out.push_str(a);
-        out.push('\n');
-    }
-    Some(out)
-}
-
-/// The text after `label` on the first line that starts with it.
-fn packet_line<'a>(message: &'a str, label: &str) -> Option<&'a str> {
-    message
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix(label))
-        .map(str::trim)
+    rows
 }
 
 /// Split a packet in script syntax into fields: words, with `ack N` / `win N` /
@@ -297,18 +296,6 @@ fn replay_script(job: &JobRecord, attempt: &Attempt) -> String {
     s
 }
 
-/// Quote a word for sh when it needs it.
-pub fn shell_quote(w: &str) -> String {
-    let plain = !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        w.to_string()
-    } else {
-        format!("'{}'", w.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,12 +316,24 @@ mod tests {
         assert_eq!(packet_fields("0.2 <mss 1"), vec!["0.2", "<mss 1>"]);
     }
 
+    fn mismatch(script: &str, actual: Option<&str>) -> Mismatch {
+        Mismatch {
+            field: "tcp_ack".into(),
+            expected: "1".into(),
+            actual: "2".into(),
+            script_packet: script.into(),
+            actual_packet: actual.map(String::from),
+        }
+    }
+
     #[test]
     fn side_by_side_marks_differences() {
-        let msg = "a.pkt:12: error handling packet: live packet field tcp_ack: expected: 1 (0x1) vs actual: 2 (0x2)\n\
-                   script packet:  0.100000 . 1:1(0) ack 1 <nop,nop,TS val 100 ecr 200>\n\
-                   actual packet:  0.100123 . 1:1(0) ack 2 win 257 <nop,nop,TS val 100 ecr 200>\n";
-        let out = expected_vs_actual(msg).unwrap();
+        let headline = "a.pkt:12: error handling packet: live packet field tcp_ack: expected: 1 (0x1) vs actual: 2 (0x2)";
+        let m = mismatch(
+            "0.100000 . 1:1(0) ack 1 <nop,nop,TS val 100 ecr 200>",
+            Some("0.100123 . 1:1(0) ack 2 win 257 <nop,nop,TS val 100 ecr 200> "),
+        );
+        let out = expected_vs_actual(headline, &m);
         assert_eq!(
             out,
             "a.pkt:12: error handling packet: live packet field tcp_ack: expected: 1 (0x1) vs actual: 2 (0x2)\n\
@@ -353,24 +352,58 @@ mod tests {
              script packet: 0.100000 . 1:1(0) ack 1 <nop,nop,TS val 100 ecr 200>\n\
              actual packet: 0.100123 . 1:1(0) ack 2 win 257 <nop,nop,TS val 100 ecr 200>\n"
         );
-        let only_script = expected_vs_actual("x.pkt:5: error handling packet: Timed out waiting for packet\nscript packet:  0.2 S 0:0(0)\n").unwrap();
+        let only_script = expected_vs_actual(
+            "x.pkt:5: error handling packet: Timed out waiting for packet",
+            &mismatch("0.2 S 0:0(0)", None),
+        );
         assert!(
             only_script.contains("script packet | actual packet (none)\n"),
             "{only_script}"
         );
         assert!(only_script.contains("S             <\n"), "{only_script}");
-        assert!(expected_vs_actual("a.pkt:3: error: x\n").is_none());
     }
 
     #[test]
-    fn quoting() {
-        assert_eq!(
-            shell_quote("--local_ip=192.168.0.1"),
-            "--local_ip=192.168.0.1"
-        );
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
+    fn artifacts_compare_packets_only_for_a_mismatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = JobRecord {
+            id: crate::model::JobId {
+                suite: "s".into(),
+                script: "a.pkt".into(),
+                ip_version: "ipv4".into(),
+            },
+            path: "a.pkt".into(),
+            args: vec![],
+            verdict: crate::model::Verdict::Fail,
+            skip_reason: None,
+            xfail_reason: None,
+            attempts: vec![],
+            replay_command: String::new(),
+        };
+        let mut attempt = Attempt {
+            number: 1,
+            result: AttemptResult::Fail,
+            start_unix: 0.0,
+            duration_secs: 0.0,
+            cpu_secs: None,
+            max_rss_kib: None,
+            line: Some(3),
+            kind: None,
+            // Packet lines in the text alone do not make a comparison.
+            message: "a.pkt:3: error\nscript packet:  0.1 S 0:0(0)\n".into(),
+            mismatch: None,
+            log: String::new(),
+            artifacts: None,
+        };
+        let none: &[(PacketDirection, i128, Vec<u8>)] = &[];
+        let folder = write(dir.path(), &job, &attempt, none).unwrap();
+        assert!(!folder.join("expected-vs-actual.txt").exists());
+        attempt.number = 2;
+        attempt.mismatch = Some(mismatch("0.1 S 0:0(0)", Some("0.1 S. 0:0(0)")));
+        let folder = write(dir.path(), &job, &attempt, none).unwrap();
+        let side = fs::read_to_string(folder.join("expected-vs-actual.txt")).unwrap();
+        assert!(side.starts_with("a.pkt:3: error\n\n"), "{side}");
+        assert!(side.contains("\nS             ! S.\n"), "{side}");
     }
 
     #[test]

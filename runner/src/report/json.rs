@@ -13,7 +13,7 @@
 //! the host facts. NIPA ignores fields it does not know.
 
 use super::{namify, script_groups, Options, ScriptGroup};
-use crate::model::{Attempt, AttemptResult, JobRecord, RunRecord, Verdict};
+use crate::model::{Attempt, AttemptResult, FailureKind, JobRecord, RunRecord, Verdict};
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -131,7 +131,7 @@ pub struct AttemptDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<FailureKind>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -178,7 +178,7 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             netdrill_version: run.host.netdrill_version.clone(),
             jobs_at_once: run.jobs_at_once,
             tolerance_usecs: run.tolerance_usecs,
-            interrupted: run.interrupted,
+            interrupted: run.interrupted.is_some(),
             start_unix: run.start_unix,
             end_unix: run.end_unix,
         }),
@@ -285,7 +285,7 @@ fn subtest(job: &JobRecord, full: bool) -> NipaSubtest {
                     cpu_secs: a.cpu_secs,
                     max_rss_kib: a.max_rss_kib,
                     line: a.line,
-                    kind: a.kind.clone(),
+                    kind: a.kind,
                     message: a.message.clone(),
                     log: a.log.clone(),
                     artifacts: a.artifacts.clone(),

@@ -20,7 +20,7 @@
 //! netdrill version, the tolerance and the IP version.
 
 use super::{headline, Options};
-use crate::model::{Attempt, AttemptResult, JobRecord, RunRecord, Verdict};
+use crate::model::{Attempt, AttemptResult, FailureKind, JobRecord, RunRecord, Verdict};
 use chrono::{DateTime, FixedOffset};
 use quick_junit::{
     FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
@@ -130,7 +130,7 @@ fn failure_type(a: &Attempt) -> String {
     match a.result {
         AttemptResult::Timeout => "timeout".into(),
         AttemptResult::Crash => "crash".into(),
-        _ => a.kind.clone().unwrap_or_else(|| "failure".into()),
+        _ => a.kind.map_or("failure", FailureKind::as_str).into(),
     }
 }
 

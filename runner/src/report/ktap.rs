@@ -163,7 +163,7 @@ impl Writer<'_> {
             self.script(i + 1, g);
         }
         self.line(&Totals::of_scripts(run).line());
-        if run.interrupted {
+        if run.interrupted.is_some() {
             self.line("Bail out! run interrupted: scripts that did not start are missing");
         }
         self.out
@@ -233,7 +233,7 @@ impl Writer<'_> {
             if k + 1 < count {
                 let how = match attempt.result {
                     AttemptResult::Pass => "passed".to_string(),
-                    AttemptResult::Fail => match attempt.kind.as_deref() {
+                    AttemptResult::Fail => match attempt.kind {
                         Some(kind) => format!("failed ({kind})"),
                         None => "failed".to_string(),
                     },
@@ -381,6 +381,7 @@ mod tests {
                     line: None,
                     kind: None,
                     message: String::new(),
+                    mismatch: None,
                     log: String::new(),
                     artifacts: None,
                 })
@@ -400,7 +401,7 @@ mod tests {
             end_unix: 1.0,
             jobs_at_once: 1,
             tolerance_usecs: 4000,
-            interrupted: false,
+            interrupted: None,
             jobs,
         }
     }
@@ -467,7 +468,7 @@ mod tests {
             Verdict::Pass,
             &[AttemptResult::Pass],
         )]);
-        r.interrupted = true;
+        r.interrupted = Some(crate::model::StopSignal::Interrupt);
         assert!(render(&r)
             .ends_with("Bail out! run interrupted: scripts that did not start are missing\n"));
     }

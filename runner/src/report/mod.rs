@@ -5,15 +5,12 @@
 //! - [`junit`]: JUnit XML (one testsuite per suite, one testcase per script x IP
 //!   version, flaky retries as `flakyFailure`, expected failures as typed `skipped`);
 //! - [`json`]: NIPA's contest result JSON, optionally with every attempt;
-//! - [`artifacts`]: a folder per failed attempt (log, pcap, expected vs actual, replay);
-//! - [`expect`]: a suite's expected failures (`suite.toml`), which the scheduler
-//!   applies before the reporters see the verdicts.
+//! - [`artifacts`]: a folder per failed attempt (log, pcap, expected vs actual, replay).
 //!
 //! Jobs are one script x IP version; kselftest and NIPA count scripts, so the
 //! reporters group a run's jobs by script ([`ScriptGroup`]), keeping discovery order.
 
 pub mod artifacts;
-pub mod expect;
 pub mod json;
 pub mod junit;
 pub mod ktap;

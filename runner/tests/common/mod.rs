@@ -35,7 +35,6 @@ pub fn netdrill(args: &[&str], tag: &str, state: &Path) -> Command {
         .env("XDG_STATE_HOME", state)
         .env_remove("KSFT_MACHINE_SLOW")
         .env_remove("kselftest_override_timeout")
-        .env_remove("NETDRILL_TESTING_SIMULATE")
         .env("RUST_BACKTRACE", "0");
     c
 }

@@ -1,10 +1,10 @@
 //! A suite's expected failures: the `[[xfail]]` entries of its `suite.toml`
-//! (the file as a whole is read by [`crate::suite::SuiteConfig::load`], which
-//! hands the entries here):
+//! (the file as a whole is read by [`super::SuiteConfig::load`], which hands
+//! the entries here):
 //!
 //! ```toml
 //! [[xfail]]
-//! script = "tcp_accecn_*.pkt"   # a file name, `*` and `?` match any text / one character
+//! script = "tcp_accecn_*.pkt"   # a file name, a glob: `*` any text, `?` one character, `[...]` one of
 //! reason = "AccECN is not in this kernel"
 //! kernel = "<6.20"              # optional: only on these kernel releases
 //! ip_version = "ipv6"           # optional: only this IP version
@@ -16,7 +16,7 @@
 //! version means `=`. `=6.13` matches every 6.13.x release. The release's leading
 //! numbers are compared (`6.18.0-rc3-debug` is 6.18.0).
 //!
-//! Discovery applies them to each job ([`crate::discover::Job::xfail_reason`]);
+//! Discovery applies them to each job ([`crate::model::Job::xfail_reason`]);
 //! the scheduler then does not retry an expected failure and turns the verdict
 //! into XFAIL, or XPASS when the job passes.
 
@@ -26,9 +26,6 @@ use serde::Deserialize;
 use std::cmp::Ordering;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// The file a suite's settings live in.
-pub const SUITE_FILE: &str = "suite.toml";
 
 /// Why the `[[xfail]]` entries of `suite.toml` could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +56,13 @@ pub enum ExpectError {
     },
     #[error("{path}: [[xfail]] number {index}: empty script pattern")]
     EmptyScript { path: PathBuf, index: usize },
+    #[error("{path}: [[xfail]] number {index}: bad script pattern {script:?}: {why}")]
+    ScriptPattern {
+        path: PathBuf,
+        index: usize,
+        script: String,
+        why: String,
+    },
 }
 
 /// Just the `[[xfail]]` entries of a `suite.toml`, for [`Expectations::parse`].
@@ -85,7 +89,8 @@ pub struct XfailEntry {
 /// One expected failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Xfail {
-    pub script: String,
+    /// Which script file names it is about.
+    pub script: glob::Pattern,
     pub reason: String,
     pub kernel: Option<KernelRange>,
     pub ip_version: Option<String>,
@@ -122,6 +127,12 @@ impl Expectations {
                     index: i + 1,
                 });
             }
+            let script = glob::Pattern::new(&x.script).map_err(|e| ExpectError::ScriptPattern {
+                path: path.to_path_buf(),
+                index: i + 1,
+                script: x.script.clone(),
+                why: e.msg.to_string(),
+            })?;
             let kernel = match &x.kernel {
                 None => None,
                 Some(k) => Some(
@@ -145,7 +156,7 @@ impl Expectations {
                 }
             }
             xfails.push(Xfail {
-                script: x.script,
+                script,
                 reason: x.reason,
                 kernel,
                 ip_version: x.ip_version,
@@ -162,38 +173,13 @@ impl Expectations {
         self.xfails
             .iter()
             .find(|x| {
-                glob_match(&x.script, &job.script)
+                x.script.matches(&job.script)
                     && x.ip_version.as_deref().is_none_or(|v| v == job.ip_version)
                     && (!x.when_slow || machine_slow)
                     && x.kernel.as_ref().is_none_or(|k| k.contains(kernel_release))
             })
             .map(|x| x.reason.as_str())
     }
-}
-
-/// `*` matches any run of characters, `?` one character; everything else itself.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    // Iterative matching with backtracking to the last `*`.
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -450,12 +436,31 @@ kernel = ">=6.12, <6.14"
     }
 
     #[test]
-    fn globs() {
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*b*c", "aXXbYc"));
-        assert!(!glob_match("a*b", "aXXbc"));
-        assert!(glob_match("tcp_?.pkt", "tcp_1.pkt"));
-        assert!(!glob_match("tcp_?.pkt", "tcp_.pkt"));
-        assert!(glob_match("exact.pkt", "exact.pkt"));
+    fn script_patterns_are_globs() {
+        let e = Expectations::parse(
+            "[[xfail]]\nscript = \"tcp_?_[ab]*.pkt\"\nreason = \"r\"\n",
+            Path::new("suite.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            e.applies(&id("tcp_1_a.pkt", "ipv4"), "6.18", false),
+            Some("r")
+        );
+        assert_eq!(
+            e.applies(&id("tcp_1_bxx.pkt", "ipv4"), "6.18", false),
+            Some("r")
+        );
+        assert_eq!(e.applies(&id("tcp__a.pkt", "ipv4"), "6.18", false), None);
+        assert_eq!(e.applies(&id("tcp_1_c.pkt", "ipv4"), "6.18", false), None);
+        let e = Expectations::parse(
+            "[[xfail]]\nscript = \"tcp_[a.pkt\"\nreason = \"r\"\n",
+            Path::new("suite.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("suite.toml: [[xfail]] number 1: bad script pattern \"tcp_[a.pkt\": "),
+            "{e}"
+        );
     }
 }

@@ -1,7 +1,7 @@
-//! One job in its own process: the runner re-executes its own binary as
-//! `netdrill __job --result-fd N --spec JSON`; the child builds its sandbox and
-//! runs the engine; results come back as JSON lines ([`JobMessage`]) on the
-//! pipe whose write end is fd N. Nothing is scraped from text.
+//! The job child: what runs inside each job process. The runner re-executes its
+//! own binary as `netdrill __job --result-fd N --spec JSON`; the child builds its
+//! sandbox and runs the engine; results go back as [`JobMessage`]s (see
+//! [`crate::protocol`]) on the pipe whose write end is fd N.
 //!
 //! Process shape (all in the job's own process group, which the runner kills
 //! as a whole on timeout or Ctrl-C):
@@ -16,102 +16,14 @@
 //! the engine process dies with the outer (same), and when the engine process,
 //! being PID 1, dies, the kernel kills every process left in its PID namespace.
 //! So even a SIGKILLed runner leaves no process and therefore no namespace behind.
-//!
-//! Testing hook: `__job --simulate hang|crash` replaces the engine run by a
-//! hang (reports reaching lines 1 to 3, then waits on a `sleep` child forever)
-//! or a crash (reports line 1, then panics without a result). The runner adds
-//! it only when the environment variable [`SIMULATE_ENV`] is
-//! `hang:SUBSTRING` or `crash:SUBSTRING` and the job's name contains SUBSTRING.
-//! It exists so that the runner's timeout, crash and cleanup paths can be
-//! tested before the engine can run real scripts; it changes nothing else.
 
+use crate::protocol::{hex_encode, JobMessage, JobSpec, EXIT_SANDBOX, PACKET_CAPTURE_LIMIT};
 use crate::sandbox;
 use netdrill_engine::config::split_command_line;
-use netdrill_engine::outcome::{Observer, Outcome, PacketDirection};
+use netdrill_engine::outcome::{Observer, PacketDirection};
 use netdrill_engine::run::{run_file, RunOptions};
-use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
-use std::path::PathBuf;
-
-/// Testing hook: see the module documentation.
-pub const SIMULATE_ENV: &str = "NETDRILL_TESTING_SIMULATE";
-
-/// Exit status of the job process when its sandbox could not be built.
-pub const EXIT_SANDBOX: i32 = 3;
-
-/// At most this many bytes of packets are forwarded per job (when they are
-/// captured at all); later packets are only counted.
-pub const PACKET_CAPTURE_LIMIT: usize = 4 << 20;
-
-/// What the runner tells the job child.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JobSpec {
-    /// The script's folder: the working directory.
-    pub dir: PathBuf,
-    /// The script, relative to `dir`.
-    pub script: String,
-    /// packetdrill arguments.
-    pub args: Vec<String>,
-    pub sysctls: Vec<(String, String)>,
-    /// Forward every packet on tun0 ([`JobMessage::Packet`]), for failure
-    /// artifacts.
-    #[serde(default)]
-    pub capture_packets: bool,
-}
-
-/// What the job child tells the runner, one JSON object a line.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
-pub enum JobMessage {
-    /// The engine started the event on this script line.
-    Line { line: u32 },
-    /// A line of packetdrill's `-v` output.
-    Verbose { text: String },
-    /// A packet on tun0 (only when [`JobSpec::capture_packets`] is set): the
-    /// whole IP packet in lowercase hex, with its wall-clock time.
-    Packet {
-        direction: PacketDirection,
-        unix_nanos: i64,
-        hex: String,
-    },
-    /// Packets past [`PACKET_CAPTURE_LIMIT`] that were not forwarded.
-    PacketsDropped { packets: u64, bytes: u64 },
-    /// The sandbox could not be built; the script did not run.
-    SandboxFailed { message: String },
-    /// The run ended.
-    Finished { outcome: Outcome },
-}
-
-/// `__job` testing hook modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Simulate {
-    Hang,
-    Crash,
-}
-
-impl Simulate {
-    /// The hook mode for a job named `name`, from [`SIMULATE_ENV`].
-    pub fn from_env(name: &str) -> Option<Simulate> {
-        let value = std::env::var(SIMULATE_ENV).ok()?;
-        let (mode, pattern) = value.split_once(':')?;
-        if !name.contains(pattern) {
-            return None;
-        }
-        match mode {
-            "hang" => Some(Simulate::Hang),
-            "crash" => Some(Simulate::Crash),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Simulate::Hang => "hang",
-            Simulate::Crash => "crash",
-        }
-    }
-}
 
 /// Writes [`JobMessage`]s to the result pipe, one line each, at once.
 struct ResultPipe {
@@ -126,34 +38,6 @@ impl ResultPipe {
             let _ = self.file.write_all(&line);
         }
     }
-}
-
-/// Bytes as lowercase hex.
-pub fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    s
-}
-
-/// The bytes of a hex string (either case); `None` if it is not one.
-pub fn hex_decode(hex: &str) -> Option<Vec<u8>> {
-    let digits = hex.as_bytes();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    let nibble = |c: u8| {
-        char::from(c)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    };
-    digits
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
 }
 
 /// Forwards engine progress (and packets, when asked) to the runner.
@@ -212,7 +96,7 @@ fn set_cloexec(fd: RawFd, on: bool) -> std::io::Result<()> {
 }
 
 /// The `__job` child: never returns.
-pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>) -> ! {
+pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
     // The pipe must not leak into the script's commands.
     if let Err(e) = set_cloexec(result_fd, true) {
         eprintln!("netdrill __job: result fd {result_fd}: {e}");
@@ -258,7 +142,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>)
         }
         Ok(nix::unistd::ForkResult::Child) => {
             drop(lifeline_w);
-            engine_main(pipe, lifeline_r, &spec, simulate)
+            engine_main(pipe, lifeline_r, &spec)
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(lifeline_r);
@@ -279,12 +163,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str, simulate: Option<Simulate>)
 }
 
 /// PID 1 of the job's PID namespace: runs the script.
-fn engine_main(
-    mut pipe: ResultPipe,
-    lifeline: OwnedFd,
-    spec: &JobSpec,
-    simulate: Option<Simulate>,
-) -> ! {
+fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
     // SAFETY: prctl with these arguments has no memory effects.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
@@ -296,20 +175,6 @@ fn engine_main(
     )];
     if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
         std::process::exit(EXIT_SANDBOX);
-    }
-    match simulate {
-        Some(Simulate::Hang) => {
-            for line in 1..=3 {
-                pipe.send(&JobMessage::Line { line });
-            }
-            let _ = std::process::Command::new("sleep").arg("100000").status();
-            std::process::exit(EXIT_SANDBOX);
-        }
-        Some(Simulate::Crash) => {
-            pipe.send(&JobMessage::Line { line: 1 });
-            panic!("simulated crash (testing hook {SIMULATE_ENV})");
-        }
-        None => {}
     }
     let (flags, extra) = match split_command_line(&spec.args) {
         Ok(v) => v,
@@ -365,31 +230,9 @@ fn engine_main(
 }
 
 /// Parent side: the raw fd the child should write results to is `fd`; make it
-/// survive exec in the child (called from `pre_exec`, async-signal-safe).
-pub(crate) fn keep_across_exec(fd: RawFd) -> std::io::Result<()> {
-    // SAFETY: fcntl on an fd number is async-signal-safe.
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_round_trips() {
-        let bytes: Vec<u8> = (0..=255).collect();
-        let hex = hex_encode(&bytes);
-        assert!(hex.starts_with("000102") && hex.ends_with("fdfeff"));
-        assert_eq!(hex_decode(&hex), Some(bytes));
-        assert_eq!(hex_decode("ABcd"), Some(vec![0xab, 0xcd]));
-        assert_eq!(hex_decode(""), Some(vec![]));
-        assert_eq!(hex_decode("abc"), None);
-        assert_eq!(hex_decode("zz"), None);
-        assert_eq!(hex_decode("+1"), None);
-    }
 
     #[test]
     fn forwarder_sends_packets_up_to_the_limit_when_asked() {
@@ -438,25 +281,5 @@ mod tests {
                 },
             ]
         );
-    }
-
-    #[test]
-    fn packet_messages_are_one_json_line() {
-        let msg = JobMessage::Packet {
-            direction: PacketDirection::Sniffed,
-            unix_nanos: 1_700_000_000_123_456_789,
-            hex: hex_encode(&[0x45, 0, 0, 20]),
-        };
-        let line = serde_json::to_string(&msg).unwrap();
-        assert_eq!(
-            line,
-            r#"{"event":"packet","direction":"Sniffed","unix_nanos":1700000000123456789,"hex":"45000014"}"#
-        );
-        assert_eq!(serde_json::from_str::<JobMessage>(&line).unwrap(), msg);
-        // A spec from an older runner has no capture flag.
-        let spec: JobSpec =
-            serde_json::from_str(r#"{"dir":"/d","script":"a.pkt","args":[],"sysctls":[]}"#)
-                .unwrap();
-        assert!(!spec.capture_packets);
     }
 }

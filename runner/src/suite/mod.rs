@@ -14,22 +14,27 @@
 //! "net.ipv4.tcp_congestion_control" = "cubic"
 //!
 //! [[xfail]]                         # an expected failure; as many entries as needed
-//! script = "tcp_accecn_*.pkt"       # file name; `*` and `?` are wildcards
+//! script = "tcp_accecn_*.pkt"       # file name, a glob: `*`, `?`, `[...]`
 //! reason = "AccECN is not in this kernel"
 //! kernel = "<6.20"                  # optional: only on these kernel releases
 //! ip_version = "ipv6"               # optional: only this IP version
 //! when_slow = true                  # optional: only when KSFT_MACHINE_SLOW is set
 //! ```
 //!
-//! The `[[xfail]]` entries are checked and matched by [`crate::report::expect`].
+//! The `[[xfail]]` entries are checked and matched by [`expect`].
+
+pub mod expect;
 
 use crate::model::JobId;
-use crate::report::expect::{Expectations, XfailEntry};
+use expect::{Expectations, XfailEntry};
 use netdrill_engine::IpVersion;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+
+/// The file a suite's settings live in.
+pub const SUITE_FILE: &str = "suite.toml";
 
 /// kselftest's default per-test timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
@@ -69,7 +74,7 @@ impl SuiteConfig {
             config.timeout = parse_settings_timeout(&text)
                 .map_err(|e| format!("{}: {e}", settings.display()))?;
         }
-        let toml_path = dir.join("suite.toml");
+        let toml_path = dir.join(SUITE_FILE);
         let text = match std::fs::read_to_string(&toml_path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),

@@ -237,21 +237,49 @@ impl PacketError {
         }
     }
 
-    /// The two packets side by side, for a difference in a field.
+    /// The two packets side by side, in script syntax with their script
+    /// times (as the message's `script packet:` / `actual packet:` lines show
+    /// them), for every failure that names a script packet: a field that
+    /// differs, a packet outside its time, and segments that cannot be merged
+    /// (their dumps one after the other). The field says what differed:
+    /// the header field, `time`, or the failure's own words.
     pub fn mismatch(&self) -> Option<Mismatch> {
         match self {
             PacketError::Outbound {
                 error,
                 script,
                 actual,
-            } => match error.as_ref() {
-                PacketError::Differs(d) => Some(
-                    (**d)
-                        .clone()
-                        .into_mismatch(script.dump.clone(), Some(actual.dump.clone())),
-                ),
-                _ => None,
-            },
+            } => {
+                let script_packet = script.to_string().trim().to_string();
+                let actual_packet = Some(actual.to_string().trim().to_string());
+                Some(match error.as_ref() {
+                    PacketError::Differs(d) => {
+                        (**d).clone().into_mismatch(script_packet, actual_packet)
+                    }
+                    PacketError::Timing(t) => Mismatch {
+                        field: "time".to_string(),
+                        expected: t.expected_text(),
+                        actual: t.actual_text(),
+                        script_packet,
+                        actual_packet,
+                    },
+                    other => Mismatch {
+                        field: "packet".to_string(),
+                        expected: String::new(),
+                        actual: other.to_string(),
+                        script_packet,
+                        actual_packet,
+                    },
+                })
+            }
+            PacketError::Fragment {
+                difference,
+                script,
+                actual,
+            } => Some((**difference).clone().into_mismatch(
+                script.to_string().trim().to_string(),
+                Some(actual.join("\n")).filter(|a| !a.is_empty()),
+            )),
             _ => None,
         }
     }
@@ -294,7 +322,8 @@ mod tests {
              script packet:  0.100000 . 1:1(0) ack 1 \n\
              actual packet:  0.150000 . 1:1(0) ack 1 "
         );
-        assert_eq!((f.line, f.mismatch), (Some(7), None));
+        assert_eq!(f.line, Some(7));
+        assert_eq!(f.mismatch.map(|m| m.field).as_deref(), Some("time"));
         // A packet error whose text starts like a timing error is still a packet error.
         let packet = RunError::from(PacketError::Malformed(packet::Error::new(
             "timing error: not really",
@@ -366,7 +395,23 @@ mod tests {
                 m.script_packet.as_str(),
                 m.actual_packet.as_deref()
             ),
-            ("tcp_seq", "a", Some("b"))
+            ("tcp_seq", "0.000000 a", Some("0.000001 b"))
         );
+    }
+
+    #[test]
+    fn a_late_packet_carries_both_packets_and_the_times() {
+        let e = PacketError::Outbound {
+            error: Box::new(PacketError::Timing(late())),
+            script: Box::new(shown(100_000, ". 1:1(0) ack 1")),
+            actual: Box::new(shown(150_000, ". 1:1(0) ack 1")),
+        };
+        let m = e.mismatch().expect("a mismatch");
+        assert_eq!(m.field, "time");
+        assert_eq!(m.expected, "0.100000 sec (tolerance 0.012500 sec)");
+        assert_eq!(m.actual, "0.150000 sec");
+        assert_eq!(m.script_packet, "0.100000 . 1:1(0) ack 1");
+        assert_eq!(m.actual_packet.as_deref(), Some("0.150000 . 1:1(0) ack 1"));
+        assert!(PacketError::TimedOut.mismatch().is_none());
     }
 }

@@ -169,6 +169,41 @@ pub enum TimingError {
     },
 }
 
+impl TimingError {
+    /// When the event was expected, in seconds of script time.
+    pub fn expected_text(&self) -> String {
+        match self {
+            TimingError::Outside {
+                expected,
+                tolerance,
+                ..
+            } => format!(
+                "{} sec (tolerance {} sec)",
+                secs(*expected),
+                secs(*tolerance)
+            ),
+            TimingError::OutsideRange { start, end, .. } => {
+                format!("{}~{} sec", secs(*start), secs(*end))
+            }
+            TimingError::OutsideRelativeRange { start, end, .. } => {
+                format!("+{}~+{} sec", secs(*start), secs(*end))
+            }
+        }
+    }
+
+    /// When it happened, as the message says it.
+    pub fn actual_text(&self) -> String {
+        match self {
+            TimingError::Outside { actual, .. } | TimingError::OutsideRange { actual, .. } => {
+                format!("{} sec", secs(*actual))
+            }
+            TimingError::OutsideRelativeRange { actual, .. } => {
+                format!("{} sec", signed_secs(*actual))
+            }
+        }
+    }
+}
+
 /// Check that `what`, which happened at `actual`, fits `time`. `previous`
 /// is the previous event's expected time (`None` for none).
 pub fn verify(

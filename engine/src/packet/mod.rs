@@ -24,6 +24,7 @@ pub mod ip_packet;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mpls;
+pub mod ports;
 pub mod sniffed;
 pub mod tcp;
 pub mod tcp_option;

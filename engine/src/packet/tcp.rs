@@ -1,6 +1,7 @@
 //! TCP headers (RFC 9293), with the AccECN AE bit (RFC 9768).
 
 use super::field::Fields;
+use super::ports::Ports;
 use super::tcp_option::{self, RawOptions, TcpOption};
 use super::view::{Checks, View};
 use super::{checksum, proto, Error, Result};
@@ -27,8 +28,7 @@ pub mod flag {
 const RESERVED_MASK: u16 = 0x0e00;
 
 mod field {
-    pub const SRC_PORT: usize = 0;
-    pub const DST_PORT: usize = 2;
+    // The ports come first (`packet/ports.rs`).
     pub const SEQ: usize = 4;
     pub const ACK: usize = 8;
     /// The data offset (high nibble), then the reserved and flag bits.
@@ -46,6 +46,9 @@ pub struct Tcp;
 /// A read/write view of a TCP segment (header, options, payload). The
 /// buffer is the whole segment: the payload runs to its end.
 pub type Packet<T> = View<Tcp, T>;
+
+/// Its ports: [`View::src_port`] and the others.
+impl Ports for Tcp {}
 
 impl Checks for Tcp {
     /// packetdrill's checks: a whole fixed header, a data offset of at least
@@ -67,14 +70,6 @@ impl Checks for Tcp {
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub fn src_port(&self) -> u16 {
-        self.b().u16_at(field::SRC_PORT)
-    }
-
-    pub fn dst_port(&self) -> u16 {
-        self.b().u16_at(field::DST_PORT)
-    }
-
     pub fn seq_number(&self) -> u32 {
         self.b().u32_at(field::SEQ)
     }
@@ -165,14 +160,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    pub fn set_src_port(&mut self, v: u16) {
-        self.bm().set_u16_at(field::SRC_PORT, v);
-    }
-
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.bm().set_u16_at(field::DST_PORT, v);
-    }
-
     pub fn set_seq_number(&mut self, v: u32) {
         self.bm().set_u32_at(field::SEQ, v);
     }

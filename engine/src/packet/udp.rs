@@ -2,6 +2,7 @@
 //! such packets, and so does the engine's.)
 
 use super::field::Fields;
+use super::ports::Ports;
 use super::view::{Checks, View};
 use super::{checksum, proto, Error, Result};
 use std::net::IpAddr;
@@ -9,8 +10,7 @@ use std::net::IpAddr;
 pub const HEADER_LEN: usize = 8;
 
 mod field {
-    pub const SRC_PORT: usize = 0;
-    pub const DST_PORT: usize = 2;
+    // The ports come first (`packet/ports.rs`).
     pub const LENGTH: usize = 4;
     pub const CHECKSUM: usize = 6;
 }
@@ -22,6 +22,9 @@ pub struct Udp;
 /// A read/write view of a UDP datagram. The buffer is the IP payload; its
 /// length must equal the length field.
 pub type Packet<T> = View<Udp, T>;
+
+/// Its ports: [`View::src_port`] and the others.
+impl Ports for Udp {}
 
 impl Checks for Udp {
     /// A UDP datagram whose length field matches the buffer (packetdrill's checks).
@@ -45,14 +48,6 @@ impl Checks for Udp {
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub fn src_port(&self) -> u16 {
-        self.b().u16_at(field::SRC_PORT)
-    }
-
-    pub fn dst_port(&self) -> u16 {
-        self.b().u16_at(field::DST_PORT)
-    }
-
     /// The length field: the datagram's length.
     pub fn length(&self) -> u16 {
         self.b().u16_at(field::LENGTH)
@@ -74,14 +69,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    pub fn set_src_port(&mut self, v: u16) {
-        self.bm().set_u16_at(field::SRC_PORT, v);
-    }
-
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.bm().set_u16_at(field::DST_PORT, v);
-    }
-
     pub fn set_length(&mut self, v: u16) {
         self.bm().set_u16_at(field::LENGTH, v);
     }

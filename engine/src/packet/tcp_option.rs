@@ -408,7 +408,7 @@ fn with_hex(word: &str, bytes: &[u8]) -> String {
 }
 
 /// SACK blocks of an option `opt_len` bytes long whose data is `d`.
-fn sack_blocks(opt_len: usize, d: &[u8]) -> Result<Vec<(u32, u32)>> {
+pub(super) fn sack_blocks(opt_len: usize, d: &[u8]) -> Result<Vec<(u32, u32)>> {
     if opt_len <= 2 {
         return Err(Error::new("TCP SACK option too short"));
     }

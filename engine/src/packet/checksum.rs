@@ -64,6 +64,15 @@ pub fn pseudo_header(src: &IpAddr, dst: &IpAddr, protocol: u8, len: u32) -> u16 
     }
 }
 
+/// The sum of a TCP, UDP or ICMPv6 message (all its bytes) with its
+/// pseudo-header's sum folded in; a right checksum gives `0xffff`.
+pub fn transport(src: &IpAddr, dst: &IpAddr, protocol: u8, message: &[u8]) -> u16 {
+    combine(&[
+        pseudo_header(src, dst, protocol, message.len() as u32),
+        data(message),
+    ])
+}
+
 fn as_v6(a: &IpAddr) -> Ipv6Addr {
     match a {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),

@@ -1,5 +1,7 @@
 //! GRE version 0 headers (RFC 2784/2890), as packetdrill handles them.
 
+use super::field::Fields;
+use super::view::{Checks, View};
 use super::{Error, Result};
 
 /// The smallest header.
@@ -43,47 +45,41 @@ pub fn script_header(flags: u16, protocol: u16, sum: u16, off: u16, key: u32, se
     full
 }
 
-/// A read/write view of a GRE header and what follows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+mod field {
+    pub const FLAGS: usize = 0;
+    pub const PROTOCOL: usize = 2;
 }
 
-impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
+/// GRE headers, for [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gre;
 
-    pub fn new_checked(buffer: T) -> Result<Packet<T>> {
-        let p = Packet::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
+/// A read/write view of a GRE header and what follows it.
+pub type Packet<T> = View<Gre, T>;
 
+impl Checks for Gre {
     /// packetdrill's checks: version 0, no routing, header within the buffer.
-    pub fn check_len(&self) -> Result<()> {
-        if self.buffer.as_ref().len() < MIN_HEADER_LEN {
+    fn check_len<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<()> {
+        if p.b().len() < MIN_HEADER_LEN {
             return Err(Error::new("Truncated GRE header"));
         }
-        if self.version() != 0 {
+        if p.version() != 0 {
             return Err(Error::new("GRE header has unsupported version number"));
         }
-        if self.flags() & FLAG_ROUTING != 0 {
+        if p.flags() & FLAG_ROUTING != 0 {
             return Err(Error::new("GRE header has unsupported routing info"));
         }
-        if self.header_len() > self.buffer.as_ref().len() {
+        if p.header_len() > p.b().len() {
             return Err(Error::new("GRE header length too big"));
         }
         Ok(())
     }
+}
 
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
+impl<T: AsRef<[u8]>> Packet<T> {
     /// The whole first 16-bit word (flag bits, reserved bits, version).
     pub fn flags(&self) -> u16 {
-        u16::from_be_bytes([self.b()[0], self.b()[1]])
+        self.b().u16_at(field::FLAGS)
     }
 
     pub fn version(&self) -> u8 {
@@ -100,21 +96,19 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The EtherType of the payload.
     pub fn protocol(&self) -> u16 {
-        u16::from_be_bytes([self.b()[2], self.b()[3]])
+        self.b().u16_at(field::PROTOCOL)
     }
 
     pub fn header_len(&self) -> usize {
         header_len_for(self.flags())
     }
 
-    /// The `i`-th optional 32-bit word (0-based, after the first 4 bytes).
+    /// The `i`-th optional 32-bit word (0-based, after the first 4 bytes),
+    /// when the flags call for it and the buffer holds it.
     pub fn optional_word(&self, i: usize) -> Option<u32> {
-        let at = MIN_HEADER_LEN + 4 * i;
-        if at + 4 > self.header_len() {
-            return None;
-        }
-        let d = self.b().get(at..at + 4)?;
-        Some(u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+        let at = MIN_HEADER_LEN.saturating_add(i.saturating_mul(4));
+        let end = at.saturating_add(4);
+        (end <= self.header_len() && end <= self.b().len()).then(|| self.b().u32_at(at))
     }
 
     /// (checksum, reserved/offset) when the C or R flag is set.
@@ -146,7 +140,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn set_protocol(&mut self, v: u16) {
-        self.buffer.as_mut()[2..4].copy_from_slice(&v.to_be_bytes());
+        self.bm().set_u16_at(field::PROTOCOL, v);
     }
 }
 

@@ -4,10 +4,12 @@
 //! checksum (ICMPv6 covers a pseudo-header) and the type and code names, in
 //! [`super::icmpv4`] and [`super::icmpv6`].
 //!
-//! Accessors never panic: on a buffer shorter than the header, missing bytes
-//! read as zero and writes to them are dropped ([`Packet::new_checked`]
-//! refuses such a buffer in the first place).
+//! Like every view, its accessors never panic: on a buffer shorter than the
+//! header, missing bytes read as zero and writes to them are dropped
+//! ([`Packet::new_checked`] refuses such a buffer in the first place).
 
+use super::field::Fields;
+use super::view::View;
 use super::{checksum, Error, Result};
 
 pub const HEADER_LEN: usize = 8;
@@ -26,80 +28,67 @@ mod field {
     pub const MTU: usize = 4;
 }
 
+/// ICMP and ICMPv6 messages, for [`View`]. Their check names the version
+/// (`Truncated ICMPv4 header`), so the view has its own
+/// [`Packet::new_checked`] rather than a [`super::view::Checks`] impl.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Icmp;
+
 /// A read/write view of an ICMP or ICMPv6 message; see the module docs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+pub type Packet<T> = View<Icmp, T>;
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
     /// Wrap `buffer` if it holds at least the header; `what` names the
     /// protocol in the error (`Truncated ICMPv4 header`).
     pub fn new_checked(buffer: T, what: &str) -> Result<Packet<T>> {
         let p = Packet::new_unchecked(buffer);
-        if p.b().len() < HEADER_LEN {
-            return Err(Error(format!("Truncated {what} header")));
-        }
+        p.check_len(what)?;
         Ok(p)
     }
 
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn byte(&self, at: usize) -> u8 {
-        self.b().get(at).copied().unwrap_or(0)
-    }
-
-    fn u16_at(&self, at: usize) -> u16 {
-        u16::from_be_bytes([self.byte(at), self.byte(at + 1)])
+    /// The buffer holds the header; `what` names the protocol in the error.
+    pub fn check_len(&self, what: &str) -> Result<()> {
+        if self.b().len() < HEADER_LEN {
+            return Err(Error(format!("Truncated {what} header")));
+        }
+        Ok(())
     }
 
     pub fn msg_type(&self) -> u8 {
-        self.byte(field::TYPE)
+        self.b().u8_at(field::TYPE)
     }
 
     pub fn msg_code(&self) -> u8 {
-        self.byte(field::CODE)
+        self.b().u8_at(field::CODE)
     }
 
     pub fn checksum(&self) -> u16 {
-        self.u16_at(field::CHECKSUM)
+        self.b().u16_at(field::CHECKSUM)
     }
 
     /// The four bytes after the checksum.
     pub fn rest_of_header(&self) -> [u8; 4] {
-        let at = field::REST;
-        [
-            self.byte(at),
-            self.byte(at + 1),
-            self.byte(at + 2),
-            self.byte(at + 3),
-        ]
+        self.b().array_at(field::REST)
     }
 
     /// The identifier of an echo request or reply.
     pub fn echo_ident(&self) -> u16 {
-        self.u16_at(field::ECHO_IDENT)
+        self.b().u16_at(field::ECHO_IDENT)
     }
 
     /// The next-hop MTU of an ICMPv4 "fragmentation needed" message.
     pub fn next_hop_mtu(&self) -> u16 {
-        self.u16_at(field::NEXT_HOP_MTU)
+        self.b().u16_at(field::NEXT_HOP_MTU)
     }
 
     /// The MTU of an ICMPv6 "packet too big" message.
     pub fn mtu(&self) -> u32 {
-        u32::from_be_bytes(self.rest_of_header())
+        self.b().u32_at(field::MTU)
     }
 
     /// The bytes after the header.
     pub fn data(&self) -> &[u8] {
-        self.b().get(HEADER_LEN..).unwrap_or(&[])
+        self.b().range(HEADER_LEN..self.b().len())
     }
 
     /// The Internet checksum of the message with `pseudo_header`'s sum
@@ -110,49 +99,32 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_byte(&mut self, at: usize, v: u8) {
-        if let Some(b) = self.buffer.as_mut().get_mut(at) {
-            *b = v;
-        }
-    }
-
-    fn set_u16_at(&mut self, at: usize, v: u16) {
-        let [hi, lo] = v.to_be_bytes();
-        self.set_byte(at, hi);
-        self.set_byte(at + 1, lo);
-    }
-
     pub fn set_msg_type(&mut self, v: u8) {
-        self.set_byte(field::TYPE, v);
+        self.bm().set_u8_at(field::TYPE, v);
     }
 
     pub fn set_msg_code(&mut self, v: u8) {
-        self.set_byte(field::CODE, v);
+        self.bm().set_u8_at(field::CODE, v);
     }
 
     pub fn set_checksum(&mut self, v: u16) {
-        self.set_u16_at(field::CHECKSUM, v);
+        self.bm().set_u16_at(field::CHECKSUM, v);
     }
 
     pub fn set_rest_of_header(&mut self, v: [u8; 4]) {
-        for (i, b) in v.into_iter().enumerate() {
-            self.set_byte(field::REST + i, b);
-        }
+        self.bm().set_bytes_at(field::REST, &v);
     }
 
     pub fn set_echo_ident(&mut self, v: u16) {
-        self.set_u16_at(field::ECHO_IDENT, v);
+        self.bm().set_u16_at(field::ECHO_IDENT, v);
     }
 
     pub fn set_next_hop_mtu(&mut self, v: u16) {
-        self.set_u16_at(field::NEXT_HOP_MTU, v);
+        self.bm().set_u16_at(field::NEXT_HOP_MTU, v);
     }
 
     pub fn set_mtu(&mut self, v: u32) {
-        let [a, b, c, d] = v.to_be_bytes();
-        for (i, byte) in [a, b, c, d].into_iter().enumerate() {
-            self.set_byte(field::MTU + i, byte);
-        }
+        self.bm().set_u32_at(field::MTU, v);
     }
 
     /// Store the checksum over the message with `pseudo_header`'s sum
@@ -175,9 +147,7 @@ pub struct Repr {
 
 impl Repr {
     pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> Result<Repr> {
-        if packet.b().len() < HEADER_LEN {
-            return Err(Error::new("Truncated ICMP header"));
-        }
+        packet.check_len("ICMP")?;
         Ok(Repr {
             msg_type: packet.msg_type(),
             msg_code: packet.msg_code(),

@@ -9,8 +9,9 @@
 //! packet).
 
 use super::ethertype;
+use super::field::{with_bits, Fields};
 use super::flow::{Endpoint, PacketFacts, Transport, Tuple};
-use super::tcp_option::{kind, RawOptions};
+use super::tcp_option::{kind, sack_blocks, RawOptions};
 use super::{gre, icmp, icmpv4, icmpv6, ipv4, ipv6, mpls, proto, tcp, udp, Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -215,15 +216,7 @@ impl<'a> Parser<'a> {
 
     fn ipv4(&mut self, at: usize) -> Result<Step> {
         let p = ipv4::Packet::new_checked(self.rest(at))?;
-        if p.more_frags() {
-            return Err(Error::new("More fragments remaining"));
-        }
-        if p.frag_offset() != 0 {
-            return Err(Error::new("Non-zero fragment offset"));
-        }
-        if !p.verify_checksum() {
-            return Err(Error::new("Bad IP checksum"));
-        }
+        p.check_whole_datagram()?;
         let (hl, total) = (p.header_len(), usize::from(p.total_len()));
         if self.headers.is_empty() {
             self.ip_bytes = total;
@@ -256,36 +249,38 @@ impl<'a> Parser<'a> {
     fn layer4(&mut self, at: usize, protocol: u8, l4_bytes: usize) -> Result<Step> {
         // The IP header checks guarantee `at + l4_bytes <= buf.len()`.
         let seg = self.buf.get(at..at + l4_bytes).unwrap_or(&[]);
-        match protocol {
-            proto::TCP => {
-                let p = tcp::Packet::new_checked(seg)?;
-                self.push(HeaderKind::Tcp, at, p.header_len(), l4_bytes)?;
-                Ok(Step::Done)
-            }
-            proto::UDP => {
-                udp::Packet::new_checked(seg)?;
-                self.push(HeaderKind::Udp, at, udp::HEADER_LEN, l4_bytes)?;
-                Ok(Step::Done)
-            }
-            proto::ICMP => {
-                icmp::Packet::new_checked(seg, "ICMPv4")?;
-                self.push(HeaderKind::Icmpv4, at, icmp::HEADER_LEN, l4_bytes)?;
-                Ok(Step::Done)
-            }
-            proto::ICMPV6 => {
-                icmp::Packet::new_checked(seg, "ICMPv6")?;
-                self.push(HeaderKind::Icmpv6, at, icmp::HEADER_LEN, l4_bytes)?;
-                Ok(Step::Done)
-            }
+        let kind = match protocol {
+            proto::TCP => HeaderKind::Tcp,
+            proto::UDP => HeaderKind::Udp,
+            proto::ICMP => HeaderKind::Icmpv4,
+            proto::ICMPV6 => HeaderKind::Icmpv6,
             proto::GRE => {
                 let p = gre::Packet::new_checked(seg)?;
                 self.push(HeaderKind::Gre, at, p.header_len(), l4_bytes)?;
-                self.layer3_by_ethertype(at + p.header_len(), p.protocol())
+                return self.layer3_by_ethertype(at + p.header_len(), p.protocol());
             }
-            proto::IPIP => self.ipv4(at),
-            proto::IPV6 => self.ipv6(at),
-            other => Ok(Step::Unknown(format!("IP protocol {other}"))),
-        }
+            proto::IPIP => return self.ipv4(at),
+            proto::IPV6 => return self.ipv6(at),
+            other => return Ok(Step::Unknown(format!("IP protocol {other}"))),
+        };
+        let header_len = transport_header_len(kind, seg)?;
+        self.push(kind, at, header_len, l4_bytes)?;
+        Ok(Step::Done)
+    }
+}
+
+/// Check a transport segment (header to the end of what the IP header
+/// claims) as packetdrill's parser does; the length of its header.
+fn transport_header_len(kind: HeaderKind, seg: &[u8]) -> Result<usize> {
+    match kind {
+        HeaderKind::Tcp => Ok(tcp::Packet::new_checked(seg)?.header_len()),
+        HeaderKind::Udp => udp::Packet::new_checked(seg).map(|_| udp::HEADER_LEN),
+        HeaderKind::Icmpv4 => icmp::Packet::new_checked(seg, "ICMPv4").map(|_| icmp::HEADER_LEN),
+        HeaderKind::Icmpv6 => icmp::Packet::new_checked(seg, "ICMPv6").map(|_| icmp::HEADER_LEN),
+        other => Err(Error(format!(
+            "{} is not a transport header",
+            other.parse_name()
+        ))),
     }
 }
 
@@ -372,16 +367,8 @@ impl IpPacket {
         let Some(ip) = headers.iter().rposition(|h| h.kind.is_ip()) else {
             return Err(Error::new("packet has no IP header"));
         };
-        let l4 = &bytes[last.offset..];
-        let header_len = match last.kind {
-            HeaderKind::Tcp => tcp::Packet::new_checked(l4)?.header_len(),
-            HeaderKind::Udp => udp::Packet::new_checked(&l4[..last.total_len.min(l4.len())])
-                .map(|_| udp::HEADER_LEN)?,
-            HeaderKind::Icmpv4 => {
-                icmp::Packet::new_checked(l4, "ICMPv4").map(|_| icmp::HEADER_LEN)?
-            }
-            _ => icmp::Packet::new_checked(l4, "ICMPv6").map(|_| icmp::HEADER_LEN)?,
-        };
+        let seg = bytes.range(last.offset..last.offset + last.total_len);
+        let header_len = transport_header_len(last.kind, seg)?;
         if header_len != last.header_len {
             return Err(Error(format!(
                 "{} header length is {} but the layout says {}",
@@ -442,25 +429,38 @@ impl IpPacket {
         self.ip_header().kind == HeaderKind::Ipv6
     }
 
-    fn from(&self, h: &Header) -> &[u8] {
-        &self.bytes[h.offset..]
+    /// Header `index` if it is a `kind` header.
+    fn header_at(&self, index: usize, kind: HeaderKind) -> Option<Header> {
+        self.headers.get(index).filter(|h| h.kind == kind).copied()
+    }
+
+    /// The bytes from header `index` to the end, if it is a `kind` header.
+    fn header_to_end(&self, index: usize, kind: HeaderKind) -> Option<&[u8]> {
+        let h = self.header_at(index, kind)?;
+        Some(self.bytes.range(h.offset..self.bytes.len()))
+    }
+
+    fn header_to_end_mut(&mut self, index: usize, kind: HeaderKind) -> Option<&mut [u8]> {
+        let h = self.header_at(index, kind)?;
+        let end = self.bytes.len();
+        Some(self.bytes.range_mut(h.offset..end))
+    }
+
+    /// The bytes of header `index` itself, if it is a `kind` header.
+    fn header_bytes(&self, index: usize, kind: HeaderKind) -> Option<&[u8]> {
+        let h = self.header_at(index, kind)?;
+        Some(self.bytes.range(h.offset..h.offset + h.header_len))
     }
 
     /// A view of header `index` (any IPv4 header, e.g. an outer one).
     pub fn ipv4_at(&self, index: usize) -> Option<ipv4::Packet<&[u8]>> {
-        let h = self
-            .headers
-            .get(index)
-            .filter(|h| h.kind == HeaderKind::Ipv4)?;
-        Some(ipv4::Packet::new_unchecked(self.from(h)))
+        self.header_to_end(index, HeaderKind::Ipv4)
+            .map(ipv4::Packet::new_unchecked)
     }
 
     pub fn ipv6_at(&self, index: usize) -> Option<ipv6::Packet<&[u8]>> {
-        let h = self
-            .headers
-            .get(index)
-            .filter(|h| h.kind == HeaderKind::Ipv6)?;
-        Some(ipv6::Packet::new_unchecked(self.from(h)))
+        self.header_to_end(index, HeaderKind::Ipv6)
+            .map(ipv6::Packet::new_unchecked)
     }
 
     /// The innermost IP header if it is IPv4.
@@ -469,9 +469,8 @@ impl IpPacket {
     }
 
     pub fn ipv4_mut(&mut self) -> Option<ipv4::Packet<&mut [u8]>> {
-        let h = *self.ip_header();
-        (h.kind == HeaderKind::Ipv4)
-            .then(|| ipv4::Packet::new_unchecked(&mut self.bytes[h.offset..]))
+        self.header_to_end_mut(self.ip, HeaderKind::Ipv4)
+            .map(ipv4::Packet::new_unchecked)
     }
 
     /// The innermost IP header if it is IPv6.
@@ -480,32 +479,22 @@ impl IpPacket {
     }
 
     pub fn ipv6_mut(&mut self) -> Option<ipv6::Packet<&mut [u8]>> {
-        let h = *self.ip_header();
-        (h.kind == HeaderKind::Ipv6)
-            .then(|| ipv6::Packet::new_unchecked(&mut self.bytes[h.offset..]))
+        self.header_to_end_mut(self.ip, HeaderKind::Ipv6)
+            .map(ipv6::Packet::new_unchecked)
     }
 
     /// A GRE header view.
     pub fn gre_at(&self, index: usize) -> Option<gre::Packet<&[u8]>> {
-        let h = self
-            .headers
-            .get(index)
-            .filter(|h| h.kind == HeaderKind::Gre)?;
-        Some(gre::Packet::new_unchecked(
-            &self.bytes[h.offset..h.offset + h.header_len],
-        ))
+        self.header_bytes(index, HeaderKind::Gre)
+            .map(gre::Packet::new_unchecked)
     }
 
     /// The entries of an MPLS header.
     pub fn mpls_at(&self, index: usize) -> Option<Vec<mpls::Entry>> {
-        let h = self
-            .headers
-            .get(index)
-            .filter(|h| h.kind == HeaderKind::Mpls)?;
-        let d = &self.bytes[h.offset..h.offset + h.header_len];
+        let d = self.header_bytes(index, HeaderKind::Mpls)?;
         Some(
             d.chunks_exact(mpls::ENTRY_LEN)
-                .map(|c| mpls::Entry::from_bytes([c[0], c[1], c[2], c[3]]))
+                .map(|c| mpls::Entry::from_bytes(c.array_at(0)))
                 .collect(),
         )
     }
@@ -563,8 +552,7 @@ impl IpPacket {
     }
 
     pub fn set_ecn(&mut self, ecn: u8) {
-        let tos = (self.tos() & !0x03) | (ecn & 0x03);
-        self.set_tos(tos);
+        self.set_tos(with_bits(self.tos(), 0x03, ecn));
     }
 
     /// IPv4 TTL or IPv6 hop limit of the innermost IP header.
@@ -600,42 +588,38 @@ impl IpPacket {
         }
     }
 
-    fn l4_range(&self) -> std::ops::Range<usize> {
-        let h = self.transport_header();
-        h.offset..self.bytes.len()
+    /// The transport segment (header to the end), if it is a `kind` header.
+    fn l4(&self, kind: HeaderKind) -> Option<&[u8]> {
+        self.header_to_end(self.headers.len() - 1, kind)
+    }
+
+    fn l4_mut(&mut self, kind: HeaderKind) -> Option<&mut [u8]> {
+        self.header_to_end_mut(self.headers.len() - 1, kind)
     }
 
     /// The TCP segment (header, options, payload).
     pub fn tcp(&self) -> Option<tcp::Packet<&[u8]>> {
-        (self.transport() == HeaderKind::Tcp)
-            .then(|| tcp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+        self.l4(HeaderKind::Tcp).map(tcp::Packet::new_unchecked)
     }
 
     pub fn tcp_mut(&mut self) -> Option<tcp::Packet<&mut [u8]>> {
-        let r = self.l4_range();
-        (self.transport() == HeaderKind::Tcp)
-            .then(|| tcp::Packet::new_unchecked(&mut self.bytes[r]))
+        self.l4_mut(HeaderKind::Tcp).map(tcp::Packet::new_unchecked)
     }
 
     pub fn udp(&self) -> Option<udp::Packet<&[u8]>> {
-        (self.transport() == HeaderKind::Udp)
-            .then(|| udp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+        self.l4(HeaderKind::Udp).map(udp::Packet::new_unchecked)
     }
 
     pub fn udp_mut(&mut self) -> Option<udp::Packet<&mut [u8]>> {
-        let r = self.l4_range();
-        (self.transport() == HeaderKind::Udp)
-            .then(|| udp::Packet::new_unchecked(&mut self.bytes[r]))
+        self.l4_mut(HeaderKind::Udp).map(udp::Packet::new_unchecked)
     }
 
     pub fn icmpv4(&self) -> Option<icmp::Packet<&[u8]>> {
-        (self.transport() == HeaderKind::Icmpv4)
-            .then(|| icmp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+        self.l4(HeaderKind::Icmpv4).map(icmp::Packet::new_unchecked)
     }
 
     pub fn icmpv6(&self) -> Option<icmp::Packet<&[u8]>> {
-        (self.transport() == HeaderKind::Icmpv6)
-            .then(|| icmp::Packet::new_unchecked(&self.bytes[self.l4_range()]))
+        self.l4(HeaderKind::Icmpv6).map(icmp::Packet::new_unchecked)
     }
 
     /// ICMP type and code (either version).
@@ -727,8 +711,10 @@ impl IpPacket {
         if let Some((p, l4)) = self.echoed_l4() {
             if p == proto::TCP || p == proto::UDP {
                 if let Some(ports) = self.bytes.get_mut(l4..l4 + 4) {
-                    ports[..2].copy_from_slice(&src.1.to_be_bytes());
-                    ports[2..].copy_from_slice(&dst.1.to_be_bytes());
+                    // TCP's ports sit where UDP's do.
+                    let mut p = udp::Packet::new_unchecked(ports);
+                    p.set_src_port(src.1);
+                    p.set_dst_port(dst.1);
                 }
             }
         }
@@ -742,7 +728,7 @@ impl IpPacket {
             return None;
         }
         let d = self.bytes.get(l4 + 4..l4 + 8)?;
-        Some(u32::from_be_bytes([d[0], d[1], d[2], d[3]]))
+        Some(d.u32_at(0))
     }
 
     /// Set the echoed TCP sequence number; false when there is none.
@@ -750,7 +736,7 @@ impl IpPacket {
         match self.echoed_l4() {
             Some((proto::TCP, l4)) => match self.bytes.get_mut(l4 + 4..l4 + 8) {
                 Some(d) => {
-                    d.copy_from_slice(&seq.to_be_bytes());
+                    d.set_u32_at(0, seq);
                     true
                 }
                 None => false,
@@ -810,24 +796,19 @@ impl IpPacket {
         Ok(found)
     }
 
-    fn u32_at(&self, at: usize) -> u32 {
-        let d = &self.bytes[at..at + 4];
-        u32::from_be_bytes([d[0], d[1], d[2], d[3]])
-    }
-
     /// The TCP timestamp option's (val, ecr), if there is one. An error when
     /// the options cannot be walked (e.g. "unexpected TCP option kind: 30").
     pub fn tcp_timestamp(&self) -> Result<Option<(u32, u32)>> {
         Ok(self
             .timestamp_at()?
-            .map(|at| (self.u32_at(at + 2), self.u32_at(at + 6))))
+            .map(|at| (self.bytes.u32_at(at + 2), self.bytes.u32_at(at + 6))))
     }
 
     /// Rewrite the TS val; `Ok(false)` when there is no TS option.
     pub fn set_tcp_ts_val(&mut self, val: u32) -> Result<bool> {
         Ok(match self.timestamp_at()? {
             Some(at) => {
-                self.bytes[at + 2..at + 6].copy_from_slice(&val.to_be_bytes());
+                self.bytes.set_u32_at(at + 2, val);
                 true
             }
             None => false,
@@ -838,7 +819,7 @@ impl IpPacket {
     pub fn set_tcp_ts_ecr(&mut self, ecr: u32) -> Result<bool> {
         Ok(match self.timestamp_at()? {
             Some(at) => {
-                self.bytes[at + 6..at + 10].copy_from_slice(&ecr.to_be_bytes());
+                self.bytes.set_u32_at(at + 6, ecr);
                 true
             }
             None => false,
@@ -856,22 +837,15 @@ impl IpPacket {
         for raw in RawOptions::new(&self.bytes[start..end]) {
             let raw = raw?;
             if raw.kind() == kind::SACK {
-                if raw.wire_len() <= 2 {
-                    return Err(Error::new("TCP SACK option too short"));
-                }
-                if (raw.wire_len() - 2) % 8 != 0 {
-                    return Err(Error::new(
-                        "TCP SACK option not a multiple of SACK block size",
-                    ));
-                }
-                sacks.push((start + raw.offset + 2, (raw.wire_len() - 2) / 4));
+                let blocks = sack_blocks(raw.wire_len(), raw.data())?;
+                sacks.push((start + raw.offset + 2, blocks));
             }
         }
-        for (at, edges) in sacks {
-            for i in 0..edges {
-                let p = at + 4 * i;
-                let v = self.u32_at(p).wrapping_add(delta);
-                self.bytes[p..p + 4].copy_from_slice(&v.to_be_bytes());
+        for (at, blocks) in sacks {
+            for (i, (left, right)) in blocks.into_iter().enumerate() {
+                let edge = at + 8 * i;
+                self.bytes.set_u32_at(edge, left.wrapping_add(delta));
+                self.bytes.set_u32_at(edge + 4, right.wrapping_add(delta));
             }
         }
         Ok(())
@@ -971,16 +945,15 @@ impl IpPacket {
     }
 
     pub(crate) fn transport_facts(&self) -> Transport {
+        if let Some(t) = self.tcp() {
+            return Transport::Tcp {
+                syn: t.syn(),
+                ack: t.ack(),
+                seq: t.seq_number(),
+            };
+        }
         let echoed = self.echoed.map(|e| i32::from(e.protocol));
         match self.transport() {
-            HeaderKind::Tcp => {
-                let t = tcp::Packet::new_unchecked(&self.bytes[self.l4_range()]);
-                Transport::Tcp {
-                    syn: t.syn(),
-                    ack: t.ack(),
-                    seq: t.seq_number(),
-                }
-            }
             HeaderKind::Udp => Transport::Udp,
             HeaderKind::Icmpv6 => Transport::Icmp { v6: true, echoed },
             _ => Transport::Icmp { v6: false, echoed },

@@ -1,5 +1,7 @@
 //! IPv4 headers (RFC 791).
 
+use super::field::Fields;
+use super::view::{Checks, View};
 use super::{checksum, Error, Result};
 use std::net::Ipv4Addr;
 
@@ -9,56 +11,46 @@ pub const HEADER_LEN: usize = 20;
 mod field {
     pub const VER_IHL: usize = 0;
     pub const TOS: usize = 1;
-    pub const LENGTH: std::ops::Range<usize> = 2..4;
-    pub const IDENT: std::ops::Range<usize> = 4..6;
-    pub const FLG_OFF: std::ops::Range<usize> = 6..8;
+    pub const LENGTH: usize = 2;
+    pub const IDENT: usize = 4;
+    pub const FLG_OFF: usize = 6;
     pub const TTL: usize = 8;
     pub const PROTOCOL: usize = 9;
-    pub const CHECKSUM: std::ops::Range<usize> = 10..12;
-    pub const SRC: std::ops::Range<usize> = 12..16;
-    pub const DST: std::ops::Range<usize> = 16..20;
+    pub const CHECKSUM: usize = 10;
+    pub const SRC: usize = 12;
+    pub const DST: usize = 16;
 }
 
 const FLAG_MF: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
 
+/// IPv4 headers, for [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4;
+
 /// A read/write view of an IPv4 header and its payload.
 ///
-/// Build it with [`Packet::new_checked`]: the field accessors then never
-/// panic. (With [`Packet::new_unchecked`] they may, on a short buffer.)
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+/// Its accessors never panic; on a buffer that has not passed
+/// [`View::new_checked`] their values are only as good as the bytes.
+pub type Packet<T> = View<Ipv4, T>;
 
-impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    /// Wrap `buffer` after [`Packet::check_len`].
-    pub fn new_checked(buffer: T) -> Result<Packet<T>> {
-        let p = Packet::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
+impl Checks for Ipv4 {
     /// The buffer holds the fixed header, the header with options, and the
     /// whole datagram the total length claims (packetdrill's parser checks,
     /// in its order and wording).
-    pub fn check_len(&self) -> Result<()> {
-        let len = self.buffer.as_ref().len();
+    fn check_len<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<()> {
+        let len = p.b().len();
         if len < HEADER_LEN {
             return Err(Error::new("IP header overflows packet"));
         }
-        let header_len = self.header_len();
+        let header_len = p.header_len();
         if header_len < HEADER_LEN {
             return Err(Error::new("IP header too short"));
         }
         if header_len > len {
             return Err(Error::new("Full IP header overflows packet"));
         }
-        let total = usize::from(self.total_len());
+        let total = usize::from(p.total_len());
         if total > len {
             return Err(Error::new("IP payload overflows packet"));
         }
@@ -67,28 +59,21 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         Ok(())
     }
+}
 
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let d = &self.b()[r];
-        u16::from_be_bytes([d[0], d[1]])
-    }
-
+impl<T: AsRef<[u8]>> Packet<T> {
     pub fn version(&self) -> u8 {
-        self.b()[field::VER_IHL] >> 4
+        self.b().u8_at(field::VER_IHL) >> 4
     }
 
     /// Header length in bytes (IHL × 4).
     pub fn header_len(&self) -> usize {
-        usize::from(self.b()[field::VER_IHL] & 0x0f) * 4
+        usize::from(self.b().u8_at(field::VER_IHL) & 0x0f) * 4
     }
 
     /// The whole TOS byte (DSCP and ECN).
     pub fn tos(&self) -> u8 {
-        self.b()[field::TOS]
+        self.b().u8_at(field::TOS)
     }
 
     /// The two ECN bits.
@@ -97,110 +82,112 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     pub fn total_len(&self) -> u16 {
-        self.u16_at(field::LENGTH)
+        self.b().u16_at(field::LENGTH)
     }
 
     pub fn more_frags(&self) -> bool {
-        self.u16_at(field::FLG_OFF) & FLAG_MF != 0
+        self.b().u16_at(field::FLG_OFF) & FLAG_MF != 0
     }
 
     /// Fragment offset in 8-byte units.
     pub fn frag_offset(&self) -> u16 {
-        self.u16_at(field::FLG_OFF) & OFFSET_MASK
+        self.b().u16_at(field::FLG_OFF) & OFFSET_MASK
     }
 
     pub fn ttl(&self) -> u8 {
-        self.b()[field::TTL]
+        self.b().u8_at(field::TTL)
     }
 
     pub fn protocol(&self) -> u8 {
-        self.b()[field::PROTOCOL]
+        self.b().u8_at(field::PROTOCOL)
     }
 
     pub fn src_addr(&self) -> Ipv4Addr {
-        let d = &self.b()[field::SRC];
-        Ipv4Addr::new(d[0], d[1], d[2], d[3])
+        Ipv4Addr::from(self.b().array_at(field::SRC))
     }
 
     pub fn dst_addr(&self) -> Ipv4Addr {
-        let d = &self.b()[field::DST];
-        Ipv4Addr::new(d[0], d[1], d[2], d[3])
+        Ipv4Addr::from(self.b().array_at(field::DST))
     }
 
     /// Whether the header checksum is right.
     pub fn verify_checksum(&self) -> bool {
-        checksum::data(&self.b()[..self.header_len()]) == 0xffff
+        checksum::data(self.b().range(0..self.header_len())) == 0xffff
+    }
+
+    /// What packetdrill refuses in a well-formed header (after
+    /// [`View::check_len`]): a fragment, or a wrong checksum.
+    pub fn check_whole_datagram(&self) -> Result<()> {
+        if self.more_frags() {
+            return Err(Error::new("More fragments remaining"));
+        }
+        if self.frag_offset() != 0 {
+            return Err(Error::new("Non-zero fragment offset"));
+        }
+        if !self.verify_checksum() {
+            return Err(Error::new("Bad IP checksum"));
+        }
+        Ok(())
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn bm(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
-    fn set_u16_at(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.bm()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
     pub fn set_version(&mut self, v: u8) {
-        let b = &mut self.bm()[field::VER_IHL];
-        *b = (*b & 0x0f) | (v << 4);
+        self.bm().set_bits_u8(field::VER_IHL, 0xf0, v << 4);
     }
 
     /// Set the header length in bytes (rounded down to 4-byte words).
     pub fn set_header_len(&mut self, len: usize) {
         let words = ((len / 4) & 0x0f) as u8;
-        let b = &mut self.bm()[field::VER_IHL];
-        *b = (*b & 0xf0) | words;
+        self.bm().set_bits_u8(field::VER_IHL, 0x0f, words);
     }
 
     pub fn set_tos(&mut self, tos: u8) {
-        self.bm()[field::TOS] = tos;
+        self.bm().set_u8_at(field::TOS, tos);
     }
 
     /// Set the two ECN bits, keeping the DSCP.
     pub fn set_ecn(&mut self, ecn: u8) {
-        let b = &mut self.bm()[field::TOS];
-        *b = (*b & !0x03) | (ecn & 0x03);
+        self.bm().set_bits_u8(field::TOS, 0x03, ecn);
     }
 
     pub fn set_total_len(&mut self, len: u16) {
-        self.set_u16_at(field::LENGTH, len);
+        self.bm().set_u16_at(field::LENGTH, len);
     }
 
     pub fn set_ident(&mut self, v: u16) {
-        self.set_u16_at(field::IDENT, v);
+        self.bm().set_u16_at(field::IDENT, v);
     }
 
     /// Set the DF/MF flags and fragment offset word.
     pub fn set_flags_and_offset(&mut self, v: u16) {
-        self.set_u16_at(field::FLG_OFF, v);
+        self.bm().set_u16_at(field::FLG_OFF, v);
     }
 
     pub fn set_ttl(&mut self, v: u8) {
-        self.bm()[field::TTL] = v;
+        self.bm().set_u8_at(field::TTL, v);
     }
 
     pub fn set_protocol(&mut self, v: u8) {
-        self.bm()[field::PROTOCOL] = v;
+        self.bm().set_u8_at(field::PROTOCOL, v);
     }
 
     pub fn set_checksum(&mut self, v: u16) {
-        self.set_u16_at(field::CHECKSUM, v);
+        self.bm().set_u16_at(field::CHECKSUM, v);
     }
 
     pub fn set_src_addr(&mut self, a: Ipv4Addr) {
-        self.bm()[field::SRC].copy_from_slice(&a.octets());
+        self.bm().set_bytes_at(field::SRC, &a.octets());
     }
 
     pub fn set_dst_addr(&mut self, a: Ipv4Addr) {
-        self.bm()[field::DST].copy_from_slice(&a.octets());
+        self.bm().set_bytes_at(field::DST, &a.octets());
     }
 
     /// Compute and store the header checksum.
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
-        let sum = !checksum::data(&self.b()[..self.header_len()]);
+        let sum = !checksum::data(self.b().range(0..self.header_len()));
         self.set_checksum(sum);
     }
 }
@@ -225,15 +212,7 @@ impl Repr {
         if packet.version() != 4 {
             return Err(Error::new("Unsupported IP version"));
         }
-        if packet.more_frags() {
-            return Err(Error::new("More fragments remaining"));
-        }
-        if packet.frag_offset() != 0 {
-            return Err(Error::new("Non-zero fragment offset"));
-        }
-        if !packet.verify_checksum() {
-            return Err(Error::new("Bad IP checksum"));
-        }
+        packet.check_whole_datagram()?;
         Ok(Repr {
             src_addr: packet.src_addr(),
             dst_addr: packet.dst_addr(),
@@ -244,8 +223,8 @@ impl Repr {
         })
     }
 
-    /// Write the header (with its checksum) into the first 20 bytes of `packet`.
-    /// The buffer must hold at least those 20 bytes.
+    /// Write the header (with its checksum) into the first 20 bytes of `packet`
+    /// (those of them past the end of a shorter buffer are dropped).
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
         packet.set_version(4);
         packet.set_header_len(HEADER_LEN);

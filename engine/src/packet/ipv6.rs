@@ -2,57 +2,51 @@
 //! packetdrill, the engine treats a packet whose next header is not a
 //! protocol it knows as someone else's.
 
+use super::field::Fields;
+use super::view::{Checks, View};
 use super::{Error, Result};
 use std::net::Ipv6Addr;
 
 pub const HEADER_LEN: usize = 40;
 
 mod field {
-    pub const VER_TC_FLOW: std::ops::Range<usize> = 0..4;
-    pub const LENGTH: std::ops::Range<usize> = 4..6;
+    pub const VER_TC_FLOW: usize = 0;
+    pub const LENGTH: usize = 4;
     pub const NXT_HDR: usize = 6;
     pub const HOP_LIMIT: usize = 7;
-    pub const SRC: std::ops::Range<usize> = 8..24;
-    pub const DST: std::ops::Range<usize> = 24..40;
+    pub const SRC: usize = 8;
+    pub const DST: usize = 24;
 }
+
+const VERSION_MASK: u32 = 0xf000_0000;
+const TRAFFIC_CLASS_MASK: u32 = 0x0ff0_0000;
+const FLOW_LABEL_MASK: u32 = 0x000f_ffff;
+
+/// IPv6 fixed headers, for [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv6;
 
 /// A read/write view of an IPv6 header and its payload (see
 /// [`super::ipv4::Packet`] for the checked/unchecked contract).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+pub type Packet<T> = View<Ipv6, T>;
 
-impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
-
-    pub fn new_checked(buffer: T) -> Result<Packet<T>> {
-        let p = Packet::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
+impl Checks for Ipv6 {
     /// The buffer holds the header and the payload length it claims.
-    pub fn check_len(&self) -> Result<()> {
-        let len = self.buffer.as_ref().len();
+    fn check_len<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<()> {
+        let len = p.b().len();
         if len < HEADER_LEN {
             return Err(Error::new("IPv6 header overflows packet"));
         }
-        if HEADER_LEN + usize::from(self.payload_len()) > len {
+        if HEADER_LEN + usize::from(p.payload_len()) > len {
             return Err(Error::new("IPv6 payload overflows packet"));
         }
         Ok(())
     }
+}
 
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
+impl<T: AsRef<[u8]>> Packet<T> {
     fn word0(&self) -> u32 {
-        let d = &self.b()[field::VER_TC_FLOW];
-        u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+        self.b().u32_at(field::VER_TC_FLOW)
     }
 
     pub fn version(&self) -> u8 {
@@ -70,86 +64,73 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The 20-bit flow label.
     pub fn flow_label(&self) -> u32 {
-        self.word0() & 0x000f_ffff
+        self.word0() & FLOW_LABEL_MASK
     }
 
     pub fn payload_len(&self) -> u16 {
-        let d = &self.b()[field::LENGTH];
-        u16::from_be_bytes([d[0], d[1]])
+        self.b().u16_at(field::LENGTH)
     }
 
     pub fn next_header(&self) -> u8 {
-        self.b()[field::NXT_HDR]
+        self.b().u8_at(field::NXT_HDR)
     }
 
     pub fn hop_limit(&self) -> u8 {
-        self.b()[field::HOP_LIMIT]
+        self.b().u8_at(field::HOP_LIMIT)
     }
 
     pub fn src_addr(&self) -> Ipv6Addr {
-        addr(&self.b()[field::SRC])
+        Ipv6Addr::from(self.b().array_at(field::SRC))
     }
 
     pub fn dst_addr(&self) -> Ipv6Addr {
-        addr(&self.b()[field::DST])
+        Ipv6Addr::from(self.b().array_at(field::DST))
     }
-}
-
-fn addr(d: &[u8]) -> Ipv6Addr {
-    let mut o = [0u8; 16];
-    o.copy_from_slice(d);
-    Ipv6Addr::from(o)
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn bm(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
-    fn set_word0(&mut self, w: u32) {
-        self.bm()[field::VER_TC_FLOW].copy_from_slice(&w.to_be_bytes());
-    }
-
     pub fn set_version(&mut self, v: u8) {
-        let w = (self.word0() & 0x0fff_ffff) | (u32::from(v & 0x0f) << 28);
-        self.set_word0(w);
+        let bits = u32::from(v & 0x0f) << 28;
+        self.bm()
+            .set_bits_u32(field::VER_TC_FLOW, VERSION_MASK, bits);
     }
 
     pub fn set_traffic_class(&mut self, tc: u8) {
-        let w = (self.word0() & 0xf00f_ffff) | (u32::from(tc) << 20);
-        self.set_word0(w);
+        let bits = u32::from(tc) << 20;
+        self.bm()
+            .set_bits_u32(field::VER_TC_FLOW, TRAFFIC_CLASS_MASK, bits);
     }
 
     /// Set the two ECN bits of the traffic class.
     pub fn set_ecn(&mut self, ecn: u8) {
-        let tc = (self.traffic_class() & !0x03) | (ecn & 0x03);
-        self.set_traffic_class(tc);
+        let bits = u32::from(ecn) << 20;
+        self.bm().set_bits_u32(field::VER_TC_FLOW, 0x03 << 20, bits);
     }
 
     /// Set the flow label (only its low 20 bits are used).
     pub fn set_flow_label(&mut self, label: u32) {
-        let w = (self.word0() & 0xfff0_0000) | (label & 0x000f_ffff);
-        self.set_word0(w);
+        self.bm()
+            .set_bits_u32(field::VER_TC_FLOW, FLOW_LABEL_MASK, label);
     }
 
     pub fn set_payload_len(&mut self, len: u16) {
-        self.bm()[field::LENGTH].copy_from_slice(&len.to_be_bytes());
+        self.bm().set_u16_at(field::LENGTH, len);
     }
 
     pub fn set_next_header(&mut self, v: u8) {
-        self.bm()[field::NXT_HDR] = v;
+        self.bm().set_u8_at(field::NXT_HDR, v);
     }
 
     pub fn set_hop_limit(&mut self, v: u8) {
-        self.bm()[field::HOP_LIMIT] = v;
+        self.bm().set_u8_at(field::HOP_LIMIT, v);
     }
 
     pub fn set_src_addr(&mut self, a: Ipv6Addr) {
-        self.bm()[field::SRC].copy_from_slice(&a.octets());
+        self.bm().set_bytes_at(field::SRC, &a.octets());
     }
 
     pub fn set_dst_addr(&mut self, a: Ipv6Addr) {
-        self.bm()[field::DST].copy_from_slice(&a.octets());
+        self.bm().set_bytes_at(field::DST, &a.octets());
     }
 }
 
@@ -183,7 +164,6 @@ impl Repr {
 
     /// Write the fixed header into the first 40 bytes of `packet`.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) {
-        packet.set_word0(0);
         packet.set_version(6);
         packet.set_traffic_class(self.traffic_class);
         packet.set_flow_label(self.flow_label);

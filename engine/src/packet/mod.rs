@@ -5,6 +5,8 @@
 //! its header layout; flow identity ([`flow`]: endpoints, tuples and what
 //! socket tracking reads off a packet); parsing what tun0 sends
 //! ([`sniffed`]); packets printed as packetdrill prints them ([`dump`]).
+//! Every header view is a [`view::View`]: its accessors never panic, whatever
+//! the buffer.
 //!
 //! Pure wire: this layer imports nothing from the engine but `outcome`. It
 //! does not know scripts (building packets from the AST is `plan`'s job) nor
@@ -12,6 +14,7 @@
 
 pub mod checksum;
 pub mod dump;
+mod field;
 pub mod flow;
 pub mod gre;
 pub mod icmp;
@@ -21,10 +24,12 @@ pub mod ip_packet;
 pub mod ipv4;
 pub mod ipv6;
 pub mod mpls;
+pub mod ports;
 pub mod sniffed;
 pub mod tcp;
 pub mod tcp_option;
 pub mod udp;
+pub mod view;
 
 /// A malformed packet or a field that cannot be read, in packetdrill's words
 /// where it has some ("TCP data offset too big", "unexpected TCP option kind: 30").

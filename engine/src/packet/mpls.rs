@@ -1,5 +1,6 @@
 //! MPLS label stack entries (RFC 3032).
 
+use super::field::Fields;
 use super::{Error, Result};
 
 pub const ENTRY_LEN: usize = 4;
@@ -67,10 +68,10 @@ impl Stack {
         let mut entries = Vec::new();
         let mut at = 0;
         loop {
-            let Some(d) = buffer.get(at..at + ENTRY_LEN) else {
+            if at + ENTRY_LEN > buffer.len() {
                 return Err(Error::new("MPLS stack entry overflows packet"));
-            };
-            let e = Entry::from_bytes([d[0], d[1], d[2], d[3]]);
+            }
+            let e = Entry::from_bytes(buffer.array_at(at));
             entries.push(e);
             at += ENTRY_LEN;
             if e.bottom_of_stack() || at >= buffer.len() {

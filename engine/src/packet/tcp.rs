@@ -1,7 +1,10 @@
 //! TCP headers (RFC 9293), with the AccECN AE bit (RFC 9768).
 
+use super::field::Fields;
+use super::ports::Ports;
 use super::tcp_option::{self, RawOptions, TcpOption};
-use super::{checksum, Error, Result};
+use super::view::{Checks, View};
+use super::{checksum, proto, Error, Result};
 use std::net::IpAddr;
 
 pub const HEADER_LEN: usize = 20;
@@ -25,42 +28,37 @@ pub mod flag {
 const RESERVED_MASK: u16 = 0x0e00;
 
 mod field {
-    pub const SRC_PORT: std::ops::Range<usize> = 0..2;
-    pub const DST_PORT: std::ops::Range<usize> = 2..4;
-    pub const SEQ: std::ops::Range<usize> = 4..8;
-    pub const ACK: std::ops::Range<usize> = 8..12;
-    pub const FLAGS: std::ops::Range<usize> = 12..14;
-    pub const WINDOW: std::ops::Range<usize> = 14..16;
-    pub const CHECKSUM: std::ops::Range<usize> = 16..18;
-    pub const URGENT: std::ops::Range<usize> = 18..20;
+    // The ports come first (`packet/ports.rs`).
+    pub const SEQ: usize = 4;
+    pub const ACK: usize = 8;
+    /// The data offset (high nibble), then the reserved and flag bits.
+    pub const DATA_OFFSET: usize = 12;
+    pub const FLAGS: usize = 12;
+    pub const WINDOW: usize = 14;
+    pub const CHECKSUM: usize = 16;
+    pub const URGENT: usize = 18;
 }
+
+/// TCP headers, for [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tcp;
 
 /// A read/write view of a TCP segment (header, options, payload). The
 /// buffer is the whole segment: the payload runs to its end.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+pub type Packet<T> = View<Tcp, T>;
 
-impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
+/// Its ports: [`View::src_port`] and the others.
+impl Ports for Tcp {}
 
-    pub fn new_checked(buffer: T) -> Result<Packet<T>> {
-        let p = Packet::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
+impl Checks for Tcp {
     /// packetdrill's checks: a whole fixed header, a data offset of at least
     /// 5 words, and no further than the segment.
-    pub fn check_len(&self) -> Result<()> {
-        let len = self.buffer.as_ref().len();
+    fn check_len<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<()> {
+        let len = p.b().len();
         if len < HEADER_LEN {
             return Err(Error::new("Truncated TCP header"));
         }
-        let hl = self.header_len();
+        let hl = p.header_len();
         if hl < HEADER_LEN {
             return Err(Error::new("TCP data offset too small"));
         }
@@ -69,50 +67,30 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         Ok(())
     }
+}
 
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let d = &self.b()[r];
-        u16::from_be_bytes([d[0], d[1]])
-    }
-
-    fn u32_at(&self, r: std::ops::Range<usize>) -> u32 {
-        let d = &self.b()[r];
-        u32::from_be_bytes([d[0], d[1], d[2], d[3]])
-    }
-
-    pub fn src_port(&self) -> u16 {
-        self.u16_at(field::SRC_PORT)
-    }
-
-    pub fn dst_port(&self) -> u16 {
-        self.u16_at(field::DST_PORT)
-    }
-
+impl<T: AsRef<[u8]>> Packet<T> {
     pub fn seq_number(&self) -> u32 {
-        self.u32_at(field::SEQ)
+        self.b().u32_at(field::SEQ)
     }
 
     pub fn ack_number(&self) -> u32 {
-        self.u32_at(field::ACK)
+        self.b().u32_at(field::ACK)
     }
 
     /// Header length in bytes (data offset × 4).
     pub fn header_len(&self) -> usize {
-        usize::from(self.b()[field::FLAGS.start] >> 4) * 4
+        usize::from(self.data_offset()) * 4
     }
 
     /// The data offset field (header length in 32-bit words).
     pub fn data_offset(&self) -> u8 {
-        self.b()[field::FLAGS.start] >> 4
+        self.b().u8_at(field::DATA_OFFSET) >> 4
     }
 
     /// The nine flag bits (see [`flag`]).
     pub fn flags(&self) -> u16 {
-        self.u16_at(field::FLAGS) & flag::ALL
+        self.b().u16_at(field::FLAGS) & flag::ALL
     }
 
     fn has(&self, f: u16) -> bool {
@@ -154,113 +132,81 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The three reserved bits between the data offset and AE.
     pub fn reserved(&self) -> u8 {
-        ((self.u16_at(field::FLAGS) & RESERVED_MASK) >> 9) as u8
+        ((self.b().u16_at(field::FLAGS) & RESERVED_MASK) >> 9) as u8
     }
 
     pub fn window_len(&self) -> u16 {
-        self.u16_at(field::WINDOW)
+        self.b().u16_at(field::WINDOW)
     }
 
     pub fn urgent_at(&self) -> u16 {
-        self.u16_at(field::URGENT)
+        self.b().u16_at(field::URGENT)
     }
 
-    /// The options area.
+    /// The options area (the part of it inside the buffer).
     pub fn options(&self) -> &[u8] {
-        &self.b()[HEADER_LEN..self.header_len()]
+        self.b().range(HEADER_LEN..self.header_len())
     }
 
+    /// The bytes after the header (and its options), to the end of the buffer.
     pub fn payload(&self) -> &[u8] {
-        &self.b()[self.header_len()..]
+        self.b().range(self.header_len()..self.b().len())
     }
 
     /// Whether the checksum is right for these addresses.
     pub fn verify_checksum(&self, src: &IpAddr, dst: &IpAddr) -> bool {
-        let len = self.b().len() as u32;
-        checksum::combine(&[
-            checksum::pseudo_header(src, dst, super::proto::TCP, len),
-            checksum::data(self.b()),
-        ]) == 0xffff
+        checksum::transport(src, dst, proto::TCP, self.b()) == 0xffff
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn bm(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
-    fn set_u16_at(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.bm()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    fn set_u32_at(&mut self, r: std::ops::Range<usize>, v: u32) {
-        self.bm()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    pub fn set_src_port(&mut self, v: u16) {
-        self.set_u16_at(field::SRC_PORT, v);
-    }
-
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.set_u16_at(field::DST_PORT, v);
-    }
-
     pub fn set_seq_number(&mut self, v: u32) {
-        self.set_u32_at(field::SEQ, v);
+        self.bm().set_u32_at(field::SEQ, v);
     }
 
     pub fn set_ack_number(&mut self, v: u32) {
-        self.set_u32_at(field::ACK, v);
+        self.bm().set_u32_at(field::ACK, v);
     }
 
     /// Set the header length in bytes (rounded down to 32-bit words).
     pub fn set_header_len(&mut self, len: usize) {
         let words = ((len / 4) & 0x0f) as u8;
-        let b = &mut self.bm()[field::FLAGS.start];
-        *b = (*b & 0x0f) | (words << 4);
+        self.bm().set_bits_u8(field::DATA_OFFSET, 0xf0, words << 4);
     }
 
     /// Replace the nine flag bits, keeping the data offset and reserved bits.
     pub fn set_flags(&mut self, flags: u16) {
-        let w = (self.u16_at(field::FLAGS) & !flag::ALL) | (flags & flag::ALL);
-        self.set_u16_at(field::FLAGS, w);
+        self.bm().set_bits_u16(field::FLAGS, flag::ALL, flags);
     }
 
     /// Set or clear some flag bits.
     pub fn set_flag(&mut self, f: u16, on: bool) {
-        let flags = if on {
-            self.flags() | f
-        } else {
-            self.flags() & !f
-        };
-        self.set_flags(flags);
+        self.bm()
+            .set_bits_u16(field::FLAGS, f & flag::ALL, if on { flag::ALL } else { 0 });
     }
 
     pub fn set_window_len(&mut self, v: u16) {
-        self.set_u16_at(field::WINDOW, v);
+        self.bm().set_u16_at(field::WINDOW, v);
     }
 
     pub fn set_checksum(&mut self, v: u16) {
-        self.set_u16_at(field::CHECKSUM, v);
+        self.bm().set_u16_at(field::CHECKSUM, v);
     }
 
     pub fn set_urgent_at(&mut self, v: u16) {
-        self.set_u16_at(field::URGENT, v);
+        self.bm().set_u16_at(field::URGENT, v);
     }
 
+    /// The options area (the part of it inside the buffer).
     pub fn options_mut(&mut self) -> &mut [u8] {
         let hl = self.header_len();
-        &mut self.bm()[HEADER_LEN..hl]
+        self.bm().range_mut(HEADER_LEN..hl)
     }
 
     /// Compute and store the checksum over the pseudo-header and the segment.
     pub fn fill_checksum(&mut self, src: &IpAddr, dst: &IpAddr) {
         self.set_checksum(0);
-        let len = self.b().len() as u32;
-        let sum = checksum::combine(&[
-            checksum::pseudo_header(src, dst, super::proto::TCP, len),
-            checksum::data(self.b()),
-        ]);
+        let sum = checksum::transport(src, dst, proto::TCP, self.b());
         self.set_checksum(!sum);
     }
 }
@@ -329,7 +275,7 @@ impl Repr {
         if packet.b().len() < HEADER_LEN + opts.len() {
             return Err(Error::new("Truncated TCP header"));
         }
-        packet.bm()[..HEADER_LEN].fill(0);
+        packet.bm().range_mut(0..HEADER_LEN).fill(0);
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_seq_number(self.seq);
@@ -338,7 +284,7 @@ impl Repr {
         packet.set_flags(self.flags);
         packet.set_window_len(self.window);
         packet.set_urgent_at(self.urgent);
-        packet.options_mut().copy_from_slice(&opts);
+        packet.bm().set_bytes_at(HEADER_LEN, &opts);
         Ok(())
     }
 }

@@ -9,6 +9,7 @@
 //! every kind (for displaying foreign traffic). Like packetdrill, EOL does not
 //! end the walk: bytes after it are read as options too.
 
+use super::field::Fields;
 use super::{Error, Result};
 use std::fmt::Write as _;
 
@@ -203,14 +204,6 @@ pub enum TcpOption {
     },
 }
 
-fn be16(d: &[u8]) -> u16 {
-    u16::from_be_bytes([d[0], d[1]])
-}
-
-fn be32(d: &[u8]) -> u32 {
-    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
-}
-
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -241,11 +234,11 @@ impl TcpOption {
             kind::NOP => TcpOption::Nop,
             kind::MSS => {
                 fixed(4)?;
-                TcpOption::Mss(be16(d))
+                TcpOption::Mss(d.u16_at(0))
             }
             kind::WINDOW_SCALE => {
                 fixed(3)?;
-                TcpOption::WindowScale(d[0])
+                TcpOption::WindowScale(d.u8_at(0))
             }
             kind::SACK_PERMITTED => {
                 fixed(2)?;
@@ -254,14 +247,14 @@ impl TcpOption {
             kind::TIMESTAMP => {
                 fixed(10)?;
                 TcpOption::Timestamp {
-                    val: be32(&d[0..4]),
-                    ecr: be32(&d[4..8]),
+                    val: d.u32_at(0),
+                    ecr: d.u32_at(4),
                 }
             }
             kind::SACK => TcpOption::Sack(sack_blocks(raw.wire_len(), d)?),
             kind::MD5 => TcpOption::Md5(d.to_vec()),
             kind::FAST_OPEN => TcpOption::FastOpen(d.to_vec()),
-            kind::EXPERIMENTAL if d.len() >= 2 && be16(d) == FASTOPEN_MAGIC => {
+            kind::EXPERIMENTAL if d.len() >= 2 && d.u16_at(0) == FASTOPEN_MAGIC => {
                 TcpOption::FastOpenExp(d[2..].to_vec())
             }
             kind::ACCECN0 | kind::ACCECN1 => {
@@ -415,7 +408,7 @@ fn with_hex(word: &str, bytes: &[u8]) -> String {
 }
 
 /// SACK blocks of an option `opt_len` bytes long whose data is `d`.
-fn sack_blocks(opt_len: usize, d: &[u8]) -> Result<Vec<(u32, u32)>> {
+pub(super) fn sack_blocks(opt_len: usize, d: &[u8]) -> Result<Vec<(u32, u32)>> {
     if opt_len <= 2 {
         return Err(Error::new("TCP SACK option too short"));
     }
@@ -425,7 +418,7 @@ fn sack_blocks(opt_len: usize, d: &[u8]) -> Result<Vec<(u32, u32)>> {
         ));
     }
     Ok(d.chunks_exact(8)
-        .map(|c| (be32(&c[0..4]), be32(&c[4..8])))
+        .map(|c| (c.u32_at(0), c.u32_at(4)))
         .collect())
 }
 

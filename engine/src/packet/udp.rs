@@ -1,43 +1,39 @@
 //! UDP headers (RFC 768). (packetdrill has no UDP-Lite: its sniffer skips
 //! such packets, and so does the engine's.)
 
+use super::field::Fields;
+use super::ports::Ports;
+use super::view::{Checks, View};
 use super::{checksum, proto, Error, Result};
 use std::net::IpAddr;
 
 pub const HEADER_LEN: usize = 8;
 
 mod field {
-    pub const SRC_PORT: std::ops::Range<usize> = 0..2;
-    pub const DST_PORT: std::ops::Range<usize> = 2..4;
-    pub const LENGTH: std::ops::Range<usize> = 4..6;
-    pub const CHECKSUM: std::ops::Range<usize> = 6..8;
+    // The ports come first (`packet/ports.rs`).
+    pub const LENGTH: usize = 4;
+    pub const CHECKSUM: usize = 6;
 }
+
+/// UDP headers, for [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Udp;
 
 /// A read/write view of a UDP datagram. The buffer is the IP payload; its
 /// length must equal the length field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+pub type Packet<T> = View<Udp, T>;
 
-impl<T: AsRef<[u8]>> Packet<T> {
-    pub const fn new_unchecked(buffer: T) -> Packet<T> {
-        Packet { buffer }
-    }
+/// Its ports: [`View::src_port`] and the others.
+impl Ports for Udp {}
 
+impl Checks for Udp {
     /// A UDP datagram whose length field matches the buffer (packetdrill's checks).
-    pub fn new_checked(buffer: T) -> Result<Packet<T>> {
-        let p = Packet::new_unchecked(buffer);
-        p.check_len()?;
-        Ok(p)
-    }
-
-    pub fn check_len(&self) -> Result<()> {
-        let buf_len = self.buffer.as_ref().len();
+    fn check_len<T: AsRef<[u8]>>(p: &Packet<T>) -> Result<()> {
+        let buf_len = p.b().len();
         if buf_len < HEADER_LEN {
             return Err(Error::new("Truncated UDP header"));
         }
-        let len = usize::from(self.length());
+        let len = usize::from(p.length());
         if len < HEADER_LEN {
             return Err(Error::new("UDP datagram length too small for UDP header"));
         }
@@ -49,80 +45,48 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
         Ok(())
     }
+}
 
-    fn b(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    fn u16_at(&self, r: std::ops::Range<usize>) -> u16 {
-        let d = &self.b()[r];
-        u16::from_be_bytes([d[0], d[1]])
-    }
-
-    pub fn src_port(&self) -> u16 {
-        self.u16_at(field::SRC_PORT)
-    }
-
-    pub fn dst_port(&self) -> u16 {
-        self.u16_at(field::DST_PORT)
-    }
-
+impl<T: AsRef<[u8]>> Packet<T> {
     /// The length field: the datagram's length.
     pub fn length(&self) -> u16 {
-        self.u16_at(field::LENGTH)
+        self.b().u16_at(field::LENGTH)
     }
 
     pub fn checksum(&self) -> u16 {
-        self.u16_at(field::CHECKSUM)
+        self.b().u16_at(field::CHECKSUM)
     }
 
     /// The bytes after the header, to the end of the buffer.
     pub fn payload(&self) -> &[u8] {
-        &self.b()[HEADER_LEN..]
-    }
-
-    fn sum(&self, src: &IpAddr, dst: &IpAddr) -> u16 {
-        checksum::combine(&[
-            checksum::pseudo_header(src, dst, proto::UDP, self.b().len() as u32),
-            checksum::data(self.b()),
-        ])
+        self.b().range(HEADER_LEN..self.b().len())
     }
 
     /// Whether the UDP checksum is right (0 means "none" and passes).
     pub fn verify_checksum(&self, src: &IpAddr, dst: &IpAddr) -> bool {
-        self.checksum() == 0 || self.sum(src, dst) == 0xffff
+        self.checksum() == 0 || checksum::transport(src, dst, proto::UDP, self.b()) == 0xffff
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_u16_at(&mut self, r: std::ops::Range<usize>, v: u16) {
-        self.buffer.as_mut()[r].copy_from_slice(&v.to_be_bytes());
-    }
-
-    pub fn set_src_port(&mut self, v: u16) {
-        self.set_u16_at(field::SRC_PORT, v);
-    }
-
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.set_u16_at(field::DST_PORT, v);
-    }
-
     pub fn set_length(&mut self, v: u16) {
-        self.set_u16_at(field::LENGTH, v);
+        self.bm().set_u16_at(field::LENGTH, v);
     }
 
     pub fn set_checksum(&mut self, v: u16) {
-        self.set_u16_at(field::CHECKSUM, v);
+        self.bm().set_u16_at(field::CHECKSUM, v);
     }
 
+    /// The bytes after the header, to the end of the buffer.
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        &mut self.buffer.as_mut()[HEADER_LEN..]
+        let len = self.b().len();
+        self.bm().range_mut(HEADER_LEN..len)
     }
 
     /// Compute and store the UDP checksum over the whole datagram.
     pub fn fill_checksum(&mut self, src: &IpAddr, dst: &IpAddr) {
         self.set_checksum(0);
-        let sum = !self.sum(src, dst);
+        let sum = !checksum::transport(src, dst, proto::UDP, self.b());
         // A computed zero goes on the wire as all ones (0 means "no checksum").
         self.set_checksum(if sum == 0 { 0xffff } else { sum });
     }

@@ -192,7 +192,7 @@ print(f"timeouts={len(timeout)}")
         "suites=1 name=net/packetdrill cases=14 failures=3 errors=1 skipped=5 xfail=3 flaky=1 rerun=1\n\
          suite tests=14 failures=3 errors=1 skipped=5\n\
          kernel=6.18.0-netdrill version=0.1.0 tolerance=4000\n\
-         failure=tcp_rcv_big_endseq.pkt/ipv4 message=tcp_rcv_big_endseq.pkt:41: error handlin\n\
+         failure=packetdrill.tcp_rcv_big_endseq/ipv4 message=tcp_rcv_big_endseq.pkt:41: error handlin\n\
          body has script packet: True\n\
          timeouts=1\n"
     );

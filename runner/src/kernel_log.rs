@@ -317,7 +317,12 @@ after";
         );
         // Read at the time of the `cut here` line.
         assert_eq!(s.at_unix, 1001.0);
-        assert!(s.text.starts_with("[   81.000001] ------------[ cut here ]"), "{}", s.text);
+        assert!(
+            s.text
+                .starts_with("[   81.000001] ------------[ cut here ]"),
+            "{}",
+            s.text
+        );
         assert!(s.text.ends_with("[   81.000015]  </TASK>\n"), "{}", s.text);
     }
 
@@ -360,7 +365,10 @@ plain line";
 
     #[test]
     fn ordinary_lines_make_no_splat() {
-        assert!(scan("tun0: link up\nIPv6: ADDRCONF(NETDEV_CHANGE): tun0: link becomes ready\n===").is_empty());
+        assert!(scan(
+            "tun0: link up\nIPv6: ADDRCONF(NETDEV_CHANGE): tun0: link becomes ready\n==="
+        )
+        .is_empty());
     }
 
     #[test]
@@ -393,7 +401,10 @@ plain line";
         );
         assert_eq!(parse_record(" SUBSYSTEM=pci"), None);
         assert_eq!(parse_record("garbage"), None);
-        assert_eq!(dmesg_line(&parse_record("4,1,81109586,-;x").unwrap()), "[   81.109586] x");
+        assert_eq!(
+            dmesg_line(&parse_record("4,1,81109586,-;x").unwrap()),
+            "[   81.109586] x"
+        );
     }
 
     #[test]

@@ -390,7 +390,10 @@ impl RunRecord {
 
     /// The kernel splats logged while one of the job's attempts ran (or within
     /// [`SPLAT_AFTER_JOB_SECS`] after it ended, while its namespace went away).
-    pub fn splats_during<'a>(&'a self, job: &'a JobRecord) -> impl Iterator<Item = &'a KernelSplat> {
+    pub fn splats_during<'a>(
+        &'a self,
+        job: &'a JobRecord,
+    ) -> impl Iterator<Item = &'a KernelSplat> {
         self.kernel_splats.iter().filter(move |s| {
             job.attempts.iter().any(|a| {
                 let end = a.start_unix + a.duration_secs.max(0.0) + SPLAT_AFTER_JOB_SECS;

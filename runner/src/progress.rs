@@ -139,7 +139,9 @@ pub fn colored_result_line(rec: &JobRecord) -> String {
     let (word, rest) = line.split_at(word_end);
     format!(
         "{}{rest}",
-        verdict_style(rec.verdict).force_styling(true).apply_to(word)
+        verdict_style(rec.verdict)
+            .force_styling(true)
+            .apply_to(word)
     )
 }
 
@@ -387,7 +389,10 @@ impl Progress {
                 self.running.retain(|r| r != &record.id);
                 self.counts.add(record.verdict);
                 let quiet_pass = self.verbosity == Verbosity::Quiet
-                    && matches!(record.verdict, Verdict::Pass | Verdict::Xfail | Verdict::Skip);
+                    && matches!(
+                        record.verdict,
+                        Verdict::Pass | Verdict::Xfail | Verdict::Skip
+                    );
                 let line = self.line_of(record);
                 if let Some(pb) = &self.bar {
                     pb.inc(1);

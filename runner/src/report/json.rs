@@ -22,7 +22,7 @@
 //!
 //! With `full`, each nested entry also carries netdrill's own verdict, reasons, the
 //! replay command and every attempt with its timing and diagnostic; the run carries
-//! the host facts and the kernel splats. 
+//! the host facts and the kernel splats.
 
 use super::{namify, script_groups, Options, ScriptGroup};
 use crate::model::{

@@ -22,6 +22,12 @@
 //! That is the only nesting NIPA's parser understands. [`render_nested`] gives the
 //! KTAP spec's form (subtests indented by two spaces) for tools that want it.
 //!
+//! Every script the run found is in the plan and has a result line: a script
+//! whose jobs did not all finish (a stop signal) is `not ok N ... # ERROR not
+//! run: ...` and counts as an `error` in `# Totals:`, and `Bail out!` ends a
+//! stopped run. [`KtapStream`] writes the same text a script at a time as the
+//! run goes on (see [`super::stream`]).
+//!
 //! A job's stderr (its log and diagnostic) comes before its subtest line, as
 //! packetdrill's stderr does under kselftest. Our own notes (retries) are written
 //! as diagnostics of the script's TAP (`# # ...`) and avoid the words NIPA's text
@@ -724,7 +730,9 @@ mod tests {
         assert_eq!(comp.last().unwrap(), &render(&r));
         // In discovery order nothing past the header is written until a is done.
         assert_eq!(disc[3], "TAP version 13\n1..2\n");
-        assert!(disc[4].contains("\nok 1 selftests: net/packetdrill: a.pkt\n# selftests: net/packetdrill: b.pkt\n"));
+        assert!(disc[4].contains(
+            "\nok 1 selftests: net/packetdrill: a.pkt\n# selftests: net/packetdrill: b.pkt\n"
+        ));
         assert!(disc[4].ends_with("\nnot ok 2 selftests: net/packetdrill: b.pkt # exit=1\n"));
         // In completion order b is written, as number 1, when it finishes.
         assert_eq!(comp[1], "TAP version 13\n1..2\n");
@@ -747,6 +755,9 @@ mod tests {
         let evs = events(&r, &[0]);
         let disc = streamed(StreamOrder::Discovery, &evs);
         assert_eq!(disc.last().unwrap(), &render(&r));
-        assert!(disc.last().unwrap().contains("# ERROR not run: the run was stopped by SIGINT"));
+        assert!(disc
+            .last()
+            .unwrap()
+            .contains("# ERROR not run: the run was stopped by SIGINT"));
     }
 }

@@ -48,7 +48,10 @@ pub fn is_stdout(path: &Path) -> bool {
 enum KtapOut {
     Stdout,
     /// The file, once opened (`None` until the run starts, or after an error).
-    File { path: PathBuf, file: Option<File> },
+    File {
+        path: PathBuf,
+        file: Option<File>,
+    },
 }
 
 /// The reports of one run, written as its events come.
@@ -208,7 +211,12 @@ impl ReportStream {
 }
 
 /// Note the error of a report, replacing its earlier one.
-fn set_error(errors: &mut Vec<(&'static str, String)>, flag: &'static str, path: &Path, e: &io::Error) {
+fn set_error(
+    errors: &mut Vec<(&'static str, String)>,
+    flag: &'static str,
+    path: &Path,
+    e: &io::Error,
+) {
     errors.retain(|(f, _)| *f != flag);
     errors.push((flag, format!("{flag} {}: {e}", path.display())));
 }
@@ -384,7 +392,10 @@ mod tests {
         let errors = s.errors();
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0].starts_with(&format!("--junit {}: ", blocker.join("junit.xml").display())),
+            errors[0].starts_with(&format!(
+                "--junit {}: ",
+                blocker.join("junit.xml").display()
+            )),
             "{errors:?}"
         );
     }

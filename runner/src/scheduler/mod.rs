@@ -259,7 +259,9 @@ impl<'a> Scheduler<'a> {
         self.records
             .into_iter()
             .enumerate()
-            .map(|(i, r)| r.unwrap_or_else(|| record::job_record(&jobs[i], Verdict::NotRun, Vec::new())))
+            .map(|(i, r)| {
+                r.unwrap_or_else(|| record::job_record(&jobs[i], Verdict::NotRun, Vec::new()))
+            })
             .collect()
     }
 

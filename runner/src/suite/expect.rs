@@ -412,7 +412,9 @@ kernel = ">=6.12, <6.14"
     #[test]
     fn only_certain_failures_turn_a_pass_into_xpass() {
         let e = Expectations::parse(
-            &format!("{FILE}\n[[xfail]]\nscript = \"tcp_racy.pkt\"\nreason = \"races\"\nflaky = true\n"),
+            &format!(
+                "{FILE}\n[[xfail]]\nscript = \"tcp_racy.pkt\"\nreason = \"races\"\nflaky = true\n"
+            ),
             Path::new("suite.toml"),
         )
         .unwrap();

@@ -51,6 +51,7 @@ pub struct Cli {
 pub enum Command {
     /// Run suites: every script x IP version in its own network, mount and PID
     /// namespace, many at once.
+    #[command(after_help = AFTER_HELP)]
     Run(Box<RunArgs>),
     /// Run one script in the current network namespace, like packetdrill
     /// (same flags, same messages, exit status 0 or 1).
@@ -879,7 +880,14 @@ mod tests {
 
     #[test]
     fn help_names_the_exit_statuses_and_the_environment() {
-        let help = Cli::command().render_long_help().to_string();
+        let mut cli = Cli::command();
+        let run_help = cli
+            .find_subcommand_mut("run")
+            .expect("a run command")
+            .render_long_help()
+            .to_string();
+        let help = Cli::command().render_long_help().to_string() + &run_help;
+        assert!(run_help.contains("KSFT_MACHINE_SLOW"), "{run_help}");
         for word in [
             "KSFT_MACHINE_SLOW",
             "kselftest_override_timeout",

@@ -27,7 +27,8 @@ const PASS: &str = "--dry_run\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
 const BAD: &str = "0 socket(..., SOCK_STREAM IPPROTO_TCP = 3\n";
 /// Busy for three seconds: the kernel warning comes while it runs, two seconds
 /// in (the other jobs ended more than a second before).
-const HOLD: &str = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+3 close(3) = 0\n";
+const HOLD: &str =
+    "--tolerance_usecs=500000\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+3 close(3) = 0\n";
 
 const BRANCH: &str = "net-next-2025-08-01--00-00";
 const LINK: &str = "https://runner.example/nipa/results/29243";

@@ -19,9 +19,12 @@ use std::time::Duration;
 const PASS: &str = "--dry_run\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n";
 const BAD: &str = "0 socket(..., SOCK_STREAM IPPROTO_TCP = 3\n";
 
-/// A script that keeps its job busy for `secs` seconds, then passes.
+/// A script that keeps its job busy for `secs` seconds, then passes (with a
+/// tolerance no busy machine misses).
 fn slow(secs: f64) -> String {
-    format!("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+{secs} close(3) = 0\n")
+    format!(
+        "--tolerance_usecs=500000\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+{secs} close(3) = 0\n"
+    )
 }
 
 fn text(out: &Output) -> (String, String) {
@@ -276,7 +279,7 @@ fn a_run_killed_halfway_leaves_whole_reports_of_what_finished() {
     let counts = tap_parser(&tap);
     let first = counts.lines().next().unwrap();
     assert!(first.starts_with("planned=6 run="), "{counts}");
-    assert!(first.ends_with(" failed=0 bailed=0"), "{counts}");
+    assert!(first.ends_with(" bailed=0"), "{counts}");
     let run: usize = first.split(' ').nth(1).unwrap()[4..].parse().unwrap();
     assert!(run >= complete.len(), "{counts}\n{tap}");
     // The only complaint: fewer tests than planned.
@@ -285,10 +288,17 @@ fn a_run_killed_halfway_leaves_whole_reports_of_what_finished() {
         [format!("Bad plan.  You planned 6 tests but ran {run}.")],
         "{tap}"
     );
+    // (A script may fail on a busy machine: it finished all the same.)
+    let results: Vec<&str> = tap
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+        .collect();
     for t in &complete {
-        let name = t.trim_end_matches("-pkt");
+        let name = format!(" selftests: net/kill: {}.pkt", t.trim_end_matches("-pkt"));
         assert!(
-            tap.contains(&format!(" selftests: net/kill: {name}.pkt\n")),
+            results
+                .iter()
+                .any(|l| l.ends_with(&name) || l.contains(&format!("{name} #"))),
             "{name} finished but is not in the KTAP:\n{tap}"
         );
     }

@@ -8,7 +8,9 @@
 #
 # BINDIR defaults to /usr/local/bin. NETDRILL names the netdrill binary to link to
 # (default: `netdrill` found on PATH). The link is `BINDIR/packetdrill -> netdrill`;
-# netdrill behaves as packetdrill when invoked under that name.
+# netdrill behaves as packetdrill when invoked under that name. An older link there
+# is replaced; a file that is not a link (a real packetdrill) is left alone.
+# `netdrill install-as-packetdrill BINDIR` does the same from the binary itself.
 # DRY_RUN=1 prints the commands instead of running them.
 set -eu
 
@@ -35,6 +37,10 @@ run() {
 	fi
 }
 
+if [ -e "$bindir/packetdrill" ] && [ ! -L "$bindir/packetdrill" ]; then
+	echo "install-as-packetdrill: $bindir/packetdrill is a file, not a link; remove it first" >&2
+	exit 1
+fi
 run mkdir -p "$bindir"
 run ln -sfn "$netdrill" "$bindir/packetdrill"
 if [ -z "${DRY_RUN:-}" ]; then

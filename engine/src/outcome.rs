@@ -119,7 +119,10 @@ pub trait Observer {
     /// The event on `line` is about to be processed.
     fn event_started(&mut self, _line: u32) {}
     /// A packet went through tun0 (full IP packet, no virtio header), with the
-    /// wall-clock time in nanoseconds since the Unix epoch.
+    /// wall-clock time in nanoseconds since the Unix epoch, on one clock
+    /// (`CLOCK_REALTIME`, microsecond resolution): a sniffed packet's kernel
+    /// timestamp, an injected packet's moment of injection (taken before the
+    /// write, so an answer to it is never earlier).
     fn packet(&mut self, _direction: PacketDirection, _unix_nanos: i128, _bytes: &[u8]) {}
     /// A line of packetdrill's `-v` output.
     fn verbose(&mut self, _line: &str) {}

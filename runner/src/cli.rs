@@ -5,19 +5,42 @@ use crate::discover::{self, DiscoverOptions, Filter};
 use crate::driver::{self, ScheduleSettings};
 use crate::job_child;
 use crate::model::{Job, RunRecord};
-use crate::progress::{Progress, Stream};
+use crate::progress::{ColorChoice, Progress, Stream, Verbosity};
 use crate::report;
-use clap::{Args, Parser, Subcommand};
+use crate::report::stream::{is_stdout, ReportStream, Targets};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use netdrill_engine::IpVersion;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// What `netdrill --help` and the man page say after the commands: the exit
+/// statuses of `netdrill run` and the environment netdrill reads.
+pub const AFTER_HELP: &str = "\
+Exit status of `netdrill run` (kselftest's meanings, and nextest's where kselftest has none):
+  0    every job passed (or failed as expected, or passed on a retry)
+  1    a job failed, timed out, crashed or passed against a certain expectation (XPASS)
+  2    usage error: command line, paths, suite.toml or settings
+  4    every job was skipped, or no job was selected
+  96   setup error: this machine cannot run the jobs (root, /dev/net/tun, --artifacts folder)
+  110  a report (--ktap, --junit, --json) could not be written
+  129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C), SIGTERM (128 + the signal)
+
+Environment:
+  KSFT_MACHINE_SLOW           non-empty: --tolerance_usecs=14000, and a failure is XFAIL while a
+                              pass stays a pass (the kernel's ksft_runner.sh)
+  kselftest_override_timeout  seconds per job, as kselftest's run_kselftest.sh -o (--timeout wins)
+  NO_COLOR                    non-empty: no colour with --color auto
+  XDG_STATE_HOME              where the durations of past jobs are kept (netdrill/durations.json)
+  NETDRILL_PYTHON             the Python for scripts' %{ }% blocks (default: python3)
+  TMPDIR                      where scripts' temporary files go outside a job's private /tmp";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "netdrill",
     version,
     about = "Run packetdrill scripts: one at a time like packetdrill, or whole suites in \
-             parallel, each script x IP version in its own network namespace"
+             parallel, each script x IP version in its own network namespace",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,7 +51,8 @@ pub struct Cli {
 pub enum Command {
     /// Run suites: every script x IP version in its own network, mount and PID
     /// namespace, many at once.
-    Run(RunArgs),
+    #[command(after_help = AFTER_HELP)]
+    Run(Box<RunArgs>),
     /// Run one script in the current network namespace, like packetdrill
     /// (same flags, same messages, exit status 0 or 1).
     Exec(ExecArgs),
@@ -37,6 +61,14 @@ pub enum Command {
     /// Be packetdrill: its command line, messages and exit status (also what
     /// netdrill does when it is invoked under the name `packetdrill`).
     Packetdrill(PacketdrillArgs),
+    /// Print a shell completion script (e.g. `netdrill completions bash >
+    /// /etc/bash_completion.d/netdrill`).
+    Completions(CompletionsArgs),
+    /// Print netdrill's man page (roff; `netdrill man | man -l -`).
+    Man,
+    /// Link DIR/packetdrill to this netdrill, so that the kernel's
+    /// ksft_runner.sh (which runs `packetdrill` from PATH) uses it.
+    InstallAsPacketdrill(InstallArgs),
     /// (internal) One job, started by `netdrill run`.
     #[command(name = "__job", hide = true)]
     Job(JobArgs),
@@ -97,6 +129,34 @@ pub struct RunArgs {
     /// Plain lines even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// Colour the verdicts: auto (on a terminal, unless NO_COLOR is set),
+    /// always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Say less: only the jobs that did not pass, the failures and the counts.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more: each job as it starts, and retried failures in full.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// With --junit: `jenkins` writes the form Jenkins' junit-10.xsd
+    /// validates (no flaky timestamps, no testcase properties).
+    #[arg(long, value_enum, value_name = "SCHEMA", requires = "junit")]
+    pub junit_schema: Option<JunitSchema>,
+    /// With --json: NIPA's executor name [default: netdrill].
+    #[arg(long, value_name = "NAME", requires = "json")]
+    pub executor: Option<String>,
+    /// With --json: the branch under test (NIPA's `branch`).
+    #[arg(long, value_name = "NAME", requires = "json")]
+    pub branch: Option<String>,
+    /// With --json: the URL at which the JSON report's folder is served; the
+    /// run's `link`, and each test's (its artifacts folder when it has one
+    /// under that folder).
+    #[arg(long, value_name = "URL", requires = "json")]
+    pub link: Option<String>,
+    /// Read kernel splats from FILE instead of /dev/kmsg (`none`: do not read).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub kernel_log: Option<PathBuf>,
     /// New jobs per second at most (creating sandboxes at full rate disturbs the
     /// timing of running jobs).
     #[arg(long, value_name = "N", default_value_t = crate::driver::DEFAULT_START_RATE)]
@@ -143,6 +203,27 @@ pub struct PacketdrillArgs {
     pub args: Vec<String>,
 }
 
+/// `--junit-schema`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JunitSchema {
+    /// Jenkins' junit-10.xsd.
+    Jenkins,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// The folder to put the `packetdrill` link in (put it on PATH).
+    #[arg(default_value = "/usr/local/bin")]
+    pub dir: PathBuf,
+}
+
 #[derive(Args, Debug)]
 pub struct JobArgs {
     #[arg(long)]
@@ -163,14 +244,26 @@ pub struct ReportSettings {
     pub json_full: bool,
     /// Written by the run as attempts fail (see [`ScheduleSettings::artifacts`]).
     pub artifacts: Option<PathBuf>,
-}
-
-/// Whether a report path means stdout.
-fn is_stdout(path: &Path) -> bool {
-    path == Path::new("-")
+    /// JUnit in Jenkins' strict form.
+    pub junit_strict: bool,
+    /// NIPA's `executor`, `branch` and `link` for the JSON.
+    pub executor: Option<String>,
+    pub branch: Option<String>,
+    pub link: Option<String>,
 }
 
 impl ReportSettings {
+    /// Which reports go where, for the writer.
+    pub fn targets(&self) -> Targets {
+        Targets {
+            ktap: self.ktap.clone(),
+            ktap_nested: self.ktap_nested,
+            junit: self.junit.clone(),
+            json: self.json.clone(),
+            json_full: self.json_full,
+        }
+    }
+
     /// The flags whose report goes to stdout.
     fn on_stdout(&self) -> Vec<&'static str> {
         [
@@ -216,6 +309,8 @@ pub struct RunSettings {
     /// Where the progress display goes: stderr when a report takes stdout.
     pub progress_stream: Stream,
     pub progress_bar: bool,
+    pub verbosity: Verbosity,
+    pub color: bool,
     pub reports: ReportSettings,
 }
 
@@ -272,6 +367,10 @@ impl RunSettings {
             json: a.json,
             json_full: a.json_full,
             artifacts: a.artifacts,
+            junit_strict: a.junit_schema == Some(JunitSchema::Jenkins),
+            executor: a.executor,
+            branch: a.branch,
+            link: a.link,
         };
         reports.check()?;
         let progress_stream = if reports.uses_stdout() {
@@ -293,8 +392,24 @@ impl RunSettings {
             },
             durations: crate::durations::default_path(),
             artifacts: reports.artifacts.clone(),
+            kernel_log: match a.kernel_log {
+                Some(p) if p == Path::new("none") => None,
+                Some(p) => Some(p),
+                None => Some(PathBuf::from(crate::kernel_log::KMSG)),
+            },
             ..ScheduleSettings::default()
         };
+        let verbosity = if a.quiet {
+            Verbosity::Quiet
+        } else if a.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        let no_color = std::env::var("NO_COLOR").ok();
+        let color = a
+            .color
+            .enabled(progress_stream.is_terminal(), no_color.as_deref());
         Ok(RunSettings {
             paths: a.paths,
             discover: DiscoverOptions {
@@ -308,10 +423,31 @@ impl RunSettings {
             list: a.list,
             prepare_host: a.prepare_host,
             progress_stream,
-            progress_bar: !a.no_progress && progress_stream.is_terminal(),
+            progress_bar: !a.no_progress && !a.quiet && progress_stream.is_terminal(),
+            verbosity,
+            color,
             reports,
         })
     }
+}
+
+/// The reporters' settings for a run of `jobs` with these report flags (see
+/// [`report_options`]).
+pub fn report_options_for(jobs: &[Job], reports: &ReportSettings) -> report::Options {
+    let mut opts = report_options(jobs);
+    opts.junit_strict = reports.junit_strict;
+    if let Some(e) = &reports.executor {
+        opts.executor = e.clone();
+    }
+    opts.branch = reports.branch.clone();
+    opts.link = reports.link.clone();
+    opts.link_root = reports.json.as_deref().filter(|p| !is_stdout(p)).map(|p| {
+        match p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(d) => d.to_path_buf(),
+            None => PathBuf::from("."),
+        }
+    });
+    opts
 }
 
 /// The reporters' settings for a run of `jobs`: the per-script timeout is
@@ -333,67 +469,38 @@ pub fn report_options(jobs: &[Job]) -> report::Options {
     }
 }
 
-/// Write `text` to `path`, or to stdout for `-`.
-fn emit(flag: &str, path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    if is_stdout(path) {
-        let mut out = std::io::stdout().lock();
-        return out
-            .write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| format!("{flag} -: writing to stdout: {e}"));
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            format!(
-                "{flag} {}: creating {}: {e}",
-                path.display(),
-                parent.display()
-            )
-        })?;
-    }
-    std::fs::write(path, text).map_err(|e| format!("{flag} {}: {e}", path.display()))
-}
-
-/// Write the reports `--ktap`, `--junit` and `--json` ask for, once the run is
-/// over (also after Ctrl-C, with what finished). Every report is attempted; the
-/// errors are returned together. (`--artifacts` are written by the run as
-/// attempts fail.)
-pub fn write_reports(
-    record: &RunRecord,
-    reports: &ReportSettings,
-    opts: &report::Options,
-) -> Result<(), String> {
-    let mut errors = Vec::new();
-    if let Some(path) = &reports.ktap {
-        let text = if reports.ktap_nested {
-            report::ktap::render_nested_with(record, opts)
-        } else {
-            report::ktap::render_with(record, opts)
-        };
-        errors.extend(emit("--ktap", path, &text).err());
-    }
-    if let Some(path) = &reports.junit {
-        let text = report::junit::render_with(record, opts);
-        errors.extend(emit("--junit", path, &text).err());
-    }
-    if let Some(path) = &reports.json {
-        let text = report::json::render_with(record, reports.json_full, opts);
-        errors.extend(emit("--json", path, &text).err());
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("\nnetdrill: "))
-    }
-}
-
-/// Exit statuses of `netdrill run`.
+/// Exit statuses of `netdrill run` (the table is [`AFTER_HELP`]).
 pub mod exit {
+    use crate::model::{RunRecord, Verdict};
+
     pub const SUCCESS: i32 = 0;
+    /// kselftest's `KSFT_FAIL`.
     pub const FAILURES: i32 = 1;
     pub const USAGE: i32 = 2;
-    pub const INTERRUPTED: i32 = 130;
+    /// kselftest's `KSFT_SKIP`; nextest's "no tests run".
+    pub const SKIPPED: i32 = 4;
+    /// nextest's setup error: the machine cannot run the jobs.
+    pub const SETUP: i32 = 96;
+    /// nextest's "writing output failed".
+    pub const REPORT_WRITE: i32 = 110;
+
+    /// The status a finished run exits with: a report that could not be
+    /// written first (the run's outcome cannot be trusted to anyone), then a
+    /// stop signal (128 + its number, as a shell reports it), then failures,
+    /// then "every job skipped".
+    pub fn of_run(record: &RunRecord, reports_written: bool) -> i32 {
+        if !reports_written {
+            REPORT_WRITE
+        } else if let Some(signal) = record.interrupted {
+            128 + signal.number()
+        } else if !record.success() {
+            FAILURES
+        } else if record.jobs.iter().all(|j| j.verdict == Verdict::Skip) {
+            SKIPPED
+        } else {
+            SUCCESS
+        }
+    }
 }
 
 pub fn cmd_run(settings: RunSettings) -> i32 {
@@ -416,11 +523,11 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     }
     if jobs.is_empty() {
         eprintln!("netdrill: no jobs (no *.pkt under the given paths, or none matches --filter)");
-        return exit::USAGE;
+        return exit::SKIPPED;
     }
     if let Err(e) = crate::preflight::run(&jobs, settings.prepare_host) {
         eprintln!("netdrill: {e}");
-        return exit::USAGE;
+        return exit::SETUP;
     }
     for note in crate::preflight::notes(&jobs) {
         eprintln!("netdrill: note: {note}");
@@ -429,28 +536,115 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     if let Some(dir) = &settings.reports.artifacts {
         if let Err(e) = std::fs::create_dir_all(dir) {
             eprintln!("netdrill: --artifacts {}: {e}", dir.display());
-            return exit::USAGE;
+            return exit::SETUP;
         }
     }
-    let mut progress = Progress::on(settings.progress_stream, settings.progress_bar);
-    let record = match driver::run(&jobs, &settings.schedule, &mut |ev| progress.event(ev)) {
+    let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
+        .with(settings.verbosity, settings.color);
+    let mut reports = ReportStream::new(
+        settings.reports.targets(),
+        report_options_for(&jobs, &settings.reports),
+        record_template(&settings),
+    );
+    let record = match driver::run(&jobs, &settings.schedule, &mut |ev| {
+        // The reports first: a line on the display may be the last thing a
+        // dying run does.
+        reports.event(ev);
+        progress.event(ev);
+    }) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("netdrill: {e}");
-            return exit::USAGE;
+            return exit::SETUP;
         }
     };
-    if let Err(e) = write_reports(&record, &settings.reports, &report_options(&jobs)) {
+    let errors = reports.errors();
+    for e in &errors {
         eprintln!("netdrill: {e}");
-        return exit::FAILURES;
     }
-    if record.interrupted.is_some() {
-        exit::INTERRUPTED
-    } else if record.success() {
-        exit::SUCCESS
-    } else {
-        exit::FAILURES
+    exit::of_run(&record, errors.is_empty())
+}
+
+/// What a report written before the end says of the run: the host, the jobs
+/// at once and the tolerance (the jobs and times come with the events).
+fn record_template(settings: &RunSettings) -> RunRecord {
+    RunRecord {
+        host: crate::model::host_info(),
+        start_unix: 0.0,
+        end_unix: 0.0,
+        jobs_at_once: settings.schedule.jobs_at_once.max(1),
+        tolerance_usecs: settings.schedule.tolerance_usecs,
+        interrupted: None,
+        jobs: Vec::new(),
+        kernel_splats: Vec::new(),
     }
+}
+
+/// `netdrill completions SHELL`.
+pub fn cmd_completions(a: CompletionsArgs) -> i32 {
+    let mut cmd = Cli::command();
+    clap_complete::generate(a.shell, &mut cmd, "netdrill", &mut std::io::stdout());
+    exit::SUCCESS
+}
+
+/// `netdrill man`: the man page, from the same definitions as `--help`.
+pub fn cmd_man() -> i32 {
+    use std::io::Write;
+    let mut page = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut page) {
+        eprintln!("netdrill man: {e}");
+        return 1;
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(&page).and_then(|()| out.flush()) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            eprintln!("netdrill man: writing to stdout: {e}");
+            exit::REPORT_WRITE
+        }
+    }
+}
+
+/// `netdrill install-as-packetdrill [DIR]`: `DIR/packetdrill` becomes a link
+/// to this very binary (replacing a link that is there; a file that is not a
+/// link is left alone).
+pub fn cmd_install_as_packetdrill(a: InstallArgs) -> i32 {
+    let exe = match std::env::current_exe().and_then(std::fs::canonicalize) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("netdrill install-as-packetdrill: where is this netdrill? {e}");
+            return exit::SETUP;
+        }
+    };
+    let link = a.dir.join("packetdrill");
+    match install_link(&exe, &link) {
+        Ok(()) => {
+            println!("{} -> {}", link.display(), exe.display());
+            exit::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("netdrill install-as-packetdrill: {}: {e}", link.display());
+            exit::SETUP
+        }
+    }
+}
+
+/// Make `link` a symbolic link to `target`, replacing an older link.
+fn install_link(target: &Path, link: &Path) -> std::io::Result<()> {
+    if let Some(dir) = link.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::symlink_metadata(link) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(link)?,
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "a file that is not a link is there; remove it first",
+            ))
+        }
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(target, link)
 }
 
 /// Prints `-v` output as packetdrill does (stdout).
@@ -579,7 +773,7 @@ pub fn packetdrill_argv(argv: &[String]) -> Option<Vec<String>> {
 pub fn main(argv: Vec<String>) -> i32 {
     let cli = Cli::parse_from(argv);
     match cli.command {
-        Command::Run(a) => match RunSettings::from_args(a) {
+        Command::Run(a) => match RunSettings::from_args(*a) {
             Ok(s) => cmd_run(s),
             Err(e) => {
                 eprintln!("netdrill: {e}");
@@ -588,6 +782,9 @@ pub fn main(argv: Vec<String>) -> i32 {
         },
         Command::Exec(a) => cmd_exec(a),
         Command::Check(a) => cmd_check(a),
+        Command::Completions(a) => cmd_completions(a),
+        Command::Man => cmd_man(),
+        Command::InstallAsPacketdrill(a) => cmd_install_as_packetdrill(a),
         // `main.rs` dispatches this before clap; here for callers of `main` alone.
         Command::Packetdrill(a) => {
             let mut args = vec!["packetdrill".to_string()];
@@ -634,7 +831,85 @@ mod tests {
 
     #[test]
     fn the_command_line_is_consistent() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_statuses_follow_kselftest_then_nextest() {
+        use crate::model::{HostInfo, JobId, JobRecord, StopSignal, Verdict};
+        let job = |verdict| JobRecord {
+            id: JobId {
+                suite: "s".into(),
+                script: "a.pkt".into(),
+                ip_version: "ipv4".into(),
+            },
+            path: "a.pkt".into(),
+            args: vec![],
+            verdict,
+            skip_reason: None,
+            xfail_reason: None,
+            attempts: vec![],
+            replay_command: String::new(),
+        };
+        let run = |verdicts: &[Verdict], interrupted| RunRecord {
+            host: HostInfo {
+                hostname: String::new(),
+                kernel_release: String::new(),
+                netdrill_version: String::new(),
+            },
+            start_unix: 0.0,
+            end_unix: 0.0,
+            jobs_at_once: 1,
+            tolerance_usecs: 4000,
+            interrupted,
+            jobs: verdicts.iter().map(|&v| job(v)).collect(),
+            kernel_splats: vec![],
+        };
+        use Verdict::*;
+        assert_eq!(exit::of_run(&run(&[Pass, Skip], None), true), 0);
+        assert_eq!(exit::of_run(&run(&[Xfail, Flaky], None), true), 0);
+        assert_eq!(exit::of_run(&run(&[Pass, Fail], None), true), 1);
+        assert_eq!(exit::of_run(&run(&[Xpass], None), true), 1);
+        assert_eq!(exit::of_run(&run(&[Skip, Skip], None), true), 4);
+        let stopped = |s| exit::of_run(&run(&[Pass, NotRun], Some(s)), true);
+        assert_eq!(stopped(StopSignal::Interrupt), 130);
+        assert_eq!(stopped(StopSignal::Terminate), 143);
+        assert_eq!(stopped(StopSignal::Hangup), 129);
+        assert_eq!(exit::of_run(&run(&[Fail], None), false), 110);
+    }
+
+    #[test]
+    fn help_names_the_exit_statuses_and_the_environment() {
+        let mut cli = Cli::command();
+        let run_help = cli
+            .find_subcommand_mut("run")
+            .expect("a run command")
+            .render_long_help()
+            .to_string();
+        let help = Cli::command().render_long_help().to_string() + &run_help;
+        assert!(run_help.contains("KSFT_MACHINE_SLOW"), "{run_help}");
+        for word in [
+            "KSFT_MACHINE_SLOW",
+            "kselftest_override_timeout",
+            "NO_COLOR",
+            "130",
+            "143",
+            "110",
+        ] {
+            assert!(help.contains(word), "{word} missing from --help:\n{help}");
+        }
+    }
+
+    #[test]
+    fn install_as_packetdrill_links_and_replaces_only_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("bin/packetdrill");
+        install_link(Path::new("/bin/true"), &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/bin/true"));
+        install_link(Path::new("/bin/false"), &link).unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/bin/false"));
+        let file = dir.path().join("packetdrill");
+        std::fs::write(&file, "").unwrap();
+        assert!(install_link(Path::new("/bin/true"), &file).is_err());
     }
 }

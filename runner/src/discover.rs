@@ -6,7 +6,7 @@
 //! version a script pins with an `--ip_version=` line, else ipv4 and ipv6; each
 //! version runs with the kernel runner's arguments for it.
 
-use crate::model::{host_info, Job, JobId};
+use crate::model::{host_info, Expectation, ExpectedFailure, Job, JobId};
 use crate::suite::{SuiteConfig, DEFAULT_TIMEOUT};
 use netdrill_engine::config::kselftest_args;
 use netdrill_engine::IpVersion;
@@ -57,7 +57,8 @@ pub struct DiscoverOptions {
     /// `--timeout` (or kselftest's override): wins over the suite's files.
     /// `Some(None)` = no limit.
     pub timeout_override: Option<Option<Duration>>,
-    /// `KSFT_MACHINE_SLOW`: `--tolerance_usecs=14000` and every failure expected.
+    /// `KSFT_MACHINE_SLOW`: `--tolerance_usecs=14000` and every failure
+    /// tolerated (XFAIL), while a pass stays a pass, as `ksft_runner.sh` does.
     pub machine_slow: bool,
     /// The kernel release `suite.toml`'s `kernel = ...` expectations are matched
     /// against; `None`: the running kernel's.
@@ -206,7 +207,7 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
                 .or(suite.timeout)
                 .unwrap_or(Some(DEFAULT_TIMEOUT)),
             sysctls: suite.sysctls.clone(),
-            xfail_reason: None,
+            xfail: None,
             skip_reason: None,
             problem: None,
         };
@@ -240,13 +241,15 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
                 ..base(version.as_str().into())
             };
             // The suite's own entries first; then the kernel runner's rule that
-            // every failure is expected on a slow machine.
-            job.xfail_reason = suite
-                .xfail_reason(&job.id, &kernel_release, opts.machine_slow)
-                .map(String::from)
+            // on a slow machine any failure may come (XFAIL) and a pass stays ok.
+            job.xfail = suite
+                .expected_failure(&job.id, &kernel_release, opts.machine_slow)
                 .or_else(|| {
-                    opts.machine_slow
-                        .then(|| "KSFT_MACHINE_SLOW: every failure is expected".to_string())
+                    opts.machine_slow.then(|| ExpectedFailure {
+                        reason: "KSFT_MACHINE_SLOW: failures are expected on a slow machine"
+                            .to_string(),
+                        expectation: Expectation::MayFail,
+                    })
                 });
             if opts.filters.is_empty() || opts.filters.iter().any(|f| f.matches(&job.full_name())) {
                 jobs.push(job);
@@ -267,8 +270,12 @@ pub fn list_lines(jobs: &[Job]) -> Vec<String> {
             if let Some(problem) = &j.problem {
                 line.push_str(&format!(" (error: {problem})"));
             }
-            if let Some(reason) = &j.xfail_reason {
-                line.push_str(&format!(" (xfail: {reason})"));
+            if let Some(x) = &j.xfail {
+                let how = match x.expectation {
+                    Expectation::Fails => "xfail",
+                    Expectation::MayFail => "may fail",
+                };
+                line.push_str(&format!(" ({how}: {})", x.reason));
             }
             line
         })

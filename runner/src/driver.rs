@@ -7,6 +7,7 @@
 //! [`RunRecord`], and the jobs' durations saved for the next run's order.
 
 use crate::durations::Durations;
+use crate::kernel_log::KernelLog;
 use crate::model::{host_info, Attempt, AttemptResult, Job, RunRecord, RunnerEvent, Verdict};
 use crate::process::{unix_now, JobProcess};
 use crate::record::{self, Packets};
@@ -44,6 +45,9 @@ pub struct ScheduleSettings {
     /// packet and replay command go under this folder (see
     /// [`crate::report::artifacts`]); jobs then forward their packets.
     pub artifacts: Option<PathBuf>,
+    /// Where the kernel's log is read from for splats ([`crate::kernel_log`]);
+    /// `None`: not read.
+    pub kernel_log: Option<PathBuf>,
 }
 
 /// New jobs per second at most, by default (`--start-rate`).
@@ -88,6 +92,7 @@ impl Default for ScheduleSettings {
             tolerance_usecs: 4000,
             durations: None,
             artifacts: None,
+            kernel_log: None,
         }
     }
 }
@@ -118,18 +123,38 @@ pub fn run_with_signals(
         .map(Durations::load)
         .unwrap_or_default();
     let mut scheduler = Scheduler::new(jobs, settings.policy(), &durations);
+    // The log is read from now on; a log that cannot be opened (no root, no
+    // /dev/kmsg in a container) only means no splats are reported.
+    let kernel_log = match &settings.kernel_log {
+        Some(path) => match KernelLog::open(path) {
+            Ok(log) => Some(log),
+            Err(e) => {
+                eprintln!(
+                    "netdrill: note: {}: {e}: kernel warnings and oopses are not reported",
+                    path.display()
+                );
+                None
+            }
+        },
+        None => None,
+    };
     let mut driver = Driver {
         jobs,
         settings,
         processes: (0..jobs.len()).map(|_| None).collect(),
         events: VecDeque::from([SchedulerEvent::Begin { start_unix }]),
+        kernel_log,
         sink,
     };
     while !driver.decide(&mut scheduler) {
         driver.wait(&*signals, scheduler.next_wake())?;
         driver.look(signals);
     }
+    // What the kernel said up to the end, and a report still open.
+    driver.read_kernel_log(true);
+    driver.decide(&mut scheduler);
     let interrupted = scheduler.interrupted();
+    let kernel_splats = scheduler.kernel_splats().to_vec();
     let jobs = scheduler.into_records();
     for rec in &jobs {
         if let Some(last) = rec.last_attempt() {
@@ -148,6 +173,7 @@ pub fn run_with_signals(
         tolerance_usecs: settings.tolerance_usecs,
         interrupted,
         jobs,
+        kernel_splats,
     };
     (driver.sink)(&RunnerEvent::RunFinished {
         record: record.clone(),
@@ -163,6 +189,7 @@ struct Driver<'a, 's> {
     processes: Vec<Option<JobProcess>>,
     /// What happened, for the scheduler.
     events: VecDeque<SchedulerEvent>,
+    kernel_log: Option<KernelLog>,
     sink: &'s mut dyn FnMut(&RunnerEvent),
 }
 
@@ -236,6 +263,7 @@ impl Driver<'_, '_> {
         let mut fds: Vec<PollFd> = signals
             .fd()
             .into_iter()
+            .chain(self.kernel_log.as_ref().and_then(KernelLog::fd))
             .chain(processes.flat_map(|p| p.poll_fds()))
             .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
             .collect();
@@ -251,6 +279,7 @@ impl Driver<'_, '_> {
     fn look(&mut self, signals: &mut dyn SignalSource) {
         self.events
             .extend(signals.take().into_iter().map(SchedulerEvent::Signal));
+        self.read_kernel_log(false);
         let now = Instant::now();
         for job in 0..self.processes.len() {
             let Some(p) = self.processes[job].as_mut() else {
@@ -269,6 +298,25 @@ impl Driver<'_, '_> {
             }
         }
         self.events.push_back(SchedulerEvent::Tick);
+    }
+}
+
+impl Driver<'_, '_> {
+    /// The splats the kernel's log completed since the last look (and, at the
+    /// `end`, the one still open).
+    fn read_kernel_log(&mut self, end: bool) {
+        let Some(log) = self.kernel_log.as_mut() else {
+            return;
+        };
+        let mut splats = log.read(unix_now());
+        if end {
+            splats.extend(log.finish());
+        }
+        self.events.extend(
+            splats
+                .into_iter()
+                .map(|s| SchedulerEvent::KernelSplat(Box::new(s))),
+        );
     }
 }
 

@@ -10,6 +10,7 @@
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
 //!   [`job_child`] in its [`sandbox`];
+//! - [`kernel_log`]: kernel splats read while the run goes on;
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
@@ -21,6 +22,7 @@ pub mod discover;
 pub mod driver;
 pub mod durations;
 pub mod job_child;
+pub mod kernel_log;
 pub mod model;
 pub mod packetdrill;
 pub mod preflight;

@@ -46,7 +46,8 @@ pub struct Job {
     pub timeout: Option<Duration>,
     /// Set inside the job's namespace before the script runs.
     pub sysctls: Vec<(String, String)>,
-    pub xfail_reason: Option<String>,
+    /// Set when the suite expects the job may fail, and how sure it is.
+    pub xfail: Option<ExpectedFailure>,
     /// Set when the job is listed but will not run.
     pub skip_reason: Option<String>,
     /// Set when the script cannot be run at all (e.g. two `--ip_version=` lines,
@@ -62,6 +63,27 @@ impl Job {
             self.id.suite, self.id.script, self.id.ip_version
         )
     }
+}
+
+/// How sure a suite is that a job fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expectation {
+    /// It fails, for a known reason (a feature the kernel lacks, a known bug): a
+    /// failure is XFAIL, and a pass is XPASS, which fails the run (the reason is
+    /// stale), as kselftest's `KSFT_XPASS`.
+    Fails,
+    /// It may fail (timing on a slow machine, `KSFT_MACHINE_SLOW`): a failure is
+    /// XFAIL, a pass stays a plain pass, as the kernel's `ksft_runner.sh` does.
+    MayFail,
+}
+
+/// Why and how surely a job is expected to fail (`suite.toml`'s `[[xfail]]`
+/// entries, or `KSFT_MACHINE_SLOW`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExpectedFailure {
+    pub reason: String,
+    pub expectation: Expectation,
 }
 
 /// How one attempt of a job ended.
@@ -211,6 +233,9 @@ pub enum Verdict {
     Timeout,
     /// The job process crashed.
     Error,
+    /// The run stopped (a signal) or had not come this far (a report written
+    /// while it runs) before this job had a result.
+    NotRun,
 }
 
 impl Verdict {
@@ -288,6 +313,41 @@ pub enum StopSignal {
     Hangup,
 }
 
+impl StopSignal {
+    /// The signal's number.
+    pub fn number(self) -> i32 {
+        match self {
+            StopSignal::Interrupt => libc::SIGINT,
+            StopSignal::Terminate => libc::SIGTERM,
+            StopSignal::Hangup => libc::SIGHUP,
+        }
+    }
+
+    /// `SIGINT`, `SIGTERM`, `SIGHUP`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// A warning, BUG, oops or sanitizer report the kernel logged while the run went
+/// on (see [`crate::kernel_log`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KernelSplat {
+    /// When netdrill read its first line, seconds since the Unix epoch.
+    pub at_unix: f64,
+    /// Its first line, e.g. `WARNING: CPU: 1 PID: 42 at net/ipv4/tcp.c:123 ...`.
+    pub title: String,
+    /// The first five function names of its stack (NIPA's crash fingerprint,
+    /// `fn1:fn2:...`); empty when no frame was logged.
+    pub fingerprint: String,
+    /// Its lines as `dmesg` prints them.
+    pub text: String,
+}
+
 /// A whole run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -299,11 +359,18 @@ pub struct RunRecord {
     /// `--tolerance_usecs` in effect (packetdrill's default 4000 unless overridden).
     pub tolerance_usecs: u64,
     /// The signal that interrupted the run (Ctrl-C is SIGINT), if one did: jobs
-    /// that never ran are then absent.
+    /// that had no result then are [`Verdict::NotRun`].
     pub interrupted: Option<StopSignal>,
-    /// In discovery order (suite, script, IP version).
+    /// Every job, in discovery order (suite, script, IP version).
     pub jobs: Vec<JobRecord>,
+    /// What the kernel logged that looks like a bug, in the order it came.
+    #[serde(default)]
+    pub kernel_splats: Vec<KernelSplat>,
 }
+
+/// A splat counts for a job whose attempt ended at most this long before it:
+/// a network namespace is torn down after its last process is gone.
+pub const SPLAT_AFTER_JOB_SECS: f64 = 1.0;
 
 impl RunRecord {
     pub fn count(&self, verdict: Verdict) -> usize {
@@ -314,6 +381,26 @@ impl RunRecord {
     pub fn success(&self) -> bool {
         self.interrupted.is_none() && self.jobs.iter().all(|j| j.verdict.is_success())
     }
+
+    /// Whether every job has a result (the run was not stopped, and the
+    /// record is not a snapshot taken while it ran).
+    pub fn complete(&self) -> bool {
+        self.interrupted.is_none() && self.jobs.iter().all(|j| j.verdict != Verdict::NotRun)
+    }
+
+    /// The kernel splats logged while one of the job's attempts ran (or within
+    /// [`SPLAT_AFTER_JOB_SECS`] after it ended, while its namespace went away).
+    pub fn splats_during<'a>(
+        &'a self,
+        job: &'a JobRecord,
+    ) -> impl Iterator<Item = &'a KernelSplat> {
+        self.kernel_splats.iter().filter(move |s| {
+            job.attempts.iter().any(|a| {
+                let end = a.start_unix + a.duration_secs.max(0.0) + SPLAT_AFTER_JOB_SECS;
+                s.at_unix >= a.start_unix && s.at_unix <= end
+            })
+        })
+    }
 }
 
 /// What the scheduler tells reporters while a run goes on.
@@ -322,6 +409,11 @@ pub enum RunnerEvent {
     RunStarted {
         total_jobs: usize,
         jobs_at_once: usize,
+        /// Wall-clock start, seconds since the Unix epoch.
+        start_unix: f64,
+        /// Every job in discovery order, each as [`Verdict::NotRun`] (what a
+        /// report written while the run goes on says of the jobs to come).
+        planned: Vec<JobRecord>,
     },
     JobStarted {
         id: JobId,
@@ -342,6 +434,10 @@ pub enum RunnerEvent {
     },
     /// Ctrl-C: no new jobs start.
     Interrupted,
+    /// The kernel logged a splat.
+    KernelSplat {
+        splat: KernelSplat,
+    },
     RunFinished {
         record: RunRecord,
     },

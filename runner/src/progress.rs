@@ -2,10 +2,71 @@
 //! running now when its stream is a terminal, plain lines otherwise; a summary of
 //! the failures and a closing count line at the end. The display goes to stdout,
 //! or to stderr when a report is written to stdout (`--ktap -`).
+//!
+//! How much it says ([`Verbosity`]: `-q` only what did not pass and the count
+//! line, `-v` also each job as it starts), and whether verdicts are coloured
+//! ([`ColorChoice`]: `--color`, `NO_COLOR`), are the caller's choice.
 
 use crate::model::{JobId, JobRecord, RunRecord, RunnerEvent, Verdict};
+use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
+
+/// How much the display says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// `-q`: the jobs that did not pass, the failures and the count line.
+    Quiet,
+    /// A line per job (or a bar on a terminal), the failures, the counts.
+    #[default]
+    Normal,
+    /// `-v`: also each job as it starts and the retries' reasons in full.
+    Verbose,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the display is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a display on a stream that is (or not) a terminal,
+    /// given the value of `NO_COLOR` (any non-empty value turns colour off in
+    /// `auto`, as no-color.org asks).
+    pub fn enabled(self, terminal: bool, no_color: Option<&str>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && no_color.is_none_or(str::is_empty),
+        }
+    }
+}
+
+/// The style of a verdict word.
+fn verdict_style(v: Verdict) -> Style {
+    match v {
+        Verdict::Pass | Verdict::Xfail => Style::new().green(),
+        Verdict::Flaky => Style::new().yellow().bold(),
+        Verdict::Skip | Verdict::NotRun => Style::new().cyan(),
+        Verdict::Fail | Verdict::Xpass | Verdict::Timeout | Verdict::Error => {
+            Style::new().red().bold()
+        }
+    }
+}
+
+/// `N job` or `N jobs`.
+pub fn jobs(n: usize) -> String {
+    if n == 1 {
+        "1 job".into()
+    } else {
+        format!("{n} jobs")
+    }
+}
 
 /// Counts shown while running.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +84,7 @@ impl Counts {
             Verdict::Flaky => self.flaky += 1,
             Verdict::Skip => self.skipped += 1,
             Verdict::Fail | Verdict::Xpass | Verdict::Timeout | Verdict::Error => self.failed += 1,
+            Verdict::NotRun => {}
         }
     }
 }
@@ -62,7 +124,25 @@ pub fn result_line(rec: &JobRecord) -> String {
         Verdict::Fail => format!("FAIL {name} ({secs:.2}s): {headline}"),
         Verdict::Timeout => format!("TIMEOUT {name} ({secs:.2}s): {headline}"),
         Verdict::Error => format!("ERROR {name} ({secs:.2}s): {headline}"),
+        Verdict::NotRun => format!("not run {name}"),
     }
+}
+
+/// [`result_line`] with its verdict word coloured.
+pub fn colored_result_line(rec: &JobRecord) -> String {
+    let line = result_line(rec);
+    let word_end = if rec.verdict == Verdict::NotRun {
+        "not run".len()
+    } else {
+        line.find(' ').unwrap_or(line.len())
+    };
+    let (word, rest) = line.split_at(word_end);
+    format!(
+        "{}{rest}",
+        verdict_style(rec.verdict)
+            .force_styling(true)
+            .apply_to(word)
+    )
 }
 
 /// The end-of-run summary: each failure with its script line and message, then
@@ -72,7 +152,7 @@ pub fn summary(record: &RunRecord) -> String {
     let failures: Vec<&JobRecord> = record
         .jobs
         .iter()
-        .filter(|j| !j.verdict.is_success())
+        .filter(|j| !j.verdict.is_success() && j.verdict != Verdict::NotRun)
         .collect();
     if !failures.is_empty() {
         out.push_str("\nFailures:\n");
@@ -119,12 +199,17 @@ pub fn summary(record: &RunRecord) -> String {
             extra.push(format!("{} {what}", c(v)));
         }
     }
-    if record.interrupted.is_some() {
-        out.push_str("\nInterrupted: jobs that did not finish are not counted.\n");
+    let not_run = c(Verdict::NotRun);
+    if let Some(signal) = record.interrupted {
+        out.push_str(&format!(
+            "\nInterrupted by {}: {} not run.\n",
+            signal.name(),
+            jobs(not_run)
+        ));
     }
     out.push_str(&format!(
-        "\nran {} jobs in {:.2}s",
-        record.jobs.len(),
+        "\nran {} in {:.2}s",
+        jobs(record.jobs.len() - not_run),
         (record.end_unix - record.start_unix).max(0.0)
     ));
     if !extra.is_empty() {
@@ -161,6 +246,8 @@ pub struct Progress {
     counts: Counts,
     running: Vec<JobId>,
     out: Box<dyn Write + Send>,
+    verbosity: Verbosity,
+    color: bool,
 }
 
 impl Progress {
@@ -197,6 +284,31 @@ impl Progress {
             counts: Counts::default(),
             running: Vec::new(),
             out,
+            verbosity: Verbosity::Normal,
+            color: false,
+        }
+    }
+
+    /// Say this much, in colour or not.
+    pub fn with(mut self, verbosity: Verbosity, color: bool) -> Progress {
+        self.verbosity = verbosity;
+        self.color = color;
+        self
+    }
+
+    fn line_of(&self, rec: &JobRecord) -> String {
+        if self.color {
+            colored_result_line(rec)
+        } else {
+            result_line(rec)
+        }
+    }
+
+    fn word(&self, word: &str, style: Style) -> String {
+        if self.color {
+            style.force_styling(true).apply_to(word).to_string()
+        } else {
+            word.to_string()
         }
     }
 
@@ -231,50 +343,73 @@ impl Progress {
             RunnerEvent::RunStarted {
                 total_jobs,
                 jobs_at_once,
+                ..
             } => {
                 if let Some(pb) = &self.bar {
                     pb.set_length(*total_jobs as u64);
-                } else {
+                } else if self.verbosity != Verbosity::Quiet {
                     self.say(&format!(
-                        "running {total_jobs} jobs, {jobs_at_once} at once"
+                        "running {}, {jobs_at_once} at once",
+                        jobs(*total_jobs)
                     ));
                 }
             }
-            RunnerEvent::JobStarted { id, .. } => {
+            RunnerEvent::JobStarted { id, attempt } => {
                 self.running.push(id.clone());
+                if self.verbosity == Verbosity::Verbose && self.bar.is_none() {
+                    self.say(&format!("start {} (try {attempt})", id.display_name()));
+                }
                 self.refresh();
             }
             RunnerEvent::JobSlow { id, elapsed_secs } => {
+                let word = self.word("SLOW", Style::new().yellow());
                 self.say(&format!(
-                    "SLOW {} still running after {elapsed_secs:.0}s",
+                    "{word} {} still running after {elapsed_secs:.0}s",
                     id.display_name()
                 ));
             }
             RunnerEvent::AttemptFailed { id, attempt } => {
                 self.running.retain(|r| r != id);
-                let headline = attempt.message.lines().next().unwrap_or("");
-                self.say(&format!(
-                    "RETRY {} (try {} failed: {headline})",
-                    id.display_name(),
-                    attempt.number
-                ));
+                if self.verbosity != Verbosity::Quiet {
+                    let word = self.word("RETRY", Style::new().yellow());
+                    let why = if self.verbosity == Verbosity::Verbose {
+                        attempt.message.trim_end()
+                    } else {
+                        attempt.message.lines().next().unwrap_or("")
+                    };
+                    self.say(&format!(
+                        "{word} {} (try {} failed: {why})",
+                        id.display_name(),
+                        attempt.number
+                    ));
+                }
                 self.refresh();
             }
             RunnerEvent::JobFinished { record } => {
                 self.running.retain(|r| r != &record.id);
                 self.counts.add(record.verdict);
+                let quiet_pass = self.verbosity == Verbosity::Quiet
+                    && matches!(
+                        record.verdict,
+                        Verdict::Pass | Verdict::Xfail | Verdict::Skip
+                    );
+                let line = self.line_of(record);
                 if let Some(pb) = &self.bar {
                     pb.inc(1);
-                    if record.verdict != Verdict::Pass {
-                        pb.println(result_line(record));
+                    if record.verdict != Verdict::Pass && !quiet_pass {
+                        pb.println(line);
                     }
-                } else {
-                    self.say(&result_line(record));
+                } else if !quiet_pass {
+                    self.say(&line);
                 }
                 self.refresh();
             }
             RunnerEvent::Interrupted => {
                 self.say("interrupted: no new jobs; stopping the running ones");
+            }
+            RunnerEvent::KernelSplat { splat } => {
+                let word = self.word("KERNEL", Style::new().red().bold());
+                self.say(&format!("{word} {}", splat.title));
             }
             RunnerEvent::RunFinished { record } => {
                 if let Some(pb) = self.bar.take() {
@@ -346,6 +481,7 @@ mod tests {
             tolerance_usecs: 4000,
             interrupted: None,
             jobs: vec![ok, bad, skip],
+            kernel_splats: vec![],
         };
         let s = summary(&record);
         assert!(
@@ -356,5 +492,68 @@ mod tests {
             s.ends_with("\nran 3 jobs in 2.50s\n1 passed, 1 failed, 1 skipped\n"),
             "{s}"
         );
+        assert_eq!(jobs(1), "1 job");
+        assert_eq!(jobs(0), "0 jobs");
+    }
+
+    #[test]
+    fn colour_follows_the_choice_the_terminal_and_no_color() {
+        assert!(ColorChoice::Auto.enabled(true, None));
+        assert!(ColorChoice::Auto.enabled(true, Some("")));
+        assert!(!ColorChoice::Auto.enabled(true, Some("1")));
+        assert!(!ColorChoice::Auto.enabled(false, None));
+        assert!(ColorChoice::Always.enabled(false, Some("1")));
+        assert!(!ColorChoice::Never.enabled(true, None));
+        let bad = rec("b.pkt", Verdict::Fail, Some(7), "b.pkt:7: error");
+        assert_eq!(
+            colored_result_line(&bad),
+            "\u{1b}[31m\u{1b}[1mFAIL\u{1b}[0m b.pkt ipv4 (1.23s): b.pkt:7: error"
+        );
+    }
+
+    #[test]
+    fn quiet_shows_only_what_did_not_pass() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let mut p = Progress::new(false, Box::new(buf.clone())).with(Verbosity::Quiet, false);
+        p.event(&RunnerEvent::RunStarted {
+            total_jobs: 1,
+            jobs_at_once: 1,
+            start_unix: 0.0,
+            planned: vec![],
+        });
+        p.event(&RunnerEvent::JobFinished {
+            record: rec("a.pkt", Verdict::Pass, None, ""),
+        });
+        p.event(&RunnerEvent::JobFinished {
+            record: rec("b.pkt", Verdict::Fail, Some(7), "b.pkt:7: error"),
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text, "FAIL b.pkt ipv4 (1.23s): b.pkt:7: error\n");
+        let buf = Buf::default();
+        let mut p = Progress::new(false, Box::new(buf.clone())).with(Verbosity::Verbose, false);
+        p.event(&RunnerEvent::RunStarted {
+            total_jobs: 1,
+            jobs_at_once: 1,
+            start_unix: 0.0,
+            planned: vec![],
+        });
+        p.event(&RunnerEvent::JobStarted {
+            id: rec("a.pkt", Verdict::Pass, None, "").id,
+            attempt: 1,
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text, "running 1 job, 1 at once\nstart a.pkt ipv4 (try 1)\n");
     }
 }

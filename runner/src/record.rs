@@ -5,7 +5,7 @@
 //! attempt forwarded ([`Packets`]). Plain functions over data: the scheduler
 //! calls them, nothing here starts or watches a process.
 
-use crate::model::{Attempt, AttemptResult, FailureKind, Job, JobRecord, Verdict};
+use crate::model::{Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, Verdict};
 use crate::protocol::PACKET_CAPTURE_LIMIT;
 use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Outcome, PacketDirection};
 use std::fmt;
@@ -228,17 +228,20 @@ pub fn last_words(log: &str) -> Option<String> {
         .map(String::from)
 }
 
-/// The verdict of a job from its attempts.
-pub fn verdict_of(attempts: &[Attempt], xfail: bool) -> Verdict {
+/// The verdict of a job from its attempts and what its suite expects of it: an
+/// expected failure is XFAIL; a pass is XPASS only when the failure was
+/// certain ([`Expectation::Fails`]), a plain pass when it was only possible
+/// ([`Expectation::MayFail`], as `ksft_runner.sh` under `KSFT_MACHINE_SLOW`).
+pub fn verdict_of(attempts: &[Attempt], expected: Option<Expectation>) -> Verdict {
     let Some(last) = attempts.last() else {
         return Verdict::Error;
     };
-    match (last.result, xfail) {
-        (AttemptResult::Pass, true) => Verdict::Xpass,
-        (AttemptResult::Pass, false) if attempts.len() > 1 => Verdict::Flaky,
-        (AttemptResult::Pass, false) => Verdict::Pass,
-        (AttemptResult::Fail, true) => Verdict::Xfail,
-        (AttemptResult::Fail, false) => Verdict::Fail,
+    match (last.result, expected) {
+        (AttemptResult::Pass, Some(Expectation::Fails)) => Verdict::Xpass,
+        (AttemptResult::Pass, _) if attempts.len() > 1 => Verdict::Flaky,
+        (AttemptResult::Pass, _) => Verdict::Pass,
+        (AttemptResult::Fail, Some(_)) => Verdict::Xfail,
+        (AttemptResult::Fail, None) => Verdict::Fail,
         (AttemptResult::Timeout, _) => Verdict::Timeout,
         (AttemptResult::Crash, _) => Verdict::Error,
     }
@@ -252,7 +255,7 @@ pub fn job_record(job: &Job, verdict: Verdict, attempts: Vec<Attempt>) -> JobRec
         args: job.args.clone(),
         verdict,
         skip_reason: job.skip_reason.clone(),
-        xfail_reason: job.xfail_reason.clone(),
+        xfail_reason: job.xfail.as_ref().map(|x| x.reason.clone()),
         attempts,
         replay_command: replay_command(job),
     }
@@ -313,20 +316,26 @@ mod tests {
     #[test]
     fn verdicts() {
         use AttemptResult::*;
-        assert_eq!(verdict_of(&[attempt(Pass)], false), Verdict::Pass);
+        let fails = Some(Expectation::Fails);
+        let may_fail = Some(Expectation::MayFail);
+        assert_eq!(verdict_of(&[attempt(Pass)], None), Verdict::Pass);
         assert_eq!(
-            verdict_of(&[attempt(Fail), attempt(Pass)], false),
+            verdict_of(&[attempt(Fail), attempt(Pass)], None),
             Verdict::Flaky
         );
         assert_eq!(
-            verdict_of(&[attempt(Fail), attempt(Fail)], false),
+            verdict_of(&[attempt(Fail), attempt(Fail)], None),
             Verdict::Fail
         );
-        assert_eq!(verdict_of(&[attempt(Fail)], true), Verdict::Xfail);
-        assert_eq!(verdict_of(&[attempt(Pass)], true), Verdict::Xpass);
-        assert_eq!(verdict_of(&[attempt(Timeout)], true), Verdict::Timeout);
-        assert_eq!(verdict_of(&[attempt(Crash)], false), Verdict::Error);
-        assert_eq!(verdict_of(&[], false), Verdict::Error);
+        assert_eq!(verdict_of(&[attempt(Fail)], fails), Verdict::Xfail);
+        assert_eq!(verdict_of(&[attempt(Pass)], fails), Verdict::Xpass);
+        assert_eq!(verdict_of(&[attempt(Timeout)], fails), Verdict::Timeout);
+        assert_eq!(verdict_of(&[attempt(Crash)], None), Verdict::Error);
+        assert_eq!(verdict_of(&[], None), Verdict::Error);
+        // A failure that is only possible: failing is XFAIL, passing a pass.
+        assert_eq!(verdict_of(&[attempt(Fail)], may_fail), Verdict::Xfail);
+        assert_eq!(verdict_of(&[attempt(Pass)], may_fail), Verdict::Pass);
+        assert_eq!(verdict_of(&[attempt(Timeout)], may_fail), Verdict::Timeout);
     }
 
     #[test]

@@ -77,6 +77,7 @@ fn nipa_exec(dir: &Path, run: &RunRecord, rc: i32) -> (Output, PathBuf) {
         .env("RESULTS_DIR", &results)
         .env("BRANCH", "net-next-2025-08-01--00-00")
         .env("BASE", "/srv/nipa/base")
+        .env("NETDRILL_LINK", "https://runner.example/nipa/results/29243")
         .env_remove("NETDRILL_ARGS")
         .output()
         .unwrap();
@@ -90,6 +91,8 @@ fn nipa_executor_runs_the_tree_suite_and_names_the_run() {
     let (out, results) = nipa_exec(dir.path(), &run, 1);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let r = results.display();
+    // netdrill itself names the executor and the branch in the run file, and
+    // links it: no post-processing.
     assert_eq!(
         recorded_args(dir.path()),
         [
@@ -103,35 +106,43 @@ fn nipa_executor_runs_the_tree_suite_and_names_the_run() {
             format!("{r}/results.json"),
             "--artifacts".into(),
             format!("{r}/artifacts"),
+            "--executor".into(),
+            "netdrill-packetdrill".into(),
+            "--branch".into(),
+            "net-next-2025-08-01--00-00".into(),
+            "--link".into(),
+            "https://runner.example/nipa/results/29243".into(),
         ]
     );
     // NIPA keeps stdout: the kselftest-shaped TAP is in it.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("TAP version 13\n1..7\n"), "{stdout}");
-    // The run file names the executor and the branch and still reads back.
     let doc = json::parse(&fs::read_to_string(results.join("results.json")).unwrap()).unwrap();
-    assert_eq!(doc.executor, "netdrill-packetdrill");
-    assert_eq!(doc.branch.as_deref(), Some("net-next-2025-08-01--00-00"));
     assert_eq!(doc.results.len(), 7);
     assert!(results.join("junit.xml").is_file());
     assert!(results.join("artifacts").is_dir());
 }
 
 #[test]
-fn nipa_executor_maps_pass_and_all_skipped() {
-    let mut green = fixture::run();
-    green.jobs.retain(|j| j.verdict.is_success());
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _) = nipa_exec(dir.path(), &green, 0);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-
-    let mut skipped = fixture::run();
-    skipped
-        .jobs
-        .retain(|j| j.verdict == netdrill::model::Verdict::Skip);
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _) = nipa_exec(dir.path(), &skipped, 0);
-    assert_eq!(out.status.code(), Some(4), "{out:?}");
+fn nipa_executor_maps_netdrills_status() {
+    let run = fixture::run();
+    for (netdrill, nipa) in [
+        (0, 0),
+        (4, 4),
+        (1, 1),
+        (130, 1),
+        (143, 1),
+        (110, 1),
+        (96, 1),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, _) = nipa_exec(dir.path(), &run, netdrill);
+        assert_eq!(
+            out.status.code(),
+            Some(nipa),
+            "netdrill {netdrill}: {out:?}"
+        );
+    }
 }
 
 #[test]
@@ -252,6 +263,21 @@ fn install_as_packetdrill_links_netdrill() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!dir.path().join("other").exists());
+
+    // A real packetdrill there is left alone, as `netdrill install-as-packetdrill` does.
+    let real = dir.path().join("real");
+    fs::create_dir_all(&real).unwrap();
+    fs::write(real.join("packetdrill"), "binary").unwrap();
+    let out = Command::new(ci("kselftest/install-as-packetdrill.sh"))
+        .arg(&real)
+        .env("NETDRILL", &netdrill)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        fs::read_to_string(real.join("packetdrill")).unwrap(),
+        "binary"
+    );
 }
 
 #[test]
@@ -297,9 +323,19 @@ fn shell_examples_parse() {
         "kselftest/install-as-packetdrill.sh",
         "kselftest/run-kselftest.sh",
         "nipa/netdrill-exec.sh",
+        "nipa/netdrill_executor.py",
         "nightly/nightly.sh",
     ] {
-        let status = Command::new("sh").arg("-n").arg(ci(s)).status().unwrap();
+        let status = if s.ends_with(".py") {
+            let code = format!("import ast; ast.parse(open({:?}).read())", ci(s));
+            Command::new("python3")
+                .arg("-c")
+                .arg(code)
+                .status()
+                .unwrap()
+        } else {
+            Command::new("sh").arg("-n").arg(ci(s)).status().unwrap()
+        };
         assert!(status.success(), "{s}");
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(ci(s)).unwrap().permissions().mode();
@@ -324,6 +360,9 @@ fn example_flags_exist_in_the_real_cli() {
         "--json-full",
         "--artifacts",
         "--retries",
+        "--executor",
+        "--branch",
+        "--link",
     ] {
         assert!(
             help.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))

@@ -185,7 +185,18 @@ fn timeouts_sysctls_and_args_per_job() {
     };
     let jobs = discover(&[dir.path().join("gamma")], &opts).unwrap();
     assert_eq!(jobs[0].timeout, Some(Duration::from_secs(7)));
-    // KSFT_MACHINE_SLOW: the kernel runner's tolerance, and failures expected.
+    // KSFT_MACHINE_SLOW: the kernel runner's tolerance, and failures tolerated
+    // (a pass stays a pass).
     assert_eq!(jobs[0].args.last().unwrap(), "--tolerance_usecs=14000");
-    assert!(jobs[0].xfail_reason.is_some());
+    assert_eq!(
+        jobs[0].xfail.as_ref().map(|x| x.expectation),
+        Some(netdrill::model::Expectation::MayFail)
+    );
+    // A suite entry without `when_slow`/`flaky` says the failure is certain.
+    let jobs = discover(&[dir.path().join("alpha")], &DiscoverOptions::default()).unwrap();
+    let b = jobs.iter().find(|j| j.id.script.starts_with("b_")).unwrap();
+    assert_eq!(
+        b.xfail.as_ref().map(|x| x.expectation),
+        Some(netdrill::model::Expectation::Fails)
+    );
 }

@@ -29,7 +29,8 @@ fn unknown_congestion_control_stops_the_run() {
     .output()
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // nextest's setup error: the machine cannot run these jobs.
+    assert_eq!(out.status.code(), Some(96), "{stderr}");
     assert!(
         stderr.contains("congestion control no_such_cc which this kernel does not have"),
         "{stderr}"

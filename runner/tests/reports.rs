@@ -192,7 +192,7 @@ print(f"timeouts={len(timeout)}")
         "suites=1 name=net/packetdrill cases=14 failures=3 errors=1 skipped=5 xfail=3 flaky=1 rerun=1\n\
          suite tests=14 failures=3 errors=1 skipped=5\n\
          kernel=6.18.0-netdrill version=0.1.0 tolerance=4000\n\
-         failure=tcp_rcv_big_endseq.pkt/ipv4 message=tcp_rcv_big_endseq.pkt:41: error handlin\n\
+         failure=packetdrill.tcp_rcv_big_endseq/ipv4 message=tcp_rcv_big_endseq.pkt:41: error handlin\n\
          body has script packet: True\n\
          timeouts=1\n"
     );
@@ -480,4 +480,66 @@ fn nipa_reads_the_same_subtests_from_ktap_as_the_json_says() {
         .collect();
     assert_eq!(from_text, from_json);
     assert_eq!(from_text.len(), 7);
+}
+
+/// `xmllint --schema` on a JUnit text: whether it validates, and what it said.
+fn xmllint_jenkins(xml: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, xml).unwrap();
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ci/junit/junit-10.xsd");
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint runs (package libxml2-utils; .ci/run installs it)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn strict_junit_validates_against_jenkins_junit_10_xsd() {
+    let strict = Options {
+        junit_strict: true,
+        ..Options::default()
+    };
+    let mut run = fixture::run();
+    let (ok, why) = xmllint_jenkins(&junit::render_with(&run, &strict));
+    assert!(ok, "{why}");
+    // A stopped run too: its jobs that did not run are errors.
+    run.interrupted = Some(netdrill::model::StopSignal::Terminate);
+    run.jobs[13].verdict = netdrill::model::Verdict::NotRun;
+    run.jobs[13].attempts.clear();
+    let xml = junit::render_with(&run, &strict);
+    assert!(xml.contains("type=\"not-run\""), "{xml}");
+    let (ok, why) = xmllint_jenkins(&xml);
+    assert!(ok, "{why}");
+    // The default form carries what the schema does not know (flaky timestamps,
+    // testcase properties): the check can fail.
+    let (ok, why) = xmllint_jenkins(&junit::render(&run));
+    assert!(!ok, "the default form is not Jenkins' strict one");
+    assert!(
+        why.contains("not allowed") || why.contains("not expected"),
+        "{why}"
+    );
+}
+
+#[test]
+fn junit_classnames_split_as_jenkins_splits_them() {
+    assert_eq!(
+        junit::classname("packetdrill", "tcp_inq_client.pkt"),
+        "packetdrill.tcp_inq_client"
+    );
+    assert_eq!(junit::classname("v1.2", "a.b.pkt"), "v1_2.a_b");
+    let xml = junit::render(&fixture::run());
+    assert!(!xml.contains(".pkt\" "), "no classname ends in .pkt");
+    // Every testcase has a time, a skipped one too.
+    for case in xml.split("<testcase ").skip(1) {
+        let head = case.split('>').next().unwrap();
+        assert!(head.contains(" time=\""), "{head}");
+    }
 }

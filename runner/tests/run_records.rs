@@ -105,7 +105,8 @@ fn failing_scripts_give_fail_records() {
         events.first(),
         Some(RunnerEvent::RunStarted {
             total_jobs: 6,
-            jobs_at_once: 3
+            jobs_at_once: 3,
+            ..
         })
     ));
     assert!(matches!(

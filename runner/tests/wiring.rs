@@ -152,7 +152,8 @@ fn report_flags_are_checked_before_running() {
         &[d, "--artifacts", blocker.join("art").to_str().unwrap()],
         tmp.path(),
     );
-    assert_eq!(code, Some(2));
+    // A folder that cannot be made: a setup error, said before anything runs.
+    assert_eq!(code, Some(96));
     assert!(stderr.contains("netdrill: --artifacts "), "{stderr}");
     assert!(!stderr.contains("running"), "{stderr}");
 }
@@ -177,7 +178,8 @@ fn an_unwritable_report_is_an_error_after_the_run() {
         ],
         tmp.path(),
     );
-    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    // Not a test failure's status: nextest's "writing output failed".
+    assert_eq!(code, Some(110), "{stdout}\n{stderr}");
     assert!(
         stderr.contains(&format!("netdrill: --junit {}", bad.display())),
         "{stderr}"
@@ -258,6 +260,32 @@ fn failed_attempts_leave_artifacts_with_a_pcap_of_the_handshake() {
     assert!(has("192.168.0.1", "S."), "no SYN-ACK in:\n{dump}");
     assert!(has("192.0.2.1", "."), "no ACK in:\n{dump}");
     assert!(has("192.168.0.1", "P."), "no data segment in:\n{dump}");
+    // One clock, microseconds as declared, time order: the SYN-ACK (the kernel's
+    // timestamp) never comes before the SYN that caused it (its injection).
+    let pcap = std::fs::read(folder.join("packets.pcap")).unwrap();
+    assert_eq!(
+        &pcap[..4],
+        &0xa1b2_c3d4u32.to_le_bytes(),
+        "a microsecond pcap"
+    );
+    let mut times = Vec::new();
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let word = |i: usize| u32::from_le_bytes(pcap[at + i..at + i + 4].try_into().unwrap());
+        assert!(word(4) < 1_000_000, "microseconds: {}", word(4));
+        times.push(u64::from(word(0)) * 1_000_000 + u64::from(word(4)));
+        at += 16 + word(8) as usize;
+    }
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}\n{dump}");
+    let syn = tcp
+        .iter()
+        .position(|l| l.contains("IP 192.0.2.1.") && l.contains("Flags [S],"))
+        .unwrap();
+    let syn_ack = tcp
+        .iter()
+        .position(|l| l.contains("IP 192.168.0.1.") && l.contains("Flags [S.],"))
+        .unwrap();
+    assert!(syn < syn_ack, "{dump}");
 
     // The record names the folder.
     let doc = json::parse(&std::fs::read_to_string(&json_path).unwrap()).unwrap();

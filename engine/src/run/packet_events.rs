@@ -171,10 +171,14 @@ impl Runtime<'_> {
         if let Some(memo) = tcp_memo(&packet) {
             self.state.sockets[id].last_injected_tcp = Some(memo);
         }
+        // The packet's time is when its write starts: the kernel handles it
+        // (and may answer, with a later kernel timestamp) before the write
+        // returns, so a reply never seems to precede its cause.
+        let injected_at = super::clock::now_usecs();
         self.netdev.inject(packet.bytes())?;
         self.observer.packet(
             PacketDirection::Injected,
-            super::clock::now_usecs() as i128 * 1000,
+            injected_at as i128 * 1000,
             packet.bytes(),
         );
         Ok(())
@@ -412,12 +416,13 @@ impl Runtime<'_> {
         let dst = self.live_end(id, true);
         let packet =
             reset_packet(src, dst, seq, ack, window).map_err(|e| RunError::Reset(e).unlocated())?;
+        let injected_at = super::clock::now_usecs();
         self.netdev
             .inject(packet.bytes())
             .map_err(|e| RunError::Device(e).unlocated())?;
         self.observer.packet(
             PacketDirection::Injected,
-            super::clock::now_usecs() as i128 * 1000,
+            injected_at as i128 * 1000,
             packet.bytes(),
         );
         Ok(())

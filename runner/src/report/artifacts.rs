@@ -2,13 +2,17 @@
 //! `DIR/<suite>/<script>/<ip version>/attempt-<N>/`, holding
 //!
 //! - `log.txt`: what the job printed, then the diagnostic;
-//! - `packets.pcap`: every packet on tun0 (classic pcap, nanosecond timestamps,
-//!   `LINKTYPE_RAW`: each record is a bare IPv4 or IPv6 packet), readable by
-//!   tcpdump and Wireshark; `packets.txt` lists them with their direction, which
-//!   pcap cannot carry;
+//! - `packets.pcap`: every packet on tun0 (classic pcap, microsecond
+//!   timestamps, `LINKTYPE_RAW`: each record is a bare IPv4 or IPv6 packet),
+//!   readable by tcpdump and Wireshark; `packets.txt` lists them with their
+//!   direction, which pcap cannot carry. Both are in time order on one clock
+//!   (`CLOCK_REALTIME` at the engine's microsecond resolution: a sniffed
+//!   packet's kernel timestamp, an injected packet's moment of injection), so
+//!   an answer never comes before the packet that caused it;
 //! - `expected-vs-actual.txt`: the script packet and the actual packet of a
 //!   mismatch side by side, one field a row (when the engine reported a
-//!   [`Mismatch`]);
+//!   [`Mismatch`]); when the kernel sent several segments the script packet
+//!   could not be merged from, one table per segment;
 //! - `replay.sh`: the one command that replays this job alone.
 
 use super::headline;
@@ -20,8 +24,9 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// pcap's magic for nanosecond timestamps.
-const PCAP_MAGIC_NANOS: u32 = 0xa1b2_3c4d;
+/// pcap's magic for microsecond timestamps (the resolution of the engine's
+/// packet times).
+const PCAP_MAGIC_MICROS: u32 = 0xa1b2_c3d4;
 /// LINKTYPE_RAW: the packet starts with an IPv4 or IPv6 header.
 const LINKTYPE_RAW: u32 = 101;
 const SNAPLEN: u32 = 262_144;
@@ -52,10 +57,13 @@ pub fn write<B: AsRef<[u8]>>(
     }
     fs::write(folder.join("log.txt"), log)?;
 
+    // In time order: a packet sniffed before an injection may be read after it.
+    let mut in_order: Vec<&(PacketDirection, i128, B)> = packets.iter().collect();
+    in_order.sort_by_key(|p| p.1);
     let mut pcap = Vec::new();
-    write_pcap(&mut pcap, packets)?;
+    write_pcap(&mut pcap, &in_order)?;
     fs::write(folder.join("packets.pcap"), pcap)?;
-    fs::write(folder.join("packets.txt"), packet_list(packets))?;
+    fs::write(folder.join("packets.txt"), packet_list(&in_order))?;
 
     if let Some(mismatch) = &attempt.mismatch {
         let side_by_side = expected_vs_actual(headline(&attempt.message), mismatch);
@@ -92,23 +100,26 @@ fn path_component(s: &str) -> String {
     }
 }
 
-/// Classic pcap with nanosecond timestamps and raw IP link type.
-pub fn write_pcap<B: AsRef<[u8]>>(
+/// Classic pcap with microsecond timestamps and raw IP link type, the
+/// packets in the order given. `packets` are `(direction, unix nanoseconds,
+/// IP packet)`.
+pub fn write_pcap<P: std::borrow::Borrow<(PacketDirection, i128, B)>, B: AsRef<[u8]>>(
     out: &mut impl Write,
-    packets: &[(PacketDirection, i128, B)],
+    packets: &[P],
 ) -> io::Result<()> {
-    out.write_all(&PCAP_MAGIC_NANOS.to_le_bytes())?;
+    out.write_all(&PCAP_MAGIC_MICROS.to_le_bytes())?;
     out.write_all(&2u16.to_le_bytes())?;
     out.write_all(&4u16.to_le_bytes())?;
     out.write_all(&0i32.to_le_bytes())?; // thiszone
     out.write_all(&0u32.to_le_bytes())?; // sigfigs
     out.write_all(&SNAPLEN.to_le_bytes())?;
     out.write_all(&LINKTYPE_RAW.to_le_bytes())?;
-    for (_, nanos, bytes) in packets {
+    for p in packets {
+        let (_, nanos, bytes) = p.borrow();
         let bytes = bytes.as_ref();
-        let nanos = (*nanos).clamp(0, i128::from(u32::MAX) * 1_000_000_000 + 999_999_999);
-        let secs = (nanos / 1_000_000_000) as u32;
-        let frac = (nanos % 1_000_000_000) as u32;
+        let micros = (*nanos / 1000).clamp(0, i128::from(u32::MAX) * 1_000_000 + 999_999);
+        let secs = (micros / 1_000_000) as u32;
+        let frac = (micros % 1_000_000) as u32;
         let orig = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         let kept = &bytes[..bytes.len().min(SNAPLEN as usize)];
         out.write_all(&secs.to_le_bytes())?;
@@ -121,10 +132,14 @@ pub fn write_pcap<B: AsRef<[u8]>>(
 }
 
 /// One line per packet: number, seconds since the first packet, direction, length.
-fn packet_list<B: AsRef<[u8]>>(packets: &[(PacketDirection, i128, B)]) -> String {
+fn packet_list<B: AsRef<[u8]>>(packets: &[&(PacketDirection, i128, B)]) -> String {
     let first = packets.first().map(|p| p.1).unwrap_or(0);
-    let mut s = String::from("# n  seconds  direction  bytes\n");
-    for (i, (dir, nanos, bytes)) in packets.iter().enumerate() {
+    let mut s = String::from(
+        "# packets.pcap's packets, in time order: seconds since the first (a sniffed packet's kernel\n\
+         # timestamp, an injected packet's moment of injection; one clock, microseconds)\n\
+         # n  seconds  direction  bytes\n",
+    );
+    for (i, (dir, nanos, bytes)) in packets.iter().copied().enumerate() {
         let rel = nanos - first;
         let dir = match dir {
             PacketDirection::Injected => "injected (script -> kernel)",
@@ -144,29 +159,73 @@ fn packet_list<B: AsRef<[u8]>>(packets: &[(PacketDirection, i128, B)]) -> String
 
 /// The packets of a mismatch side by side, under the failure's headline: one row
 /// per field (TCP options one row each), `|` where both agree, `!` where they
-/// differ, `<` / `>` where only the script / only the kernel has the field.
+/// differ, `<` / `>` where only the script / only the kernel has the field. When
+/// the kernel sent several segments the script packet could not be merged from
+/// (one a line in [`Mismatch::actual_packet`]), the script packet is set
+/// against each in turn.
 pub fn expected_vs_actual(headline: &str, mismatch: &Mismatch) -> String {
     let script = mismatch.script_packet.trim();
-    let actual = mismatch.actual_packet.as_deref().map(str::trim);
+    let segments: Vec<&str> = mismatch
+        .actual_packet
+        .as_deref()
+        .map(|a| a.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
+    let mut out = String::new();
+    out.push_str(headline);
+    out.push_str("\n\n");
+    if segments.is_empty() {
+        side_by_side(&mut out, script, None, "actual packet (none)");
+    }
+    for (i, segment) in segments.iter().enumerate() {
+        let title = if segments.len() == 1 {
+            "actual packet".to_string()
+        } else {
+            format!("actual segment {} of {}", i + 1, segments.len())
+        };
+        if i > 0 {
+            out.push('\n');
+        }
+        side_by_side(&mut out, script, Some(segment), &title);
+    }
+    out.push('\n');
+    out.push_str("script packet: ");
+    out.push_str(script);
+    out.push('\n');
+    match segments.as_slice() {
+        [] => {}
+        [one] => {
+            out.push_str("actual packet: ");
+            out.push_str(one);
+            out.push('\n');
+        }
+        many => {
+            out.push_str(&format!(
+                "actual packets ({} segments the script packet could not be merged from):\n",
+                many.len()
+            ));
+            for segment in many {
+                out.push_str("  ");
+                out.push_str(segment);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// One table: the script packet's fields against one actual packet's.
+fn side_by_side(out: &mut String, script: &str, actual: Option<&str>, right_title: &str) {
     let rows = field_rows(
         &packet_fields(script),
         &actual.map(packet_fields).unwrap_or_default(),
     );
     let left_title = "script packet";
-    let right_title = if actual.is_some() {
-        "actual packet"
-    } else {
-        "actual packet (none)"
-    };
     let width = rows
         .iter()
         .map(|(a, _, _)| a.chars().count())
         .chain([left_title.len()])
         .max()
         .unwrap_or(0);
-    let mut out = String::new();
-    out.push_str(headline);
-    out.push_str("\n\n");
     out.push_str(&format!("{left_title:<width$} | {right_title}\n"));
     out.push_str(&format!(
         "{}-+-{}\n",
@@ -178,16 +237,6 @@ pub fn expected_vs_actual(headline: &str, mismatch: &Mismatch) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push('\n');
-    out.push_str("script packet: ");
-    out.push_str(script);
-    out.push('\n');
-    if let Some(a) = actual {
-        out.push_str("actual packet: ");
-        out.push_str(a);
-        out.push('\n');
-    }
-    out
 }
 
 /// The rows of the side by side: the fields of both packets, aligned by a diff.
@@ -404,6 +453,91 @@ mod tests {
         let side = fs::read_to_string(folder.join("expected-vs-actual.txt")).unwrap();
         assert!(side.starts_with("a.pkt:3: error\n\n"), "{side}");
         assert!(side.contains("\nS             ! S.\n"), "{side}");
+    }
+
+    #[test]
+    fn several_segments_are_each_set_against_the_script_packet() {
+        let m = mismatch(
+            "0.100000 P. 1:2001(2000) ack 1",
+            Some("0.100050 . 1:1001(1000) ack 1\n0.100060 P. 1001:2001(1000) ack 1\n"),
+        );
+        let out = expected_vs_actual("a.pkt:9: error handling packet", &m);
+        assert!(!out.contains("(none)"), "{out}");
+        assert!(
+            out.contains("script packet | actual segment 1 of 2\n"),
+            "{out}"
+        );
+        assert!(out.contains("1:2001(2000)  ! 1:1001(1000)\n"), "{out}");
+        assert!(
+            out.contains("script packet | actual segment 2 of 2\n"),
+            "{out}"
+        );
+        assert!(out.contains("1:2001(2000)  ! 1001:2001(1000)\n"), "{out}");
+        assert!(out.ends_with(
+            "actual packets (2 segments the script packet could not be merged from):\n\
+             \x20 0.100050 . 1:1001(1000) ack 1\n\
+             \x20 0.100060 P. 1001:2001(1000) ack 1\n"
+        ));
+    }
+
+    #[test]
+    fn packets_are_written_in_time_order_in_microseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = JobRecord {
+            id: crate::model::JobId {
+                suite: "s".into(),
+                script: "a.pkt".into(),
+                ip_version: "ipv4".into(),
+            },
+            path: "a.pkt".into(),
+            args: vec![],
+            verdict: crate::model::Verdict::Fail,
+            skip_reason: None,
+            xfail_reason: None,
+            attempts: vec![],
+            replay_command: String::new(),
+        };
+        let attempt = Attempt {
+            number: 1,
+            result: AttemptResult::Fail,
+            start_unix: 0.0,
+            duration_secs: 0.0,
+            cpu_secs: None,
+            max_rss_kib: None,
+            line: None,
+            kind: None,
+            message: String::new(),
+            mismatch: None,
+            log: String::new(),
+            artifacts: None,
+        };
+        // Read in this order; the sniffed one is older.
+        let packets = vec![
+            (
+                PacketDirection::Injected,
+                2_000_000_005_000i128,
+                vec![0x45u8; 20],
+            ),
+            (
+                PacketDirection::Sniffed,
+                2_000_000_001_000i128,
+                vec![0x45u8; 40],
+            ),
+        ];
+        let folder = write(dir.path(), &job, &attempt, &packets).unwrap();
+        let pcap = fs::read(folder.join("packets.pcap")).unwrap();
+        assert_eq!(&pcap[..4], &0xa1b2_c3d4u32.to_le_bytes());
+        let first = &pcap[24..40];
+        assert_eq!(u32::from_le_bytes(first[0..4].try_into().unwrap()), 2000);
+        assert_eq!(u32::from_le_bytes(first[4..8].try_into().unwrap()), 1);
+        assert_eq!(u32::from_le_bytes(first[8..12].try_into().unwrap()), 40);
+        let list = fs::read_to_string(folder.join("packets.txt")).unwrap();
+        assert!(
+            list.ends_with(
+                "1  0.000000  sniffed (kernel -> script)  40\n2  0.000004  injected (script -> kernel)  20\n"
+            ),
+            "{list}"
+        );
     }
 
     #[test]

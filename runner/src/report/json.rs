@@ -8,12 +8,26 @@
 //! the retry's, as NIPA records them; expected failures count as `pass` (NIPA reads
 //! `ok ... # XFAIL` as a pass), unexpected passes as `fail`.
 //!
+//! A test with kernel splats ([`crate::kernel_log`]) logged while one of its jobs
+//! ran has `crashes` (their fingerprints) and counts as `fail`, as NIPA's
+//! `vmksft-p.py` counts a test that crashed the kernel. `link` (with
+//! [`Options::link`]) is the run's URL, and for a test the URL of its newest
+//! artifacts folder when it has one inside the report's folder, else the run's.
+//! Times are seconds rounded to the microsecond.
+//!
+//! A run that did not finish says so: `incomplete: true` (and `interrupted`:
+//! the signal's name, when one stopped it), and its tests that did not run are
+//! `fail` with `not_run: true`, never left out. NIPA ignores fields it does not
+//! know.
+//!
 //! With `full`, each nested entry also carries netdrill's own verdict, reasons, the
 //! replay command and every attempt with its timing and diagnostic; the run carries
-//! the host facts. NIPA ignores fields it does not know.
+//! the host facts and the kernel splats.
 
 use super::{namify, script_groups, Options, ScriptGroup};
-use crate::model::{Attempt, AttemptResult, FailureKind, JobRecord, RunRecord, Verdict};
+use crate::model::{
+    Attempt, AttemptResult, FailureKind, JobRecord, KernelSplat, RunRecord, Verdict,
+};
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -50,6 +64,13 @@ pub struct NipaRun {
     pub end: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Some tests did not run: the run was stopped, or this file was written
+    /// while it went on (and the run may have died since).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
+    /// The signal that stopped the run (`SIGINT`, `SIGTERM`, `SIGHUP`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
     pub results: Vec<NipaTest>,
     /// `--json-full` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +90,12 @@ pub struct NipaTest {
     pub time: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<NipaResult>,
+    /// Fingerprints of the kernel splats logged while its jobs ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crashes: Vec<String>,
+    /// A job of it did not run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_run: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<NipaSubtest>,
 }
@@ -98,6 +125,8 @@ pub struct RunDetails {
     pub interrupted: bool,
     pub start_unix: f64,
     pub end_unix: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kernel_splats: Vec<KernelSplat>,
 }
 
 /// One job in full (`--json-full`).
@@ -168,9 +197,11 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
         start: python_utc(run.start_unix),
         end: python_utc(run.end_unix),
         link: opts.link.clone(),
+        incomplete: !run.complete(),
+        interrupted: run.interrupted.map(|s| s.name().to_string()),
         results: script_groups(run)
             .iter()
-            .map(|g| test_case(g, full, opts))
+            .map(|g| test_case(run, g, full, opts))
             .collect(),
         netdrill: full.then(|| RunDetails {
             hostname: run.host.hostname.clone(),
@@ -179,13 +210,67 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             jobs_at_once: run.jobs_at_once,
             tolerance_usecs: run.tolerance_usecs,
             interrupted: run.interrupted.is_some(),
-            start_unix: run.start_unix,
-            end_unix: run.end_unix,
+            start_unix: micros(run.start_unix),
+            end_unix: micros(run.end_unix),
+            kernel_splats: run.kernel_splats.clone(),
         }),
     }
 }
 
-fn test_case(g: &ScriptGroup<'_>, full: bool, opts: &Options) -> NipaTest {
+/// Seconds rounded to the microsecond (what NIPA and Python's datetime keep).
+pub fn micros(secs: f64) -> f64 {
+    if secs.is_finite() {
+        (secs * 1e6).round() / 1e6
+    } else {
+        0.0
+    }
+}
+
+/// The URL of a test: its newest artifacts folder, when it lies inside the
+/// folder links start from, else the run's.
+fn test_link(g: &ScriptGroup<'_>, opts: &Options) -> Option<String> {
+    let base = opts.link.as_deref()?.trim_end_matches('/');
+    let folder = g
+        .jobs
+        .iter()
+        .flat_map(|j| j.attempts.iter())
+        .filter_map(|a| a.artifacts.as_deref())
+        .next_back()
+        .and_then(|dir| {
+            let root = opts.link_root.as_deref()?;
+            let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+            // The script's folder: its IP versions and attempts are below it.
+            let script_dir = dir.parent()?.parent()?.to_path_buf();
+            script_dir.strip_prefix(&root).ok().map(|p| p.to_path_buf())
+        });
+    Some(match folder {
+        Some(rel) => {
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| percent_encode(&c.as_os_str().to_string_lossy()))
+                .collect();
+            format!("{base}/{}/", parts.join("/"))
+        }
+        None => base.to_string(),
+    })
+}
+
+/// A path component for a URL: unreserved characters as they are, others as
+/// `%XX`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn test_case(run: &RunRecord, g: &ScriptGroup<'_>, full: bool, opts: &Options) -> NipaTest {
     let subtests: Vec<NipaSubtest> = g.jobs.iter().map(|j| subtest(j, full)).collect();
     let worst = |it: &mut dyn Iterator<Item = NipaResult>| it.max_by_key(|r| r.rank());
     let all_skip = subtests.iter().all(|s| s.result == NipaResult::Skip);
@@ -219,17 +304,41 @@ fn test_case(g: &ScriptGroup<'_>, full: bool, opts: &Options) -> NipaTest {
         .filter_map(|j| j.attempts.first())
         .map(|a| a.duration_secs)
         .sum();
+    let mut crashes: Vec<String> = Vec::new();
+    for job in &g.jobs {
+        for splat in run.splats_during(job) {
+            let print = if splat.fingerprint.is_empty() {
+                // NIPA's word for a crash whose stack it could not read.
+                "crash-extract-fail".to_string()
+            } else {
+                splat.fingerprint.clone()
+            };
+            if !crashes.contains(&print) {
+                crashes.push(print);
+            }
+        }
+    }
+    let not_run = g.jobs.iter().any(|j| j.verdict == Verdict::NotRun);
+    // A kernel splat fails the test, as NIPA's executors fail a test that
+    // crashed the kernel.
+    let result = if crashes.is_empty() {
+        result
+    } else {
+        NipaResult::Fail
+    };
     NipaTest {
         test: namify(g.script),
         group: format!("selftests-{}", namify(&opts.collection(g.suite))),
         result,
-        link: None,
+        link: test_link(g, opts),
         time: g
             .jobs
             .iter()
             .any(|j| !j.attempts.is_empty())
-            .then_some(first_secs),
+            .then_some(micros(first_secs)),
         retry,
+        crashes,
+        not_run,
         results: subtests,
     }
 }
@@ -245,6 +354,7 @@ fn subtest(job: &JobRecord, full: bool) -> NipaSubtest {
     let first = job.attempts.first();
     let (result, retry) = match job.verdict {
         Verdict::Skip => (NipaResult::Skip, None),
+        Verdict::NotRun => (NipaResult::Fail, None),
         Verdict::Xfail => (NipaResult::Pass, None),
         Verdict::Xpass => (NipaResult::Fail, None),
         _ => {
@@ -262,7 +372,7 @@ fn subtest(job: &JobRecord, full: bool) -> NipaSubtest {
     NipaSubtest {
         test: namify(&job.id.ip_version),
         result,
-        time: first.map(|a| a.duration_secs),
+        time: first.map(|a| micros(a.duration_secs)),
         retry,
         netdrill: full.then(|| JobDetails {
             verdict: job.verdict,
@@ -280,9 +390,9 @@ fn subtest(job: &JobRecord, full: bool) -> NipaSubtest {
                     number: a.number,
                     result: a.result,
                     start: python_utc(a.start_unix),
-                    start_unix: a.start_unix,
-                    duration_secs: a.duration_secs,
-                    cpu_secs: a.cpu_secs,
+                    start_unix: micros(a.start_unix),
+                    duration_secs: micros(a.duration_secs),
+                    cpu_secs: a.cpu_secs.map(micros),
                     max_rss_kib: a.max_rss_kib,
                     line: a.line,
                     kind: a.kind,
@@ -323,5 +433,22 @@ mod tests {
             "2025-08-01 00:10:03.123456+00:00"
         );
         assert_eq!(python_utc(f64::NAN), "1970-01-01 00:00:00+00:00");
+    }
+
+    #[test]
+    fn times_keep_microseconds() {
+        assert_eq!(micros(1.234_567_89), 1.234568);
+        assert_eq!(micros(0.000_000_4), 0.0);
+        assert_eq!(micros(f64::INFINITY), 0.0);
+        assert_eq!(
+            serde_json::to_string(&micros(2.000_000_9)).unwrap(),
+            "2.000001"
+        );
+    }
+
+    #[test]
+    fn urls_escape_path_components() {
+        assert_eq!(percent_encode("tcp_a b.pkt"), "tcp_a%20b.pkt");
+        assert_eq!(percent_encode("ipv4-x~y"), "ipv4-x~y");
     }
 }

@@ -1,8 +1,12 @@
 //! JUnit XML, written with quick-junit.
 //!
 //! One `<testsuite>` per suite, named after its kselftest collection
-//! (`net/packetdrill`); one `<testcase>` per job with `classname` = the script
-//! (GitLab shows it as the suite) and `name` = the IP version. The mapping:
+//! (`net/packetdrill`), its `time` the wall time from its first job's start to
+//! its last job's end; one `<testcase>` per job with `classname` =
+//! `suite.script` without `.pkt` (`packetdrill.tcp_inq_client`: Jenkins takes
+//! what follows the last dot as the class, GitLab shows it as the suite; other
+//! dots become `_`) and `name` = the IP version. Every testcase has a `time`
+//! (0 for one that did not run). The mapping:
 //!
 //! | verdict | JUnit |
 //! |---|---|
@@ -14,6 +18,13 @@
 //! | skip | `<skipped message="reason"/>` |
 //! | xfail | `<skipped type="xfail" message="expected failure: reason">` |
 //! | xpass | `<failure type="xpass">` |
+//! | not run (the run was stopped, or the report was written while it ran) | `<error type="not-run">` |
+//!
+//! With [`Options::junit_strict`] (`--junit-schema jenkins`) the same report
+//! is written in the form Jenkins' `junit-10.xsd` accepts (`ci/junit/`): no
+//! attributes or elements that schema lacks (`skipped`/`timestamp` on
+//! `<testsuites>`, `timestamp`/`file` and `<properties>` on `<testcase>`,
+//! `time`/`timestamp` on reruns).
 //!
 //! `system-out` holds the job's log (and a GitLab `[[ATTACHMENT|...]]` line per
 //! attempt with artifacts, naming its pcap); properties carry the kernel release, the
@@ -24,7 +35,10 @@ use crate::model::{Attempt, AttemptResult, FailureKind, JobRecord, RunRecord, Ve
 use chrono::{DateTime, FixedOffset};
 use quick_junit::{
     FlakyOrRerun, NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestRerun, TestSuite,
+    XmlString,
 };
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer as XmlWriter;
 use std::time::Duration;
 
 /// The JUnit report with the default [`Options`].
@@ -32,10 +46,21 @@ pub fn render(run: &RunRecord) -> String {
     render_with(run, &Options::default())
 }
 
-/// The JUnit report as XML text.
+/// The JUnit report as XML text ([`Options::junit_strict`]: Jenkins' form).
 pub fn render_with(run: &RunRecord, opts: &Options) -> String {
+    let report = build(run, opts);
+    if opts.junit_strict {
+        return jenkins_xml(&report);
+    }
     // quick-junit writes into a String buffer: only an I/O error could fail it.
-    build(run, opts).to_string().unwrap_or_default()
+    report.to_string().unwrap_or_default()
+}
+
+/// `suite.script` without `.pkt`, dots inside either part made `_` (Jenkins
+/// splits a classname at its last dot into package and class).
+pub fn classname(suite: &str, script: &str) -> String {
+    let stem = script.strip_suffix(".pkt").unwrap_or(script);
+    format!("{}.{}", suite.replace('.', "_"), stem.replace('.', "_"))
 }
 
 /// The typed report (quick-junit can also read a report back, for merging shards).
@@ -47,7 +72,8 @@ pub fn build(run: &RunRecord, opts: &Options) -> Report {
     report.set_time(duration(run.end_unix - run.start_unix));
 
     let mut suites: Vec<TestSuite> = Vec::new();
-    let mut suite_time: Vec<f64> = Vec::new();
+    // Each suite's first start and last end (wall clock).
+    let mut suite_span: Vec<Option<(f64, f64)>> = Vec::new();
     for job in &run.jobs {
         let name = opts.collection(&job.id.suite);
         let index = match suites.iter().position(|s| s.name.as_str() == name) {
@@ -64,24 +90,34 @@ pub fn build(run: &RunRecord, opts: &Options) -> Report {
                     Property::new("tolerance_usecs", run.tolerance_usecs.to_string()),
                     Property::new("jobs_at_once", run.jobs_at_once.to_string()),
                 ]);
+                if !run.complete() {
+                    s.add_property(Property::new("complete", "false"));
+                }
                 suites.push(s);
-                suite_time.push(0.0);
+                suite_span.push(None);
                 suites.len() - 1
             }
         };
-        suite_time[index] += job.total_secs();
+        for a in &job.attempts {
+            let end = a.start_unix + a.duration_secs.max(0.0);
+            let span = suite_span[index].get_or_insert((a.start_unix, end));
+            span.0 = span.0.min(a.start_unix);
+            span.1 = span.1.max(end);
+        }
         suites[index].add_test_case(test_case(run, job));
     }
-    for (s, secs) in suites.iter_mut().zip(suite_time) {
-        s.set_time(duration(secs));
+    for (s, span) in suites.iter_mut().zip(suite_span) {
+        s.set_time(duration(span.map_or(0.0, |(start, end)| end - start)));
     }
     report.add_test_suites(suites);
     report
 }
 
 fn test_case(run: &RunRecord, job: &JobRecord) -> TestCase {
-    let mut case = TestCase::new(job.id.ip_version.as_str(), status(job));
-    case.set_classname(job.id.script.as_str());
+    let mut case = TestCase::new(job.id.ip_version.as_str(), status(run, job));
+    case.set_classname(classname(&job.id.suite, &job.id.script));
+    // A job that did not run took no time; a skipped one has no attempt.
+    case.set_time(Duration::ZERO);
     case.extra
         .insert("file".into(), job.path.to_string_lossy().as_ref().into());
     // The attempt the testcase stands for: the first one of a failure (later ones
@@ -179,10 +215,16 @@ fn rerun(a: &Attempt) -> TestRerun {
     r
 }
 
-fn status(job: &JobRecord) -> TestCaseStatus {
+fn status(run: &RunRecord, job: &JobRecord) -> TestCaseStatus {
     let failed = |a: &&Attempt| a.result != AttemptResult::Pass;
     match job.verdict {
         Verdict::Pass => TestCaseStatus::success(),
+        Verdict::NotRun => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_type("not-run")
+                .set_message(super::not_run_reason(run.interrupted));
+            s
+        }
         Verdict::Flaky => TestCaseStatus::Success {
             flaky_runs: job.attempts.iter().filter(failed).map(rerun).collect(),
         },
@@ -247,6 +289,184 @@ fn status(job: &JobRecord) -> TestCaseStatus {
             s
         }
     }
+}
+
+/// The report in the form Jenkins' `junit-10.xsd` accepts: what that schema
+/// knows, in the order it wants (a testcase's outcome, its reruns, its
+/// output; a rerun's `type` always set).
+fn jenkins_xml(report: &Report) -> String {
+    let mut w = XmlWriter::new_with_indent(Vec::new(), b' ', 4);
+    // Writing into a Vec cannot fail.
+    if jenkins_report(&mut w, report).is_err() {
+        return String::new();
+    }
+    let mut out = w.into_inner();
+    out.push(b'\n');
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+type Xml = XmlWriter<Vec<u8>>;
+
+fn seconds(d: &Option<Duration>) -> Option<String> {
+    d.map(|d| format!("{:.3}", d.as_secs_f64()))
+}
+
+fn xml_text(w: &mut Xml, tag: &str, body: &str) -> std::io::Result<()> {
+    w.write_event(Event::Start(BytesStart::new(tag)))?;
+    w.write_event(Event::Text(BytesText::new(body)))?;
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
+fn xml_outcome(
+    w: &mut Xml,
+    tag: &str,
+    ty: Option<&XmlString>,
+    message: Option<&XmlString>,
+    body: Option<&XmlString>,
+) -> std::io::Result<()> {
+    let mut t = BytesStart::new(tag);
+    if let Some(ty) = ty {
+        t.push_attribute(("type", ty.as_str()));
+    }
+    if let Some(m) = message {
+        t.push_attribute(("message", m.as_str()));
+    }
+    match body {
+        Some(b) => {
+            w.write_event(Event::Start(t))?;
+            w.write_event(Event::Text(BytesText::new(b.as_str())))?;
+            w.write_event(Event::End(BytesEnd::new(tag)))
+        }
+        None => w.write_event(Event::Empty(t)),
+    }
+}
+
+fn xml_rerun(w: &mut Xml, flaky: FlakyOrRerun, r: &TestRerun) -> std::io::Result<()> {
+    let tag = match (flaky, r.kind) {
+        (FlakyOrRerun::Rerun, NonSuccessKind::Failure) => "rerunFailure",
+        (FlakyOrRerun::Rerun, NonSuccessKind::Error) => "rerunError",
+        (FlakyOrRerun::Flaky, NonSuccessKind::Failure) => "flakyFailure",
+        (FlakyOrRerun::Flaky, NonSuccessKind::Error) => "flakyError",
+    };
+    let mut t = BytesStart::new(tag);
+    t.push_attribute(("type", r.ty.as_ref().map_or("failure", |t| t.as_str())));
+    if let Some(m) = &r.message {
+        t.push_attribute(("message", m.as_str()));
+    }
+    w.write_event(Event::Start(t))?;
+    if let Some(st) = &r.stack_trace {
+        xml_text(w, "stackTrace", st.as_str())?;
+    }
+    if let Some(o) = &r.system_out {
+        xml_text(w, "system-out", o.as_str())?;
+    }
+    if let Some(e) = &r.system_err {
+        xml_text(w, "system-err", e.as_str())?;
+    }
+    w.write_event(Event::End(BytesEnd::new(tag)))
+}
+
+fn jenkins_report(w: &mut Xml, report: &Report) -> std::io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let mut root = BytesStart::new("testsuites");
+    if let Some(n) = &report.name {
+        root.push_attribute(("name", n.as_str()));
+    }
+    root.push_attribute(("tests", report.tests.to_string().as_str()));
+    root.push_attribute(("failures", report.failures.to_string().as_str()));
+    root.push_attribute(("errors", report.errors.to_string().as_str()));
+    if let Some(t) = seconds(&report.time) {
+        root.push_attribute(("time", t.as_str()));
+    }
+    w.write_event(Event::Start(root))?;
+    for suite in &report.test_suites {
+        jenkins_suite(w, suite)?;
+    }
+    w.write_event(Event::End(BytesEnd::new("testsuites")))
+}
+
+fn jenkins_suite(w: &mut Xml, suite: &TestSuite) -> std::io::Result<()> {
+    let mut t = BytesStart::new("testsuite");
+    t.push_attribute(("name", suite.name.as_str()));
+    t.push_attribute(("tests", suite.tests.to_string().as_str()));
+    t.push_attribute(("failures", suite.failures.to_string().as_str()));
+    t.push_attribute(("errors", suite.errors.to_string().as_str()));
+    t.push_attribute(("skipped", suite.skipped.to_string().as_str()));
+    if let Some(time) = seconds(&suite.time) {
+        t.push_attribute(("time", time.as_str()));
+    }
+    if let Some(ts) = &suite.timestamp {
+        let ts = ts.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string();
+        t.push_attribute(("timestamp", ts.as_str()));
+    }
+    w.write_event(Event::Start(t))?;
+    if !suite.properties.is_empty() {
+        w.write_event(Event::Start(BytesStart::new("properties")))?;
+        for p in &suite.properties {
+            let mut pt = BytesStart::new("property");
+            pt.push_attribute(("name", p.name.as_str()));
+            pt.push_attribute(("value", p.value.as_str()));
+            w.write_event(Event::Empty(pt))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("properties")))?;
+    }
+    for case in &suite.test_cases {
+        jenkins_case(w, case)?;
+    }
+    w.write_event(Event::End(BytesEnd::new("testsuite")))
+}
+
+fn jenkins_case(w: &mut Xml, case: &TestCase) -> std::io::Result<()> {
+    let mut t = BytesStart::new("testcase");
+    t.push_attribute(("name", case.name.as_str()));
+    if let Some(c) = &case.classname {
+        t.push_attribute(("classname", c.as_str()));
+    }
+    if let Some(time) = seconds(&case.time) {
+        t.push_attribute(("time", time.as_str()));
+    }
+    w.write_event(Event::Start(t))?;
+    match &case.status {
+        TestCaseStatus::Success { flaky_runs } => {
+            for r in flaky_runs {
+                xml_rerun(w, FlakyOrRerun::Flaky, r)?;
+            }
+        }
+        TestCaseStatus::NonSuccess {
+            kind,
+            message,
+            ty,
+            description,
+            reruns,
+        } => {
+            let tag = match kind {
+                NonSuccessKind::Failure => "failure",
+                NonSuccessKind::Error => "error",
+            };
+            xml_outcome(w, tag, ty.as_ref(), message.as_ref(), description.as_ref())?;
+            for r in &reruns.runs {
+                xml_rerun(w, reruns.kind, r)?;
+            }
+        }
+        TestCaseStatus::Skipped {
+            message,
+            ty,
+            description,
+        } => xml_outcome(
+            w,
+            "skipped",
+            ty.as_ref(),
+            message.as_ref(),
+            description.as_ref(),
+        )?,
+    }
+    if let Some(o) = &case.system_out {
+        xml_text(w, "system-out", o.as_str())?;
+    }
+    if let Some(e) = &case.system_err {
+        xml_text(w, "system-err", e.as_str())?;
+    }
+    w.write_event(Event::End(BytesEnd::new("testcase")))
 }
 
 fn duration(secs: f64) -> Duration {

@@ -22,13 +22,21 @@
 //! That is the only nesting NIPA's parser understands. [`render_nested`] gives the
 //! KTAP spec's form (subtests indented by two spaces) for tools that want it.
 //!
+//! Every script the run found is in the plan and has a result line: a script
+//! whose jobs did not all finish (a stop signal) is `not ok N ... # ERROR not
+//! run: ...` and counts as an `error` in `# Totals:`, and `Bail out!` ends a
+//! stopped run. [`KtapStream`] writes the same text a script at a time as the
+//! run goes on (see [`super::stream`]).
+//!
 //! A job's stderr (its log and diagnostic) comes before its subtest line, as
 //! packetdrill's stderr does under kselftest. Our own notes (retries) are written
 //! as diagnostics of the script's TAP (`# # ...`) and avoid the words NIPA's text
 //! checks take for results (`[FAIL]`, ` FAIL:`, `SKIP:`, ` # SKIP`).
 
-use super::{headline, script_groups, Options, ScriptGroup, ScriptOutcome};
-use crate::model::{Attempt, AttemptResult, JobRecord, RunRecord, Verdict};
+use super::{headline, not_run_reason, script_groups, Options, ScriptGroup, ScriptOutcome};
+use crate::model::{
+    Attempt, AttemptResult, JobId, JobRecord, RunRecord, RunnerEvent, StopSignal, Verdict,
+};
 
 /// kselftest-shaped TAP with the default [`Options`].
 pub fn render(run: &RunRecord) -> String {
@@ -42,22 +50,12 @@ pub fn render_nested(run: &RunRecord) -> String {
 
 /// kselftest-shaped TAP (`TAP version 13`, subtests behind `# `).
 pub fn render_with(run: &RunRecord, opts: &Options) -> String {
-    Writer {
-        out: String::new(),
-        opts,
-        nested: false,
-    }
-    .run(run)
+    Writer::new(opts, false, run.interrupted).run(run)
 }
 
 /// KTAP v1 with each script's subtests indented by two spaces.
 pub fn render_nested_with(run: &RunRecord, opts: &Options) -> String {
-    Writer {
-        out: String::new(),
-        opts,
-        nested: true,
-    }
-    .run(run)
+    Writer::new(opts, true, run.interrupted).run(run)
 }
 
 /// Counters of a `# Totals:` line.
@@ -79,14 +77,15 @@ impl Totals {
         )
     }
 
-    /// Counts over scripts, as the kselftest runner counts programs.
+    /// Counts over scripts, as the kselftest runner counts programs (a script
+    /// that did not run to its end counts as an error).
     pub fn of_scripts(run: &RunRecord) -> Totals {
         let mut t = Totals::default();
         for g in script_groups(run) {
             match g.outcome() {
                 ScriptOutcome::Pass => t.pass += 1,
                 ScriptOutcome::Fail | ScriptOutcome::Timeout => t.fail += 1,
-                ScriptOutcome::Error => t.error += 1,
+                ScriptOutcome::Error | ScriptOutcome::NotRun => t.error += 1,
                 ScriptOutcome::Xfail => t.xfail += 1,
                 ScriptOutcome::Xpass => t.xpass += 1,
                 ScriptOutcome::Skip => t.skip += 1,
@@ -102,7 +101,7 @@ impl Totals {
             match j.verdict {
                 Verdict::Pass | Verdict::Flaky => t.pass += 1,
                 Verdict::Fail | Verdict::Timeout => t.fail += 1,
-                Verdict::Error => t.error += 1,
+                Verdict::Error | Verdict::NotRun => t.error += 1,
                 Verdict::Xfail => t.xfail += 1,
                 Verdict::Xpass => t.xpass += 1,
                 Verdict::Skip => t.skip += 1,
@@ -112,14 +111,174 @@ impl Totals {
     }
 }
 
+/// In which order a [`KtapStream`] writes scripts as they finish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamOrder {
+    /// kselftest's order and numbers: a script is written once it and every
+    /// script discovered before it have finished (what stdout gets: it cannot
+    /// be rewritten).
+    Discovery,
+    /// Each script as soon as it finishes, numbered in that order; at the end
+    /// the whole text is replaced by the discovery-ordered report (what a file
+    /// gets: a killed run leaves every finished script in it).
+    Completion,
+}
+
+/// What a [`KtapStream`] gives for an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chunk {
+    /// Append this text.
+    Append(String),
+    /// Replace everything written with this text (the final report).
+    Replace(String),
+}
+
+/// One script of a streamed run: its jobs as planned, each replaced by its
+/// record when it finishes.
+#[derive(Debug)]
+struct Slot {
+    suite: String,
+    script: String,
+    jobs: Vec<JobRecord>,
+    done: Vec<bool>,
+}
+
+impl Slot {
+    fn complete(&self) -> bool {
+        self.done.iter().all(|&d| d)
+    }
+
+    fn group(&self) -> ScriptGroup<'_> {
+        ScriptGroup {
+            suite: &self.suite,
+            script: &self.script,
+            jobs: self.jobs.iter().collect(),
+        }
+    }
+}
+
+/// The KTAP report written as the run goes on, a consumer of the
+/// [`RunnerEvent`]s: the header when the run starts, each script's block when
+/// its last job finishes (in [`StreamOrder`]), the scripts that did not run,
+/// the totals and `Bail out!` (after a stop signal) at the end. Whatever part
+/// of it is on disk when the run is killed is a valid TAP prefix.
+pub struct KtapStream {
+    opts: Options,
+    nested: bool,
+    order: StreamOrder,
+    slots: Vec<Slot>,
+    /// Where each job is: (slot, index in the slot).
+    places: std::collections::HashMap<JobId, (usize, usize)>,
+    /// Discovery order: the first script not written yet.
+    next: usize,
+    /// Completion order: scripts written so far.
+    written: usize,
+}
+
+impl KtapStream {
+    pub fn new(opts: Options, nested: bool, order: StreamOrder) -> KtapStream {
+        KtapStream {
+            opts,
+            nested,
+            order,
+            slots: Vec::new(),
+            places: std::collections::HashMap::new(),
+            next: 0,
+            written: 0,
+        }
+    }
+
+    /// The text this event adds, if any.
+    pub fn event(&mut self, ev: &RunnerEvent) -> Option<Chunk> {
+        match ev {
+            RunnerEvent::RunStarted { planned, .. } => {
+                for job in planned {
+                    let slot = match self
+                        .slots
+                        .iter()
+                        .position(|s| s.suite == job.id.suite && s.script == job.id.script)
+                    {
+                        Some(i) => i,
+                        None => {
+                            self.slots.push(Slot {
+                                suite: job.id.suite.clone(),
+                                script: job.id.script.clone(),
+                                jobs: Vec::new(),
+                                done: Vec::new(),
+                            });
+                            self.slots.len() - 1
+                        }
+                    };
+                    let s = &mut self.slots[slot];
+                    self.places.insert(job.id.clone(), (slot, s.jobs.len()));
+                    s.jobs.push(job.clone());
+                    s.done.push(false);
+                }
+                let mut w = Writer::new(&self.opts, self.nested, None);
+                w.header(self.slots.len());
+                Some(Chunk::Append(w.out))
+            }
+            RunnerEvent::JobFinished { record } => {
+                let &(slot, index) = self.places.get(&record.id)?;
+                let s = &mut self.slots[slot];
+                s.jobs[index] = record.clone();
+                s.done[index] = true;
+                let mut w = Writer::new(&self.opts, self.nested, None);
+                match self.order {
+                    StreamOrder::Completion => {
+                        if !self.slots[slot].complete() {
+                            return None;
+                        }
+                        self.written += 1;
+                        w.script(self.written, &self.slots[slot].group());
+                    }
+                    StreamOrder::Discovery => {
+                        while self.slots.get(self.next).is_some_and(Slot::complete) {
+                            w.script(self.next + 1, &self.slots[self.next].group());
+                            self.next += 1;
+                        }
+                    }
+                }
+                (!w.out.is_empty()).then_some(Chunk::Append(w.out))
+            }
+            RunnerEvent::RunFinished { record } => {
+                let mut w = Writer::new(&self.opts, self.nested, record.interrupted);
+                match self.order {
+                    StreamOrder::Completion => Some(Chunk::Replace(w.run(record))),
+                    StreamOrder::Discovery => {
+                        for (i, g) in script_groups(record).iter().enumerate().skip(self.next) {
+                            w.script(i + 1, g);
+                        }
+                        self.next = self.slots.len();
+                        w.footer(record);
+                        Some(Chunk::Append(w.out))
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
 struct Writer<'a> {
     out: String,
     opts: &'a Options,
     /// KTAP v1 with indentation instead of kselftest's `# ` prefix.
     nested: bool,
+    /// The signal that stopped the run, for the jobs that did not run.
+    stopped_by: Option<StopSignal>,
 }
 
 impl Writer<'_> {
+    fn new(opts: &Options, nested: bool, stopped_by: Option<StopSignal>) -> Writer<'_> {
+        Writer {
+            out: String::new(),
+            opts,
+            nested,
+            stopped_by,
+        }
+    }
+
     fn line(&mut self, text: &str) {
         self.out.push_str(text);
         self.out.push('\n');
@@ -153,20 +312,33 @@ impl Writer<'_> {
 
     fn run(mut self, run: &RunRecord) -> String {
         let groups = script_groups(run);
+        self.header(groups.len());
+        for (i, g) in groups.iter().enumerate() {
+            self.script(i + 1, g);
+        }
+        self.footer(run);
+        self.out
+    }
+
+    /// The version line and the plan: every script, run or not.
+    fn header(&mut self, scripts: usize) {
         self.line(if self.nested {
             "KTAP version 1"
         } else {
             "TAP version 13"
         });
-        self.line(&format!("1..{}", groups.len()));
-        for (i, g) in groups.iter().enumerate() {
-            self.script(i + 1, g);
-        }
+        self.line(&format!("1..{scripts}"));
+    }
+
+    /// The totals, and `Bail out!` when a signal stopped the run.
+    fn footer(&mut self, run: &RunRecord) {
         self.line(&Totals::of_scripts(run).line());
-        if run.interrupted.is_some() {
-            self.line("Bail out! run interrupted: scripts that did not start are missing");
+        if let Some(signal) = run.interrupted {
+            self.line(&format!(
+                "Bail out! run stopped by {}: scripts that did not finish are reported as not run",
+                signal.name()
+            ));
         }
-        self.out
     }
 
     fn script(&mut self, number: usize, g: &ScriptGroup<'_>) {
@@ -215,6 +387,10 @@ impl Writer<'_> {
                 self.line("#");
                 format!("not ok {number} {description} # TIMEOUT {secs} seconds")
             }
+            ScriptOutcome::NotRun => format!(
+                "not ok {number} {description} # ERROR {}",
+                not_run_reason(self.stopped_by)
+            ),
             ScriptOutcome::Fail | ScriptOutcome::Error | ScriptOutcome::Xpass => format!(
                 "not ok {number} {description} # exit={}",
                 outcome.exit_status()
@@ -290,6 +466,12 @@ impl Writer<'_> {
                     .map(directive_text)
                     .unwrap_or_else(|| "the job process crashed".into());
                 format!("not ok {number} {name} # ERROR {why}")
+            }
+            Verdict::NotRun => {
+                format!(
+                    "not ok {number} {name} # ERROR {}",
+                    not_run_reason(self.stopped_by)
+                )
             }
         };
         self.inner(&line);
@@ -403,6 +585,7 @@ mod tests {
             tolerance_usecs: 4000,
             interrupted: None,
             jobs,
+            kernel_splats: vec![],
         }
     }
 
@@ -468,8 +651,113 @@ mod tests {
             Verdict::Pass,
             &[AttemptResult::Pass],
         )]);
-        r.interrupted = Some(crate::model::StopSignal::Interrupt);
-        assert!(render(&r)
-            .ends_with("Bail out! run interrupted: scripts that did not start are missing\n"));
+        r.jobs.push(job("b.pkt", "ipv4", Verdict::NotRun, &[]));
+        r.interrupted = Some(crate::model::StopSignal::Terminate);
+        let out = render(&r);
+        // The plan counts every script; the one that did not run is listed,
+        // counted as an error, and the run bails out.
+        assert!(out.starts_with("TAP version 13\n1..2\n"), "{out}");
+        assert!(
+            out.contains("\n# not ok 1 ipv4 # ERROR not run: the run was stopped by SIGTERM\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "\nnot ok 2 selftests: net/packetdrill: b.pkt # ERROR not run: the run was stopped by SIGTERM\n"
+            ),
+            "{out}"
+        );
+        assert!(out.ends_with(
+            "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:1\n\
+             Bail out! run stopped by SIGTERM: scripts that did not finish are reported as not run\n"
+        ));
+    }
+
+    /// The text a stream gives for these events, as a file would hold it.
+    fn streamed(order: StreamOrder, events: &[RunnerEvent]) -> Vec<String> {
+        let mut s = KtapStream::new(Options::default(), false, order);
+        let mut file = String::new();
+        let mut states = Vec::new();
+        for ev in events {
+            match s.event(ev) {
+                Some(Chunk::Append(t)) => file.push_str(&t),
+                Some(Chunk::Replace(t)) => file = t,
+                None => {}
+            }
+            states.push(file.clone());
+        }
+        states
+    }
+
+    fn events(r: &RunRecord, finish_order: &[usize]) -> Vec<RunnerEvent> {
+        let mut evs = vec![RunnerEvent::RunStarted {
+            total_jobs: r.jobs.len(),
+            jobs_at_once: 2,
+            start_unix: 0.0,
+            planned: r
+                .jobs
+                .iter()
+                .map(|j| JobRecord {
+                    verdict: Verdict::NotRun,
+                    attempts: vec![],
+                    ..j.clone()
+                })
+                .collect(),
+        }];
+        for &i in finish_order {
+            evs.push(RunnerEvent::JobFinished {
+                record: r.jobs[i].clone(),
+            });
+        }
+        evs.push(RunnerEvent::RunFinished { record: r.clone() });
+        evs
+    }
+
+    #[test]
+    fn a_stream_ends_as_the_report_in_either_order() {
+        use AttemptResult::{Fail, Pass};
+        let r = run(vec![
+            job("a.pkt", "ipv4", Verdict::Pass, &[Pass]),
+            job("a.pkt", "ipv6", Verdict::Pass, &[Pass]),
+            job("b.pkt", "ipv4", Verdict::Fail, &[Fail]),
+            job("b.pkt", "ipv6", Verdict::Pass, &[Pass]),
+        ]);
+        // b finishes first, a last.
+        let evs = events(&r, &[2, 3, 0, 1]);
+        let disc = streamed(StreamOrder::Discovery, &evs);
+        let comp = streamed(StreamOrder::Completion, &evs);
+        assert_eq!(disc.last().unwrap(), &render(&r));
+        assert_eq!(comp.last().unwrap(), &render(&r));
+        // In discovery order nothing past the header is written until a is done.
+        assert_eq!(disc[3], "TAP version 13\n1..2\n");
+        assert!(disc[4].contains(
+            "\nok 1 selftests: net/packetdrill: a.pkt\n# selftests: net/packetdrill: b.pkt\n"
+        ));
+        assert!(disc[4].ends_with("\nnot ok 2 selftests: net/packetdrill: b.pkt # exit=1\n"));
+        // In completion order b is written, as number 1, when it finishes.
+        assert_eq!(comp[1], "TAP version 13\n1..2\n");
+        assert!(
+            comp[2].ends_with("\nnot ok 1 selftests: net/packetdrill: b.pkt # exit=1\n"),
+            "{}",
+            comp[2]
+        );
+        assert!(comp[4].ends_with("\nok 2 selftests: net/packetdrill: a.pkt\n"));
+    }
+
+    #[test]
+    fn a_stopped_stream_lists_what_did_not_run() {
+        use AttemptResult::Pass;
+        let mut r = run(vec![
+            job("a.pkt", "ipv4", Verdict::Pass, &[Pass]),
+            job("b.pkt", "ipv4", Verdict::NotRun, &[]),
+        ]);
+        r.interrupted = Some(StopSignal::Interrupt);
+        let evs = events(&r, &[0]);
+        let disc = streamed(StreamOrder::Discovery, &evs);
+        assert_eq!(disc.last().unwrap(), &render(&r));
+        assert!(disc
+            .last()
+            .unwrap()
+            .contains("# ERROR not run: the run was stopped by SIGINT"));
     }
 }

@@ -14,8 +14,9 @@ pub mod artifacts;
 pub mod json;
 pub mod junit;
 pub mod ktap;
+pub mod stream;
 
-use crate::model::{JobRecord, RunRecord, Verdict};
+use crate::model::{JobRecord, RunRecord, StopSignal, Verdict};
 
 /// Settings shared by the reporters. `Default` gives what kselftest and NIPA expect
 /// for the kernel's packetdrill suite.
@@ -32,8 +33,14 @@ pub struct Options {
     pub executor: String,
     /// NIPA branch name, when the run tests one.
     pub branch: Option<String>,
-    /// URL of the run's raw output, for NIPA's `link`.
+    /// URL at which the folder holding the JSON report is served, for NIPA's
+    /// `link` (the run's, and each test's: its artifacts when it has some).
     pub link: Option<String>,
+    /// The folder links are relative to: the JSON report's.
+    pub link_root: Option<std::path::PathBuf>,
+    /// JUnit in the form Jenkins' `junit-10.xsd` accepts, without the
+    /// elements and attributes it does not know.
+    pub junit_strict: bool,
 }
 
 impl Default for Options {
@@ -44,6 +51,8 @@ impl Default for Options {
             executor: "netdrill".into(),
             branch: None,
             link: None,
+            link_root: None,
+            junit_strict: false,
         }
     }
 }
@@ -75,6 +84,8 @@ impl ScriptGroup<'_> {
             ScriptOutcome::Error
         } else if has(Verdict::Xpass) {
             ScriptOutcome::Xpass
+        } else if has(Verdict::NotRun) {
+            ScriptOutcome::NotRun
         } else if self.jobs.iter().all(|j| j.verdict == Verdict::Skip) {
             ScriptOutcome::Skip
         } else if has(Verdict::Xfail) {
@@ -106,6 +117,8 @@ pub enum ScriptOutcome {
     Skip,
     /// Some job was killed at its timeout (exit status 124).
     Timeout,
+    /// Some job had no result: the run stopped before (counted as `error`).
+    NotRun,
 }
 
 impl ScriptOutcome {
@@ -113,7 +126,7 @@ impl ScriptOutcome {
     pub fn exit_status(self) -> i32 {
         match self {
             ScriptOutcome::Pass => 0,
-            ScriptOutcome::Fail | ScriptOutcome::Error => 1,
+            ScriptOutcome::Fail | ScriptOutcome::Error | ScriptOutcome::NotRun => 1,
             ScriptOutcome::Xfail => 2,
             ScriptOutcome::Xpass => 3,
             ScriptOutcome::Skip => 4,
@@ -139,6 +152,15 @@ pub fn script_groups(run: &RunRecord) -> Vec<ScriptGroup<'_>> {
         }
     }
     groups
+}
+
+/// Why a job has no result, for the reports: the signal that stopped the run,
+/// or (a report written while the run goes on) that it has not come yet.
+pub fn not_run_reason(stopped_by: Option<StopSignal>) -> String {
+    match stopped_by {
+        Some(signal) => format!("not run: the run was stopped by {}", signal.name()),
+        None => "not run: the run had not finished it when this report was written".into(),
+    }
 }
 
 /// NIPA's `namify`: runs of characters other than ASCII letters and digits become

@@ -19,7 +19,10 @@
 //! reporter consumes them as they come).
 
 use crate::durations::Durations;
-use crate::model::{Attempt, AttemptResult, Job, JobRecord, RunnerEvent, StopSignal, Verdict};
+use crate::model::{
+    Attempt, AttemptResult, Expectation, Job, JobRecord, KernelSplat, RunnerEvent, StopSignal,
+    Verdict,
+};
 use crate::record::{self, JobExit, Packets};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -63,6 +66,8 @@ pub enum SchedulerEvent {
     /// The artifacts asked for by [`Action::WriteArtifacts`] are written (the
     /// attempt now says where, or in its log why not).
     ArtifactsWritten { job: usize, attempt: Box<Attempt> },
+    /// The kernel logged a splat (see [`crate::kernel_log`]).
+    KernelSplat(Box<KernelSplat>),
 }
 
 /// A signal for a job's process group.
@@ -136,6 +141,7 @@ pub struct Scheduler<'a> {
     records: Vec<Option<JobRecord>>,
     next_start: Option<Instant>,
     interrupted: Option<StopSignal>,
+    kernel_splats: Vec<KernelSplat>,
     begun: bool,
     finished: bool,
 }
@@ -163,6 +169,7 @@ impl<'a> Scheduler<'a> {
             records: vec![None; jobs.len()],
             next_start: None,
             interrupted: None,
+            kernel_splats: Vec::new(),
             begun: false,
             finished: false,
         }
@@ -201,6 +208,10 @@ impl<'a> Scheduler<'a> {
                     self.settle(job, *attempt, &mut out);
                 }
             }
+            SchedulerEvent::KernelSplat(splat) => {
+                self.kernel_splats.push((*splat).clone());
+                out.push(emit(RunnerEvent::KernelSplat { splat: *splat }));
+            }
         }
         if self.begun && !self.finished {
             self.watch(now, &mut out);
@@ -236,9 +247,22 @@ impl<'a> Scheduler<'a> {
         self.interrupted
     }
 
-    /// The records of the jobs that have one, in the jobs' order.
+    /// The kernel splats seen so far, in order.
+    pub fn kernel_splats(&self) -> &[KernelSplat] {
+        &self.kernel_splats
+    }
+
+    /// The record of every job, in the jobs' order: a job with no result (the
+    /// run was stopped first) is [`Verdict::NotRun`].
     pub fn into_records(self) -> Vec<JobRecord> {
-        self.records.into_iter().flatten().collect()
+        let jobs = self.jobs;
+        self.records
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.unwrap_or_else(|| record::job_record(&jobs[i], Verdict::NotRun, Vec::new()))
+            })
+            .collect()
     }
 
     /// The run begins: jobs that will not run are recorded now.
@@ -250,6 +274,12 @@ impl<'a> Scheduler<'a> {
         out.push(emit(RunnerEvent::RunStarted {
             total_jobs: self.jobs.len(),
             jobs_at_once: self.policy.jobs_at_once,
+            start_unix,
+            planned: self
+                .jobs
+                .iter()
+                .map(|j| record::job_record(j, Verdict::NotRun, Vec::new()))
+                .collect(),
         }));
         for (i, job) in self.jobs.iter().enumerate() {
             if job.skip_reason.is_some() {
@@ -358,7 +388,7 @@ impl<'a> Scheduler<'a> {
             // attempts (a retry) is recorded with those.
             if !self.attempts[job].is_empty() {
                 let attempts = std::mem::take(&mut self.attempts[job]);
-                let verdict = record::verdict_of(&attempts, self.jobs[job].xfail_reason.is_some());
+                let verdict = record::verdict_of(&attempts, expectation(&self.jobs[job]));
                 self.record(job, verdict, attempts, out);
             }
             return;
@@ -401,7 +431,7 @@ impl<'a> Scheduler<'a> {
         // timeout or a crash is not what an expected failure means, and is
         // retried.) Nor is a job that cannot run retried, nor anything after a
         // stop signal.
-        let expected = job.xfail_reason.is_some() && attempt.result == AttemptResult::Fail;
+        let expected = job.xfail.is_some() && attempt.result == AttemptResult::Fail;
         attempt.result != AttemptResult::Pass
             && !expected
             && job.problem.is_none()
@@ -423,7 +453,7 @@ impl<'a> Scheduler<'a> {
         }
         self.attempts[job].push(attempt);
         let attempts = std::mem::take(&mut self.attempts[job]);
-        let verdict = record::verdict_of(&attempts, j.xfail_reason.is_some());
+        let verdict = record::verdict_of(&attempts, expectation(j));
         self.record(job, verdict, attempts, out);
     }
 
@@ -440,6 +470,11 @@ impl<'a> Scheduler<'a> {
         }));
         self.records[job] = Some(rec);
     }
+}
+
+/// How surely `job` is expected to fail, if it is.
+fn expectation(job: &Job) -> Option<Expectation> {
+    job.xfail.as_ref().map(|x| x.expectation)
 }
 
 fn emit(event: RunnerEvent) -> Action {

@@ -1,7 +1,7 @@
 //! The scheduler's decisions, with no process: events in, actions out.
 
 use super::*;
-use crate::model::{FailureKind, JobId};
+use crate::model::{FailureKind, JobId, KernelSplat};
 use crate::record::ExitStatus;
 use netdrill_engine::outcome::{Failure, FailureKind as EngineFailureKind, Outcome};
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ fn job(script: &str) -> Job {
         args: vec![],
         timeout: Some(Duration::from_secs(10)),
         sysctls: vec![],
-        xfail_reason: None,
+        xfail: None,
         skip_reason: None,
         problem: None,
     }
@@ -173,7 +173,8 @@ fn a_run_starts_everything_it_may_and_ends_when_all_are_recorded() {
         events[0],
         RunnerEvent::RunStarted {
             total_jobs: 2,
-            jobs_at_once: 4
+            jobs_at_once: 4,
+            ..
         }
     ));
     assert!(matches!(
@@ -238,7 +239,10 @@ fn a_failed_attempt_is_retried_first_and_a_later_pass_is_flaky() {
 #[test]
 fn an_expected_failure_is_not_retried_but_its_timeout_is() {
     let mut expected = job("x.pkt");
-    expected.xfail_reason = Some("known".into());
+    expected.xfail = Some(crate::model::ExpectedFailure {
+        reason: "known".into(),
+        expectation: crate::model::Expectation::Fails,
+    });
     let jobs = [expected];
     let mut run = Run::new(
         &jobs,
@@ -366,7 +370,48 @@ fn the_first_signal_stops_starts_and_terms_the_second_kills() {
     let out = run.ends(400, 1, failed());
     assert!(finished(&out).is_empty());
     assert!(is_finish(&out));
-    assert!(run.s.into_records().is_empty());
+    // Every job is in the records; those without a result as not run.
+    assert_eq!(
+        run.s
+            .into_records()
+            .iter()
+            .map(|r| (r.id.script.as_str(), r.verdict, r.attempts.len()))
+            .collect::<Vec<_>>(),
+        [
+            ("a.pkt", Verdict::NotRun, 0),
+            ("b.pkt", Verdict::NotRun, 0),
+            ("c.pkt", Verdict::NotRun, 0)
+        ]
+    );
+}
+
+#[test]
+fn the_run_starts_with_every_job_planned_and_passes_kernel_splats_on() {
+    let jobs = [job("a.pkt"), job("b.pkt")];
+    let mut run = Run::new(&jobs, policy());
+    let out = run.begin();
+    match emitted(&out)[0] {
+        RunnerEvent::RunStarted { planned, .. } => {
+            assert_eq!(planned.len(), 2);
+            assert!(planned.iter().all(|r| r.verdict == Verdict::NotRun));
+            assert_eq!(planned[1].id.script, "b.pkt");
+        }
+        other => panic!("{other:?}"),
+    }
+    let splat = KernelSplat {
+        at_unix: 100.2,
+        title: "WARNING: CPU: 0 PID: 1 at x.c:1 f+0x1/0x2".into(),
+        fingerprint: "f".into(),
+        text: String::new(),
+    };
+    let out = run.event(200, SchedulerEvent::KernelSplat(Box::new(splat.clone())));
+    assert_eq!(
+        emitted(&out),
+        vec![&RunnerEvent::KernelSplat {
+            splat: splat.clone()
+        }]
+    );
+    assert_eq!(run.s.kernel_splats(), &[splat]);
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! kernel = "<6.20"              # optional: only on these kernel releases
 //! ip_version = "ipv6"           # optional: only this IP version
 //! when_slow = true              # optional: only when KSFT_MACHINE_SLOW is set
+//! flaky = true                  # optional: the failure is possible, not certain
 //! ```
 //!
 //! `kernel` is a comma-separated list of comparisons that must all hold, each
@@ -16,11 +17,15 @@
 //! version means `=`. `=6.13` matches every 6.13.x release. The release's leading
 //! numbers are compared (`6.18.0-rc3-debug` is 6.18.0).
 //!
-//! Discovery applies them to each job ([`crate::model::Job::xfail_reason`]);
-//! the scheduler then does not retry an expected failure and turns the verdict
-//! into XFAIL, or XPASS when the job passes.
+//! Discovery applies them to each job ([`crate::model::Job::xfail`]); the
+//! scheduler then does not retry an expected failure and turns the verdict into
+//! XFAIL. A pass is XPASS (a failure of the run) only when the entry says the
+//! failure is certain, as kselftest's `KSFT_XPASS` means; an entry with
+//! `when_slow` or `flaky` only says the job may fail (timing on a slow machine,
+//! as `ksft_runner.sh` treats every failure under `KSFT_MACHINE_SLOW`), so a
+//! pass stays a plain pass ([`Expectation`]).
 
-use crate::model::JobId;
+use crate::model::{Expectation, ExpectedFailure, JobId};
 use netdrill_engine::IpVersion;
 use serde::Deserialize;
 use std::cmp::Ordering;
@@ -84,6 +89,8 @@ pub struct XfailEntry {
     ip_version: Option<String>,
     #[serde(default)]
     when_slow: bool,
+    #[serde(default)]
+    flaky: bool,
 }
 
 /// One expected failure.
@@ -95,6 +102,20 @@ pub struct Xfail {
     pub kernel: Option<KernelRange>,
     pub ip_version: Option<String>,
     pub when_slow: bool,
+    /// The failure is possible, not certain (`flaky = true`, or `when_slow`):
+    /// a pass is a plain pass, not XPASS.
+    pub flaky: bool,
+}
+
+impl Xfail {
+    /// How surely the failure comes.
+    pub fn expectation(&self) -> Expectation {
+        if self.flaky || self.when_slow {
+            Expectation::MayFail
+        } else {
+            Expectation::Fails
+        }
+    }
 }
 
 /// A suite's expected failures.
@@ -161,6 +182,7 @@ impl Expectations {
                 kernel,
                 ip_version: x.ip_version,
                 when_slow: x.when_slow,
+                flaky: x.flaky,
             });
         }
         Ok(Expectations { xfails })
@@ -170,15 +192,32 @@ impl Expectations {
     /// matching entry wins). `machine_slow`: whether `KSFT_MACHINE_SLOW` is set,
     /// which `when_slow` entries need.
     pub fn applies(&self, job: &JobId, kernel_release: &str, machine_slow: bool) -> Option<&str> {
-        self.xfails
-            .iter()
-            .find(|x| {
-                x.script.matches(&job.script)
-                    && x.ip_version.as_deref().is_none_or(|v| v == job.ip_version)
-                    && (!x.when_slow || machine_slow)
-                    && x.kernel.as_ref().is_none_or(|k| k.contains(kernel_release))
-            })
+        self.entry_for(job, kernel_release, machine_slow)
             .map(|x| x.reason.as_str())
+    }
+
+    /// The expected failure of `job` (reason and how sure), if an entry applies.
+    pub fn expected(
+        &self,
+        job: &JobId,
+        kernel_release: &str,
+        machine_slow: bool,
+    ) -> Option<ExpectedFailure> {
+        self.entry_for(job, kernel_release, machine_slow)
+            .map(|x| ExpectedFailure {
+                reason: x.reason.clone(),
+                expectation: x.expectation(),
+            })
+    }
+
+    /// The first entry that applies to `job`.
+    fn entry_for(&self, job: &JobId, kernel_release: &str, machine_slow: bool) -> Option<&Xfail> {
+        self.xfails.iter().find(|x| {
+            x.script.matches(&job.script)
+                && x.ip_version.as_deref().is_none_or(|v| v == job.ip_version)
+                && (!x.when_slow || machine_slow)
+                && x.kernel.as_ref().is_none_or(|k| k.contains(kernel_release))
+        })
     }
 }
 
@@ -368,6 +407,31 @@ kernel = ">=6.12, <6.14"
             None
         );
         assert_eq!(e.applies(&id("other.pkt", "ipv4"), "6.18.0", false), None);
+    }
+
+    #[test]
+    fn only_certain_failures_turn_a_pass_into_xpass() {
+        let e = Expectations::parse(
+            &format!(
+                "{FILE}\n[[xfail]]\nscript = \"tcp_racy.pkt\"\nreason = \"races\"\nflaky = true\n"
+            ),
+            Path::new("suite.toml"),
+        )
+        .unwrap();
+        let how = |script: &str, slow: bool| {
+            e.expected(&id(script, "ipv4"), "6.18.0", slow)
+                .map(|x| x.expectation)
+        };
+        assert_eq!(how("tcp_accecn_x.pkt", false), Some(Expectation::Fails));
+        assert_eq!(how("tcp_slow_1.pkt", true), Some(Expectation::MayFail));
+        assert_eq!(how("tcp_racy.pkt", false), Some(Expectation::MayFail));
+        assert_eq!(how("other.pkt", true), None);
+        assert_eq!(
+            e.expected(&id("tcp_racy.pkt", "ipv6"), "6.18.0", false)
+                .unwrap()
+                .reason,
+            "races"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! kernel = "<6.20"                  # optional: only on these kernel releases
 //! ip_version = "ipv6"               # optional: only this IP version
 //! when_slow = true                  # optional: only when KSFT_MACHINE_SLOW is set
+//! flaky = true                      # optional: the failure is possible, not certain
 //! ```
 //!
 //! The `[[xfail]]` entries are checked and matched by [`expect`].
@@ -89,7 +90,7 @@ impl SuiteConfig {
             if table {
                 format!(
                     "{}: `[xfail]` must be a list of `[[xfail]]` entries, each with `script` \
-                     and `reason` (and optionally `kernel`, `ip_version`, `when_slow`)",
+                     and `reason` (and optionally `kernel`, `ip_version`, `when_slow`, `flaky`)",
                     toml_path.display()
                 )
             } else {
@@ -141,6 +142,17 @@ impl SuiteConfig {
         machine_slow: bool,
     ) -> Option<&str> {
         self.expectations.applies(id, kernel_release, machine_slow)
+    }
+
+    /// The expected failure of the job `id` on `kernel_release` (reason and how
+    /// sure), if one of the `[[xfail]]` entries applies.
+    pub fn expected_failure(
+        &self,
+        id: &JobId,
+        kernel_release: &str,
+        machine_slow: bool,
+    ) -> Option<crate::model::ExpectedFailure> {
+        self.expectations.expected(id, kernel_release, machine_slow)
     }
 }
 

@@ -7,9 +7,12 @@
 //! as a whole on timeout or Ctrl-C):
 //!
 //! ```text
-//! runner ── netdrill __job (outer: unshares net+mount+pid namespaces, /tmp, lo, sysctls)
+//! runner ── netdrill __job (outer: unshares net+mount+pid+uts+ipc namespaces, /tmp,
+//!              │               /dev/shm, /sys, lo, sysctls: sandbox::enter)
 //!              └── engine process (PID 1 of the new PID namespace, in the script's
-//!                   folder: run_file, report; the script's commands are its children)
+//!                   folder: its /proc, read-only /proc/sys but net, rlimits, fewer
+//!                   capabilities: sandbox::seal; then run_file, report; the
+//!                   script's commands are its children)
 //! ```
 //!
 //! The outer process dies with the runner (`PR_SET_PDEATHSIG`, set before exec),
@@ -116,7 +119,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
             std::process::exit(EXIT_SANDBOX);
         }
     };
-    if let Err(e) = sandbox::enter(&spec.dir, &spec.sysctls) {
+    if let Err(e) = sandbox::enter(&spec.dir, &spec.sysctls, &spec.limits) {
         pipe.send(&JobMessage::SandboxFailed {
             message: e.to_string(),
         });
@@ -174,6 +177,12 @@ fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
         nix::poll::PollFlags::POLLIN,
     )];
     if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
+        std::process::exit(EXIT_SANDBOX);
+    }
+    if let Err(e) = sandbox::seal(&spec.limits) {
+        pipe.send(&JobMessage::SandboxFailed {
+            message: e.to_string(),
+        });
         std::process::exit(EXIT_SANDBOX);
     }
     let (flags, extra) = match split_command_line(&spec.args) {

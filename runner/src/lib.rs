@@ -13,13 +13,15 @@
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
-//! - [`model`]: the data they share.
+//! - [`model`]: the data they share; [`escape`]: script and job text made
+//!   safe to show.
 
 pub mod check;
 pub mod cli;
 pub mod discover;
 pub mod driver;
 pub mod durations;
+pub mod escape;
 pub mod job_child;
 pub mod model;
 pub mod packetdrill;

@@ -46,6 +46,8 @@ pub struct Job {
     pub timeout: Option<Duration>,
     /// Set inside the job's namespace before the script runs.
     pub sysctls: Vec<(String, String)>,
+    /// The job's caps on memory, `/tmp` and processes.
+    pub limits: Limits,
     pub xfail_reason: Option<String>,
     /// Set when the job is listed but will not run.
     pub skip_reason: Option<String>,
@@ -61,6 +63,86 @@ impl Job {
             "{}/{} {}",
             self.id.suite, self.id.script, self.id.ip_version
         )
+    }
+}
+
+/// What one job may use: its caps on memory, on its private `/tmp` (and
+/// `/dev/shm`), and on its processes. Set by `suite.toml`'s `[limits]` and
+/// `netdrill run`'s `--memory-limit`, `--tmp-limit`, `--process-limit`; how
+/// each is enforced (a cgroup v2 leaf where the host delegates one, rlimits,
+/// tmpfs sizes and the PID namespace's `pid_max` otherwise):
+/// [`crate::sandbox`] and [`crate::process::cgroup`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Memory of all the job's processes together, in MiB (with rlimits:
+    /// each process's data at most this, and the sum watched).
+    pub memory_mib: u64,
+    /// Size of the job's `/tmp` and of its `/dev/shm` (each), in MiB; System V
+    /// shared memory is held to it too.
+    pub tmp_mib: u64,
+    /// Processes and threads in the job at once.
+    pub processes: u64,
+}
+
+impl Limits {
+    /// The smallest caps accepted: below them the engine and a shell cannot
+    /// start.
+    pub const MIN: Limits = Limits {
+        memory_mib: 64,
+        tmp_mib: 1,
+        processes: 16,
+    };
+    /// The largest caps accepted (1 TiB, 1 TiB, and the kernel's `PID_MAX_LIMIT`).
+    pub const MAX: Limits = Limits {
+        memory_mib: 1 << 20,
+        tmp_mib: 1 << 20,
+        processes: 1 << 22,
+    };
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_mib << 20
+    }
+
+    pub fn tmp_bytes(&self) -> u64 {
+        self.tmp_mib << 20
+    }
+}
+
+impl Default for Limits {
+    /// 512 MiB, 64 MiB of `/tmp`, 512 processes: a kernel job uses about
+    /// 20 MiB and 5 processes; at the default `-j` on a 2-CPU, 24 GiB machine
+    /// the memory caps add up to half its memory.
+    fn default() -> Self {
+        Limits {
+            memory_mib: 512,
+            tmp_mib: 64,
+            processes: 512,
+        }
+    }
+}
+
+/// A cap a job went over (see [`Limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitKind {
+    Memory,
+    Tmp,
+    Processes,
+}
+
+impl LimitKind {
+    /// What went over, with its cap, for messages: `its memory cap (512 MiB)`.
+    pub fn describe(self, limits: &Limits) -> String {
+        match self {
+            LimitKind::Memory => format!("its memory cap ({} MiB)", limits.memory_mib),
+            LimitKind::Tmp => format!("the size cap of its /tmp ({} MiB)", limits.tmp_mib),
+            LimitKind::Processes => {
+                format!(
+                    "its process cap ({} processes and threads)",
+                    limits.processes
+                )
+            }
+        }
     }
 }
 

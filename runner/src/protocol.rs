@@ -25,6 +25,9 @@ pub struct JobSpec {
     /// packetdrill arguments.
     pub args: Vec<String>,
     pub sysctls: Vec<(String, String)>,
+    /// The job's caps.
+    #[serde(default)]
+    pub limits: crate::model::Limits,
     /// Forward every packet on tun0 ([`JobMessage::Packet`]), for failure
     /// artifacts.
     #[serde(default)]

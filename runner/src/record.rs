@@ -5,6 +5,7 @@
 //! attempt forwarded ([`Packets`]). Plain functions over data: the scheduler
 //! calls them, nothing here starts or watches a process.
 
+use crate::escape::clean_text;
 use crate::model::{Attempt, AttemptResult, FailureKind, Job, JobRecord, Verdict};
 use crate::protocol::PACKET_CAPTURE_LIMIT;
 use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Outcome, PacketDirection};
@@ -99,8 +100,21 @@ pub struct JobExit {
 
 /// The attempt number `number` of `job` from what its process left;
 /// `timed_out` when the scheduler stopped it at its timeout. The packets go
-/// apart (they are written as artifacts, not kept in the record).
+/// apart (they are written as artifacts, not kept in the record). Its
+/// message and log are safe to show ([`clean_text`]).
 pub fn attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
+    let (attempt, packets) = raw_attempt_of(job, number, exit, timed_out);
+    (cleaned(attempt), packets)
+}
+
+/// An attempt whose message and log went through [`clean_text`].
+fn cleaned(mut attempt: Attempt) -> Attempt {
+    attempt.message = clean_text(&attempt.message);
+    attempt.log = clean_text(&attempt.log);
+    attempt
+}
+
+fn raw_attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
     let mut attempt = Attempt {
         number,
         result: AttemptResult::Crash,
@@ -174,7 +188,7 @@ pub fn attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (At
 /// The failed attempt of a job whose problem was found before it ran (see
 /// [`Job::problem`]).
 pub fn problem_attempt(job: &Job, problem: &str, start_unix: f64) -> Attempt {
-    Attempt {
+    cleaned(Attempt {
         number: 1,
         result: AttemptResult::Fail,
         start_unix,
@@ -187,12 +201,12 @@ pub fn problem_attempt(job: &Job, problem: &str, start_unix: f64) -> Attempt {
         mismatch: None,
         log: String::new(),
         artifacts: None,
-    }
+    })
 }
 
 /// The attempt whose job process could not be started (`error` says why).
 pub fn spawn_failed_attempt(job: &Job, number: u32, start_unix: f64, error: &str) -> Attempt {
-    Attempt {
+    cleaned(Attempt {
         number,
         result: AttemptResult::Crash,
         start_unix,
@@ -205,7 +219,7 @@ pub fn spawn_failed_attempt(job: &Job, number: u32, start_unix: f64, error: &str
         mismatch: None,
         log: String::new(),
         artifacts: None,
-    }
+    })
 }
 
 /// What a dead job process said last that explains its death: a Rust panic's

@@ -58,6 +58,7 @@ impl JobProcess {
             script: job.file_name.clone(),
             args: job.args.clone(),
             sysctls: job.sysctls.clone(),
+            limits: job.limits,
             capture_packets,
         };
         let spec_json = serde_json::to_string(&spec).map_err(std::io::Error::other)?;

@@ -19,6 +19,7 @@ fn job(script: &str) -> Job {
         args: vec![],
         timeout: Some(Duration::from_secs(10)),
         sysctls: vec![],
+        limits: crate::model::Limits::default(),
         xfail_reason: None,
         skip_reason: None,
         problem: None,

@@ -9,7 +9,7 @@
 //! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
-//!   [`job_child`] in its [`sandbox`];
+//!   [`job_child`] in its [`sandbox`], watching its caps ([`job_limits`]);
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
@@ -23,6 +23,7 @@ pub mod driver;
 pub mod durations;
 pub mod escape;
 pub mod job_child;
+pub mod job_limits;
 pub mod model;
 pub mod packetdrill;
 pub mod preflight;

@@ -177,6 +177,8 @@ pub enum FailureKind {
     ProtocolError,
     /// The job process could not be started.
     SpawnError,
+    /// The job went over one of its caps ([`Limits`]).
+    OverLimit(LimitKind),
 }
 
 /// Every kind the engine has, for reading a kind back from its word.
@@ -195,7 +197,8 @@ const ENGINE_KINDS: [EngineFailureKind; 10] = [
 
 impl FailureKind {
     /// The word reports use: the engine's (`timing-error`...), or `timeout`,
-    /// `crash`, `sandbox-error`, `protocol-error`, `spawn-error`.
+    /// `crash`, `sandbox-error`, `protocol-error`, `spawn-error`,
+    /// `over-memory-cap`, `over-tmp-cap`, `over-process-cap`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Engine(kind) => kind.as_str(),
@@ -204,6 +207,9 @@ impl FailureKind {
             FailureKind::SandboxError => "sandbox-error",
             FailureKind::ProtocolError => "protocol-error",
             FailureKind::SpawnError => "spawn-error",
+            FailureKind::OverLimit(LimitKind::Memory) => "over-memory-cap",
+            FailureKind::OverLimit(LimitKind::Tmp) => "over-tmp-cap",
+            FailureKind::OverLimit(LimitKind::Processes) => "over-process-cap",
         }
     }
 
@@ -215,6 +221,9 @@ impl FailureKind {
             FailureKind::SandboxError,
             FailureKind::ProtocolError,
             FailureKind::SpawnError,
+            FailureKind::OverLimit(LimitKind::Memory),
+            FailureKind::OverLimit(LimitKind::Tmp),
+            FailureKind::OverLimit(LimitKind::Processes),
         ];
         ENGINE_KINDS
             .into_iter()
@@ -449,11 +458,11 @@ mod tests {
 
     #[test]
     fn failure_kinds_read_back_from_their_words() {
-        for kind in ENGINE_KINDS
-            .into_iter()
-            .map(FailureKind::Engine)
-            .chain([FailureKind::Timeout, FailureKind::SpawnError])
-        {
+        for kind in ENGINE_KINDS.into_iter().map(FailureKind::Engine).chain([
+            FailureKind::Timeout,
+            FailureKind::SpawnError,
+            FailureKind::OverLimit(LimitKind::Tmp),
+        ]) {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(serde_json::from_str::<FailureKind>(&json).unwrap(), kind);

@@ -53,6 +53,9 @@ pub enum JobMessage {
     PacketsDropped { packets: u64, bytes: u64 },
     /// The sandbox could not be built; the script did not run.
     SandboxFailed { message: String },
+    /// The job went over one of its caps (or reached one that the kernel
+    /// holds it to), as the job process saw; sent once per cap.
+    LimitReached { limit: crate::model::LimitKind },
     /// The run ended.
     Finished { outcome: Outcome },
 }

@@ -6,7 +6,7 @@
 //! calls them, nothing here starts or watches a process.
 
 use crate::escape::clean_text;
-use crate::model::{Attempt, AttemptResult, FailureKind, Job, JobRecord, Verdict};
+use crate::model::{Attempt, AttemptResult, FailureKind, Job, JobRecord, LimitKind, Verdict};
 use crate::protocol::PACKET_CAPTURE_LIMIT;
 use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Outcome, PacketDirection};
 use std::fmt;
@@ -91,6 +91,8 @@ pub struct JobExit {
     pub outcome: Option<Outcome>,
     /// Why the sandbox could not be built, when it could not.
     pub sandbox_failed: Option<String>,
+    /// The caps the job went over, as its job process or cgroup told.
+    pub limits_reached: Vec<LimitKind>,
     /// The first thing the job said that could not be read.
     pub protocol_error: Option<String>,
     /// Everything it printed, then its `-v` lines.
@@ -103,8 +105,35 @@ pub struct JobExit {
 /// apart (they are written as artifacts, not kept in the record). Its
 /// message and log are safe to show ([`clean_text`]).
 pub fn attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
+    let reached = exit.limits_reached.clone();
     let (attempt, packets) = raw_attempt_of(job, number, exit, timed_out);
-    (cleaned(attempt), packets)
+    (cleaned(over_limit(job, attempt, &reached)), packets)
+}
+
+/// An attempt of a job that went over `reached` caps: one that did not pass
+/// failed for that reason (the first cap), whatever else it says; one that
+/// passed notes it in its log.
+fn over_limit(job: &Job, mut attempt: Attempt, reached: &[LimitKind]) -> Attempt {
+    let Some(&first) = reached.first() else {
+        return attempt;
+    };
+    let said: Vec<String> = reached.iter().map(|k| k.describe(&job.limits)).collect();
+    let reason = format!("the job went over {}", said.join(" and "));
+    if attempt.result == AttemptResult::Pass {
+        attempt.log.push_str(&format!("[netdrill: {reason}]\n"));
+        return attempt;
+    }
+    if attempt.result != AttemptResult::Timeout {
+        attempt.result = AttemptResult::Fail;
+    }
+    attempt.kind = Some(FailureKind::OverLimit(first));
+    let before = std::mem::take(&mut attempt.message);
+    attempt.message = if before.is_empty() {
+        format!("{}: {reason}", job.file_name)
+    } else {
+        format!("{}: {reason}; {before}", job.file_name)
+    };
+    attempt
 }
 
 /// An attempt whose message and log went through [`clean_text`].

@@ -211,6 +211,7 @@ impl JobProcess {
             last_line: said.last_line,
             outcome: said.outcome,
             sandbox_failed: said.sandbox_failed,
+            limits_reached: said.limits_reached,
             protocol_error: said.protocol_error,
             log: self.output.into_log(&said.verbose),
             packets: said.packets,

@@ -51,6 +51,7 @@ fn exit(outcome: Option<Outcome>) -> Box<JobExit> {
         last_line: Some(3),
         outcome,
         sandbox_failed: None,
+        limits_reached: Vec::new(),
         protocol_error: None,
         log: String::new(),
         packets: Packets::default(),

@@ -28,7 +28,8 @@ snapshot() {
 	: >"$dir/processes"
 	if [ -n "$tag" ]; then
 		for env in /proc/[0-9]*/environ; do
-			if tr '\0' '\n' <"$env" 2>/dev/null | grep -qx "NETDRILL_HOST_CHECK=$tag"; then
+			# A process may be gone by the time it is read.
+			if { tr '\0' '\n' <"$env"; } 2>/dev/null | grep -qx "NETDRILL_HOST_CHECK=$tag"; then
 				pid=${env#/proc/}
 				pid=${pid%/environ}
 				[ "$pid" = "$$" ] && continue

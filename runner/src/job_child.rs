@@ -150,7 +150,9 @@ pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(lifeline_r);
-            let (code, reached) = watch_engine(child, &spec.limits, proc_device);
+            // With a cgroup, the kernel holds the job and counts; else the watch.
+            let host_proc = (!spec.in_cgroup).then_some(proc_device);
+            let (code, reached) = watch_engine(child, &spec.limits, host_proc);
             for limit in reached {
                 pipe.send(&JobMessage::LimitReached { limit });
             }
@@ -169,12 +171,13 @@ fn proc_device() -> u64 {
 
 /// Wait for the engine process `child`, watching the job's caps (see
 /// [`crate::job_limits`]): its exit status and the caps it reached.
-/// `host_proc` is the device of the host's procfs: the job is only looked at
-/// once the engine has mounted its own.
+/// `host_proc` is the device of the host's procfs (the job is only looked at
+/// once the engine has mounted its own); `None`: no watch (a cgroup holds the
+/// job), only the end's look at its tmpfs.
 fn watch_engine(
     child: nix::unistd::Pid,
     limits: &crate::model::Limits,
-    host_proc: u64,
+    host_proc: Option<u64>,
 ) -> (i32, Vec<crate::model::LimitKind>) {
     use crate::job_limits::{judge, near_memory_cap, sample, tmpfs_full, WATCH_PERIOD};
     use crate::model::LimitKind;
@@ -189,7 +192,7 @@ fn watch_engine(
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(_) => break EXIT_SANDBOX,
         }
-        if proc_device() != host_proc {
+        if host_proc.is_some_and(|host| proc_device() != host) {
             let usage = sample(
                 std::path::Path::new("/proc"),
                 &[
@@ -226,6 +229,7 @@ fn watch_engine(
     let peak = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .map_or(0, |u| u64::try_from(u.max_rss()).unwrap_or(0) * 1024);
     if code != 0
+        && host_proc.is_some()
         && !reached.contains(&LimitKind::Memory)
         && near_memory_cap(largest.max(peak), limits)
     {
@@ -261,7 +265,7 @@ fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
     if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
         std::process::exit(EXIT_SANDBOX);
     }
-    if let Err(e) = sandbox::seal(&spec.limits) {
+    if let Err(e) = sandbox::seal(&spec.limits, spec.in_cgroup) {
         pipe.send(&JobMessage::SandboxFailed {
             message: e.to_string(),
         });

@@ -28,6 +28,10 @@ pub struct JobSpec {
     /// The job's caps.
     #[serde(default)]
     pub limits: crate::model::Limits,
+    /// The job process is in a cgroup leaf that holds the job to its memory
+    /// and process caps ([`crate::process::cgroup`]).
+    #[serde(default)]
+    pub in_cgroup: bool,
     /// Forward every packet on tun0 ([`JobMessage::Packet`]), for failure
     /// artifacts.
     #[serde(default)]

@@ -170,8 +170,9 @@ pub fn enter(
 }
 
 /// The second step, in the engine process, which must be PID 1 of the PID
-/// namespace [`enter`] made: see the module documentation.
-pub fn seal(limits: &Limits) -> Result<(), SandboxError> {
+/// namespace [`enter`] made: see the module documentation. `in_cgroup`: a
+/// cgroup holds the job to its memory cap, so no process needs the rlimit.
+pub fn seal(limits: &Limits, in_cgroup: bool) -> Result<(), SandboxError> {
     if nix::unistd::getpid().as_raw() != 1 {
         return Err(SandboxError(
             "sandbox: the engine process is not PID 1 of a new PID namespace".into(),
@@ -200,11 +201,13 @@ pub fn seal(limits: &Limits) -> Result<(), SandboxError> {
         }
     }
     bind_writable("/proc/sys/net")?;
-    let data = libc::rlim_t::from(limits.memory_bytes());
-    step(
-        &format!("setrlimit(RLIMIT_DATA, {} MiB)", limits.memory_mib),
-        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_DATA, data, data),
-    )?;
+    if !in_cgroup {
+        let data = libc::rlim_t::from(limits.memory_bytes());
+        step(
+            &format!("setrlimit(RLIMIT_DATA, {} MiB)", limits.memory_mib),
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_DATA, data, data),
+        )?;
+    }
     drop_capabilities()
 }
 

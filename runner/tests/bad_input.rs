@@ -187,13 +187,18 @@ fn control_bytes_and_huge_lines_are_escaped_and_cut() {
 }
 
 /// With an open-file limit of 64 and `-j 64`, every job still runs: `-j` is
-/// fitted to the limit.
+/// fitted to the limit. (Each job lasts a second, so that many would run at
+/// once.)
 #[test]
 fn jobs_fit_a_small_open_file_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("many");
     for i in 0..40 {
-        write(&dir, &format!("s{i:02}.pkt"), BODY);
+        write(
+            &dir,
+            &format!("s{i:02}.pkt"),
+            &format!("{BODY}+0 `sleep 1`\n"),
+        );
     }
     let tag = new_tag("nofile");
     let before = HostSnapshot::take();

@@ -422,12 +422,17 @@ pub const MIN_START_RATE: f64 = 0.01;
 /// The time between two job starts at `rate` jobs a second.
 pub fn start_interval(rate: f64) -> Result<Duration, String> {
     if rate.is_finite() && rate >= MIN_START_RATE {
-        Ok(Duration::from_secs_f64(1.0 / rate))
-    } else {
-        Err(format!(
-            "--start-rate {rate}: expected a number of jobs a second, at least {MIN_START_RATE}"
-        ))
+        return Ok(Duration::from_secs_f64(1.0 / rate));
     }
+    // 1e-300 as it was written, not as 300 zeros.
+    let shown = if rate != 0.0 && rate.is_finite() && !(1e-4..1e15).contains(&rate.abs()) {
+        format!("{rate:e}")
+    } else {
+        rate.to_string()
+    };
+    Err(format!(
+        "--start-rate {shown}: expected a number of jobs a second, at least {MIN_START_RATE}"
+    ))
 }
 
 /// kselftest's `kselftest_override_timeout` (seconds), when set: a number
@@ -779,9 +784,13 @@ mod tests {
             e,
             "--timeout 9223372036854775807: at most 604800 seconds (a week); 0 means no limit"
         );
-        let e = run_args(&["--start-rate", "1e-300"]).unwrap_err();
-        assert!(e.starts_with("--start-rate 0.000"), "{e}");
-        assert!(e.ends_with("at least 0.01"), "{e}");
+        assert_eq!(
+            run_args(&["--start-rate", "1e-300"]).unwrap_err(),
+            "--start-rate 1e-300: expected a number of jobs a second, at least 0.01"
+        );
+        assert!(run_args(&["--start-rate", "0.005"])
+            .unwrap_err()
+            .starts_with("--start-rate 0.005:"));
         assert!(run_args(&["--start-rate", "inf"]).is_err());
         assert!(run_args(&["--start-rate", "NaN"]).is_err());
         assert_eq!(

@@ -9,6 +9,7 @@
 //! option lines are applied to a default configuration, so a bad option value
 //! (`--tolerance_usecs=0`) is reported too.
 
+use crate::discover::Visited;
 use netdrill_engine::config::Config;
 use netdrill_engine::script::{self, Diagnostic, OptionLine};
 use std::io::Write;
@@ -63,10 +64,11 @@ pub fn check_paths(
     diag: &mut dyn Write,
 ) -> Summary {
     let mut summary = Summary::default();
+    let mut visited = Visited::default();
     for path in paths {
         let mut files = Vec::new();
         if path.is_dir() {
-            collect_scripts(path, &mut files, diag, &mut summary);
+            collect_scripts(path, &mut visited, &mut files, diag, &mut summary);
         } else {
             files.push(path.clone());
         }
@@ -81,9 +83,25 @@ pub fn check_paths(
     summary
 }
 
-/// `*.pkt` files under `dir`, recursively, sorted by path. Unreadable folders
-/// count as failures.
-fn collect_scripts(dir: &Path, files: &mut Vec<PathBuf>, diag: &mut dyn Write, s: &mut Summary) {
+/// `*.pkt` files under `dir`, recursively, sorted by path, each folder once
+/// (see [`Visited`]). Unreadable folders count as failures.
+fn collect_scripts(
+    dir: &Path,
+    visited: &mut Visited,
+    files: &mut Vec<PathBuf>,
+    diag: &mut dyn Write,
+    s: &mut Summary,
+) {
+    match visited.enter(dir) {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            s.checked += 1;
+            s.failed += 1;
+            let _ = writeln!(diag, "{e}");
+            return;
+        }
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -97,7 +115,7 @@ fn collect_scripts(dir: &Path, files: &mut Vec<PathBuf>, diag: &mut dyn Write, s
     paths.sort();
     for p in paths {
         if p.is_dir() {
-            collect_scripts(&p, files, diag, s);
+            collect_scripts(&p, visited, files, diag, s);
         } else if p.extension().is_some_and(|e| e == "pkt") {
             files.push(p);
         }
@@ -106,7 +124,7 @@ fn collect_scripts(dir: &Path, files: &mut Vec<PathBuf>, diag: &mut dyn Write, s
 
 /// Parse one file; the rendered diagnostic when it fails.
 pub fn check_file(path: &Path, defines: &[(String, String)]) -> Result<(), String> {
-    let shown = path.display().to_string();
+    let shown = crate::discover::show_path(path);
     let source = std::fs::read(path).map_err(|e| format!("{shown}: error: cannot read: {e}\n"))?;
     let ast = script::parse(&source, defines).map_err(|f| f.diagnostic.render(&shown, &source))?;
     let mut config = Config::default();

@@ -4,7 +4,7 @@
 use crate::discover::{self, DiscoverOptions, Filter};
 use crate::driver::{self, ScheduleSettings};
 use crate::job_child;
-use crate::model::{Job, RunRecord};
+use crate::model::{Job, Limits, RunRecord};
 use crate::progress::{ColorChoice, Progress, Stream, Verbosity};
 use crate::report;
 use crate::report::stream::{is_stdout, ReportStream, Targets};
@@ -47,6 +47,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run suites: every script x IP version in its own network, mount and PID
@@ -60,6 +62,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Be packetdrill: its command line, messages and exit status (also what
     /// netdrill does when it is invoked under the name `packetdrill`).
+    ///
+    /// It refuses the host's network namespace (run it as `unshare -n
+    /// packetdrill ...`, as the kernel's ksft_runner.sh does), unless
+    /// NETDRILL_ALLOW_HOST_NETNS=1 is set.
     Packetdrill(PacketdrillArgs),
     /// Print a shell completion script (e.g. `netdrill completions bash >
     /// /etc/bash_completion.d/netdrill`).
@@ -161,6 +167,20 @@ pub struct RunArgs {
     /// timing of running jobs).
     #[arg(long, value_name = "N", default_value_t = crate::driver::DEFAULT_START_RATE)]
     pub start_rate: f64,
+    /// Memory cap of each job, in MiB [default: suite.toml's `[limits]`, else 512].
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64)
+        .range(Limits::MIN.memory_mib..=Limits::MAX.memory_mib))]
+    pub memory_limit: Option<u64>,
+    /// Size cap of each job's private /tmp (and /dev/shm), in MiB [default:
+    /// suite.toml's `[limits]`, else 64].
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64)
+        .range(Limits::MIN.tmp_mib..=Limits::MAX.tmp_mib))]
+    pub tmp_limit: Option<u64>,
+    /// Processes and threads each job may have at once [default: suite.toml's
+    /// `[limits]`, else 512].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64)
+        .range(Limits::MIN.processes..=Limits::MAX.processes))]
+    pub process_limit: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -282,6 +302,49 @@ impl ReportSettings {
         !self.on_stdout().is_empty()
     }
 
+    /// The folders the reports go to, checked before the run: a report file's
+    /// folder must exist (netdrill makes no folder for a report); the
+    /// `--artifacts` folder is made if it is missing, but not its parent.
+    /// Either way nothing is created that was not named.
+    pub fn prepare_folders(&self) -> Result<(), String> {
+        use crate::discover::show_path;
+        let folder_of = |p: &Path| {
+            p.parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf()
+        };
+        for (flag, path) in [
+            ("--ktap", &self.ktap),
+            ("--junit", &self.junit),
+            ("--json", &self.json),
+        ] {
+            let Some(path) = path.as_deref().filter(|p| !is_stdout(p)) else {
+                continue;
+            };
+            let folder = folder_of(path);
+            if !folder.is_dir() {
+                return Err(format!(
+                    "{flag} {}: no folder {} (netdrill makes no folder for a report)",
+                    show_path(path),
+                    show_path(&folder)
+                ));
+            }
+        }
+        if let Some(dir) = self.artifacts.as_deref().filter(|d| !d.is_dir()) {
+            let parent = folder_of(dir);
+            if !parent.is_dir() {
+                return Err(format!(
+                    "--artifacts {}: no folder {} to make it in",
+                    show_path(dir),
+                    show_path(&parent)
+                ));
+            }
+            std::fs::create_dir(dir).map_err(|e| format!("--artifacts {}: {e}", show_path(dir)))?;
+        }
+        Ok(())
+    }
+
     /// At most one report on stdout; artifacts need a real folder.
     fn check(&self) -> Result<(), String> {
         let stdout = self.on_stdout();
@@ -347,19 +410,17 @@ impl RunSettings {
             }
         };
         // --timeout wins, then kselftest's override variable.
-        let env_override = std::env::var("kselftest_override_timeout")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let timeout_override = a
-            .timeout
-            .or(env_override)
-            .map(|s| (s > 0).then(|| Duration::from_secs(s)));
+        let timeout_override = match a.timeout {
+            Some(secs) => Some(crate::suite::timeout_from_secs("--timeout ", secs)?),
+            None => env_timeout(std::env::var("kselftest_override_timeout").ok().as_deref())?,
+        };
         if a.jobs == Some(0) {
             return Err("-j 0: at least one job at once".into());
         }
-        if !(a.start_rate > 0.0 && a.start_rate.is_finite()) {
-            return Err(format!("--start-rate {}: must be above 0", a.start_rate));
+        if let Some(n) = a.jobs.filter(|&n| n > MAX_JOBS) {
+            return Err(format!("-j {n}: at most {MAX_JOBS} jobs at once"));
         }
+        let start_interval = start_interval(a.start_rate)?;
         let reports = ReportSettings {
             ktap: a.ktap,
             ktap_nested: a.ktap_nested,
@@ -384,7 +445,7 @@ impl RunSettings {
                 .jobs
                 .unwrap_or_else(ScheduleSettings::default_jobs_at_once),
             retries: a.retries,
-            start_interval: Duration::from_secs_f64(1.0 / a.start_rate),
+            start_interval,
             tolerance_usecs: if slow {
                 discover::SLOW_MACHINE_TOLERANCE_USECS
             } else {
@@ -418,6 +479,11 @@ impl RunSettings {
                 timeout_override,
                 machine_slow: slow,
                 kernel_release: None,
+                limits: crate::suite::LimitsToml {
+                    memory_mib: a.memory_limit,
+                    tmp_mib: a.tmp_limit,
+                    processes: a.process_limit,
+                },
             },
             schedule,
             list: a.list,
@@ -450,6 +516,73 @@ pub fn report_options_for(jobs: &[Job], reports: &ReportSettings) -> report::Opt
     opts
 }
 
+/// The most jobs at once `-j` accepts.
+pub const MAX_JOBS: usize = 1024;
+
+/// Descriptors the runner holds for each running job (its result and output
+/// pipes, its pidfd).
+pub const FDS_PER_JOB: u64 = 3;
+/// Descriptors the runner keeps for everything else (standard streams, the
+/// signal pipe, report and artifact files, a job being started).
+pub const FDS_RESERVED: u64 = 32;
+
+/// How many jobs fit at once under an open-file limit of `fd_limit`.
+pub fn jobs_within_fd_limit(requested: usize, fd_limit: u64) -> usize {
+    let room = fd_limit.saturating_sub(FDS_RESERVED) / FDS_PER_JOB;
+    requested
+        .min(usize::try_from(room).unwrap_or(usize::MAX))
+        .max(1)
+}
+
+/// Raise the soft open-file limit as far as `jobs` at once need (never past
+/// the hard limit), and say how many jobs fit: `(jobs, the limit)`.
+pub fn fit_jobs_to_fd_limit(jobs: usize) -> (usize, u64) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return (jobs, u64::MAX);
+    };
+    let want = FDS_RESERVED.saturating_add(FDS_PER_JOB.saturating_mul(jobs as u64));
+    let mut limit = soft;
+    if soft < want {
+        let raised = want.min(hard);
+        if setrlimit(Resource::RLIMIT_NOFILE, raised, hard).is_ok() {
+            limit = raised;
+        }
+    }
+    (jobs_within_fd_limit(jobs, limit), limit)
+}
+
+/// The least `--start-rate` (a job every 100 seconds).
+pub const MIN_START_RATE: f64 = 0.01;
+
+/// The time between two job starts at `rate` jobs a second.
+pub fn start_interval(rate: f64) -> Result<Duration, String> {
+    if rate.is_finite() && rate >= MIN_START_RATE {
+        return Ok(Duration::from_secs_f64(1.0 / rate));
+    }
+    // 1e-300 as it was written, not as 300 zeros.
+    let shown = if rate != 0.0 && rate.is_finite() && !(1e-4..1e15).contains(&rate.abs()) {
+        format!("{rate:e}")
+    } else {
+        rate.to_string()
+    };
+    Err(format!(
+        "--start-rate {shown}: expected a number of jobs a second, at least {MIN_START_RATE}"
+    ))
+}
+
+/// kselftest's `kselftest_override_timeout` (seconds), when set: a number
+/// up to a week, as `--timeout`.
+pub fn env_timeout(value: Option<&str>) -> Result<Option<Option<Duration>>, String> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let secs: u64 = v.parse().map_err(|_| {
+        format!("kselftest_override_timeout={v}: expected a number of seconds (0: no limit)")
+    })?;
+    crate::suite::timeout_from_secs("kselftest_override_timeout=", secs).map(Some)
+}
+
 /// The reporters' settings for a run of `jobs`: the per-script timeout is
 /// kselftest's `# timeout set to N` when every job has the same one (0 when none
 /// has a limit); with mixed timeouts each timeout reports the time it ran.
@@ -470,6 +603,53 @@ pub fn report_options(jobs: &[Job]) -> report::Options {
 }
 
 /// Exit statuses of `netdrill run` (the table is [`AFTER_HELP`]).
+/// Write `text` to `path`, or to stdout for `-`.
+fn emit(flag: &str, path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    if is_stdout(path) {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("{flag} -: writing to stdout: {e}"));
+    }
+    std::fs::write(path, text).map_err(|e| format!("{flag} {}: {e}", path.display()))
+}
+
+/// Write the reports `--ktap`, `--junit` and `--json` ask for, once the run is
+/// over (also after Ctrl-C, with what finished). Every report is attempted; the
+/// errors are returned together. (`--artifacts` are written by the run as
+/// attempts fail.)
+pub fn write_reports(
+    record: &RunRecord,
+    reports: &ReportSettings,
+    opts: &report::Options,
+) -> Result<(), String> {
+    let mut errors = Vec::new();
+    if let Some(path) = &reports.ktap {
+        let text = if reports.ktap_nested {
+            report::ktap::render_nested_with(record, opts)
+        } else {
+            report::ktap::render_with(record, opts)
+        };
+        errors.extend(emit("--ktap", path, &text).err());
+    }
+    if let Some(path) = &reports.junit {
+        let text = report::junit::render_with(record, opts);
+        errors.extend(emit("--junit", path, &text).err());
+    }
+    if let Some(path) = &reports.json {
+        let text = report::json::render_with(record, reports.json_full, opts);
+        errors.extend(emit("--json", path, &text).err());
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\nnetdrill: "))
+    }
+}
+
+/// Exit statuses of `netdrill run`.
 pub mod exit {
     use crate::model::{RunRecord, Verdict};
 
@@ -532,12 +712,21 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     for note in crate::preflight::notes(&jobs) {
         eprintln!("netdrill: note: {note}");
     }
-    // A folder that cannot be made is better said now than after the run.
-    if let Some(dir) = &settings.reports.artifacts {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("netdrill: --artifacts {}: {e}", dir.display());
-            return exit::SETUP;
-        }
+    // A folder that is missing or cannot be made is better said now than
+    // after the run.
+    if let Err(e) = settings.reports.prepare_folders() {
+        eprintln!("netdrill: {e}");
+        return exit::SETUP;
+    }
+    let mut schedule = settings.schedule.clone();
+    let (fit, fd_limit) = fit_jobs_to_fd_limit(schedule.jobs_at_once);
+    if fit < schedule.jobs_at_once {
+        eprintln!(
+            "netdrill: note: -j {}: the open-file limit ({fd_limit}, `ulimit -n`) leaves room \
+             for {fit} jobs at once; running {fit}",
+            schedule.jobs_at_once
+        );
+        schedule.jobs_at_once = fit;
     }
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
         .with(settings.verbosity, settings.color);
@@ -546,7 +735,7 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         report_options_for(&jobs, &settings.reports),
         record_template(&settings),
     );
-    let record = match driver::run(&jobs, &settings.schedule, &mut |ev| {
+    let record = match driver::run(&jobs, &schedule, &mut |ev| {
         // The reports first: a line on the display may be the last thing a
         // dying run does.
         reports.event(ev);
@@ -770,7 +959,7 @@ pub fn packetdrill_argv(argv: &[String]) -> Option<Vec<String>> {
 /// netdrill's own commands, from the whole command line (program name first);
 /// returns the exit status. `main.rs` hands packetdrill's command lines (see
 /// [`packetdrill_argv`]) to the drop-in before this.
-pub fn main(argv: Vec<String>) -> i32 {
+pub fn main(argv: Vec<std::ffi::OsString>) -> i32 {
     let cli = Cli::parse_from(argv);
     match cli.command {
         Command::Run(a) => match RunSettings::from_args(*a) {
@@ -827,6 +1016,99 @@ mod tests {
         );
         assert_eq!(packetdrill_argv(&argv(&["netdrill"])), None);
         assert_eq!(packetdrill_argv(&[]), None);
+    }
+
+    fn run_args(extra: &[&str]) -> Result<RunSettings, String> {
+        let mut words = vec!["netdrill", "run", "--list"];
+        words.extend_from_slice(extra);
+        match Cli::try_parse_from(words) {
+            Ok(Cli {
+                command: Command::Run(a),
+            }) => RunSettings::from_args(*a),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn huge_values_are_refused_clearly() {
+        let e = run_args(&["--timeout", "9223372036854775807"]).unwrap_err();
+        assert_eq!(
+            e,
+            "--timeout 9223372036854775807: at most 604800 seconds (a week); 0 means no limit"
+        );
+        assert_eq!(
+            run_args(&["--start-rate", "1e-300"]).unwrap_err(),
+            "--start-rate 1e-300: expected a number of jobs a second, at least 0.01"
+        );
+        assert!(run_args(&["--start-rate", "0.005"])
+            .unwrap_err()
+            .starts_with("--start-rate 0.005:"));
+        assert!(run_args(&["--start-rate", "inf"]).is_err());
+        assert!(run_args(&["--start-rate", "NaN"]).is_err());
+        assert_eq!(
+            run_args(&["-j", "100000"]).unwrap_err(),
+            "-j 100000: at most 1024 jobs at once"
+        );
+        let e = env_timeout(Some("18446744073709551615")).unwrap_err();
+        assert!(e.starts_with("kselftest_override_timeout=18446744073709551615: at most"));
+        assert!(env_timeout(Some("99999999999999999999999")).is_err());
+        assert_eq!(env_timeout(Some(" 0 ")), Ok(Some(None)));
+        assert_eq!(env_timeout(Some("")), Ok(None));
+        assert_eq!(env_timeout(None), Ok(None));
+        assert_eq!(
+            env_timeout(Some("60")),
+            Ok(Some(Some(Duration::from_secs(60))))
+        );
+        let s = run_args(&["--timeout", "604800", "--start-rate", "0.01"]).unwrap();
+        assert_eq!(
+            s.discover.timeout_override,
+            Some(Some(Duration::from_secs(604800)))
+        );
+        assert_eq!(s.schedule.start_interval, Duration::from_secs(100));
+        assert!(run_args(&["--memory-limit", "1"]).is_err());
+        assert!(run_args(&["--process-limit", "99999999999"]).is_err());
+    }
+
+    #[test]
+    fn jobs_fit_the_open_file_limit() {
+        assert_eq!(jobs_within_fd_limit(64, 64), 10);
+        assert_eq!(jobs_within_fd_limit(64, 1024), 64);
+        assert_eq!(jobs_within_fd_limit(5, 20), 1);
+        assert_eq!(jobs_within_fd_limit(24, u64::MAX), 24);
+        let (fit, limit) = fit_jobs_to_fd_limit(8);
+        assert_eq!(fit, 8);
+        assert!(limit >= FDS_RESERVED + 8 * FDS_PER_JOB);
+    }
+
+    proptest::proptest! {
+        /// Whatever numbers the option parsers get, they give settings a run
+        /// can use (times that fit an `Instant`) or an error; never a panic.
+        #[test]
+        fn run_options_never_panic(
+            timeout in proptest::prelude::any::<u64>(),
+            rate in proptest::prelude::any::<f64>(),
+            jobs in proptest::prelude::any::<usize>(),
+            memory in proptest::prelude::any::<u64>(),
+            env in proptest::prelude::any::<String>(),
+        ) {
+            let (timeout, rate, jobs, memory) =
+                (timeout.to_string(), format!("{rate:e}"), jobs.to_string(), memory.to_string());
+            let now = std::time::Instant::now();
+            if let Ok(s) = run_args(&[
+                "--timeout", &timeout, "--start-rate", &rate, "-j", &jobs,
+                "--memory-limit", &memory,
+            ]) {
+                if let Some(Some(t)) = s.discover.timeout_override {
+                    proptest::prop_assert!(now.checked_add(t * 2).is_some());
+                }
+                proptest::prop_assert!(now.checked_add(s.schedule.start_interval * 2).is_some());
+                proptest::prop_assert!((1..=MAX_JOBS).contains(&s.schedule.jobs_at_once));
+            }
+            if let Ok(Some(Some(t))) = env_timeout(Some(&env)) {
+                proptest::prop_assert!(t.as_secs() <= crate::suite::MAX_TIMEOUT_SECS);
+            }
+        }
     }
 
     #[test]

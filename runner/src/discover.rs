@@ -63,6 +63,8 @@ pub struct DiscoverOptions {
     /// The kernel release `suite.toml`'s `kernel = ...` expectations are matched
     /// against; `None`: the running kernel's.
     pub kernel_release: Option<String>,
+    /// The command line's per-job caps: each one set wins over `suite.toml`'s.
+    pub limits: crate::suite::LimitsToml,
 }
 
 /// The values of a script's `--ip_version=` lines, as `ksft_runner.sh` finds
@@ -109,16 +111,48 @@ fn has_glob_chars(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-/// Every `*.pkt` under `dir`, sorted, recursively.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+/// The folders a walk has entered, by (device, inode): a folder reached again
+/// through a symbolic link (`up -> ..`, `self -> .`) is not walked twice, so
+/// a loop ends and a script is found once.
+#[derive(Debug, Default)]
+pub struct Visited(HashSet<(u64, u64)>);
+
+impl Visited {
+    /// Whether `dir` is new (and now visited); an error when it cannot be
+    /// looked at.
+    pub fn enter(&mut self, dir: &Path) -> Result<bool, String> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(dir).map_err(|e| path_error(dir, &e))?;
+        Ok(self.0.insert((meta.dev(), meta.ino())))
+    }
+}
+
+/// `PATH: what went wrong`, with a path that is not UTF-8 shown escaped (a
+/// lossy display could name another file).
+pub fn path_error(path: &Path, e: &std::io::Error) -> String {
+    format!("{}: {e}", show_path(path))
+}
+
+/// A path for messages: as it is when it is UTF-8 without control
+/// characters, else escaped ([`crate::report::escape`]).
+pub fn show_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    crate::escape::escape_bytes(path.as_os_str().as_bytes())
+}
+
+/// Every `*.pkt` under `dir`, sorted, recursively; each folder once.
+fn walk(dir: &Path, visited: &mut Visited, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    if !visited.enter(dir)? {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .map_err(|e| path_error(dir, &e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(&path, out)?;
+            walk(&path, visited, out)?;
         } else if path.extension().is_some_and(|e| e == "pkt") {
             out.push(path);
         }
@@ -129,9 +163,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 /// The script files the command-line paths name, in order, without duplicates.
 pub fn script_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
+    let mut visited = Visited::default();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut found)?;
+            walk(p, &mut visited, &mut found)?;
         } else if p.is_file() {
             found.push(p.clone());
         } else if let Some(pattern) = p.to_str().filter(|s| has_glob_chars(s)) {
@@ -145,13 +180,21 @@ pub fn script_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             }
             for m in matched {
                 if m.is_dir() {
-                    walk(&m, &mut found)?;
+                    walk(&m, &mut visited, &mut found)?;
                 } else {
                     found.push(m);
                 }
             }
         } else {
-            return Err(format!("{}: no such file or directory", p.display()));
+            // Say what the system says (a dangling link, no permission...),
+            // naming the path exactly.
+            return Err(match std::fs::metadata(p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    format!("{}: no such file or directory", show_path(p))
+                }
+                Err(e) => path_error(p, &e),
+                Ok(_) => format!("{}: not a file or folder", show_path(p)),
+            });
         }
     }
     let mut seen = HashSet::new();
@@ -162,8 +205,8 @@ pub fn script_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// The suite name of a folder: its own name.
 fn suite_name(dir: &Path) -> String {
     dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dir.display().to_string())
+        .map(|n| show_path(Path::new(n)))
+        .unwrap_or_else(|| show_path(dir))
 }
 
 /// The jobs for `paths`, in discovery order (scripts in order, then IP versions).
@@ -176,18 +219,36 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
     let mut suites: BTreeMap<PathBuf, SuiteConfig> = BTreeMap::new();
     let mut jobs = Vec::new();
     for path in scripts {
-        let abs = std::fs::canonicalize(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let abs = std::fs::canonicalize(&path).map_err(|e| path_error(&path, &e))?;
         let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
         let file_name = abs
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // How the job is named in reports: control characters written out.
+        let shown_name = abs
+            .file_name()
+            .map(|n| show_path(Path::new(n)))
+            .unwrap_or_default();
         if !suites.contains_key(&dir) {
             suites.insert(dir.clone(), SuiteConfig::load(&dir)?);
         }
         let suite = &suites[&dir];
-        let text = std::fs::read(&abs).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read(&abs).map_err(|e| path_error(&path, &e))?;
+        // The job child is told its script's path as text: a name that is not
+        // UTF-8 cannot be passed on exactly, and a lossy one names no file.
+        let not_utf8 = abs.to_str().is_none().then(|| {
+            format!(
+                "the path {} is not UTF-8, which netdrill cannot pass to a job: rename it",
+                show_path(&abs)
+            )
+        });
         let text = String::from_utf8_lossy(&text);
+        let limits = suite
+            .limits
+            .or(opts.limits)
+            .resolve("[limits] ")
+            .map_err(|e| format!("{}: {e}", show_path(&dir.join(crate::suite::SUITE_FILE))))?;
         let default_versions = suite
             .ip_versions
             .clone()
@@ -195,7 +256,7 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
         let base = |ip_version: String| Job {
             id: JobId {
                 suite: suite_name(&dir),
-                script: file_name.clone(),
+                script: shown_name.clone(),
                 ip_version,
             },
             path: path.clone(),
@@ -207,9 +268,10 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
                 .or(suite.timeout)
                 .unwrap_or(Some(DEFAULT_TIMEOUT)),
             sysctls: suite.sysctls.clone(),
+            limits,
             xfail: None,
             skip_reason: None,
-            problem: None,
+            problem: not_utf8.clone(),
         };
         let versions = match versions_for(
             &pinned_ip_versions(&text),

@@ -9,6 +9,7 @@
 use crate::durations::Durations;
 use crate::kernel_log::KernelLog;
 use crate::model::{host_info, Attempt, AttemptResult, Job, RunRecord, RunnerEvent, Verdict};
+use crate::process::cgroup::Delegation;
 use crate::process::{unix_now, JobProcess};
 use crate::record::{self, Packets};
 use crate::scheduler::{Action, KillSignal, Policy, Scheduler, SchedulerEvent};
@@ -141,6 +142,8 @@ pub fn run_with_signals(
     let mut driver = Driver {
         jobs,
         settings,
+        // Where the host delegates none, the jobs are held without.
+        cgroups: Delegation::find().ok(),
         processes: (0..jobs.len()).map(|_| None).collect(),
         events: VecDeque::from([SchedulerEvent::Begin { start_unix }]),
         kernel_log,
@@ -187,6 +190,8 @@ struct Driver<'a, 's> {
     settings: &'a ScheduleSettings,
     /// The running job process of each job, by job.
     processes: Vec<Option<JobProcess>>,
+    /// The cgroup delegated to the run, if the host delegates one.
+    cgroups: Option<Delegation>,
     /// What happened, for the scheduler.
     events: VecDeque<SchedulerEvent>,
     kernel_log: Option<KernelLog>,
@@ -241,7 +246,11 @@ impl Driver<'_, '_> {
     fn start(&mut self, job: usize) {
         let exe = &self.settings.job_exe;
         let capture_packets = self.settings.artifacts.is_some();
-        match JobProcess::spawn(&self.jobs[job], exe, capture_packets) {
+        let cgroup = self
+            .cgroups
+            .as_mut()
+            .and_then(|d| d.job_leaf(&self.jobs[job].limits).ok());
+        match JobProcess::spawn(&self.jobs[job], exe, capture_packets, cgroup) {
             Ok(p) => self.processes[job] = Some(p),
             Err(e) => self.events.push_back(SchedulerEvent::SpawnFailed {
                 job,

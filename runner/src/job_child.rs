@@ -7,9 +7,12 @@
 //! as a whole on timeout or Ctrl-C):
 //!
 //! ```text
-//! runner ── netdrill __job (outer: unshares net+mount+pid namespaces, /tmp, lo, sysctls)
+//! runner ── netdrill __job (outer: unshares net+mount+pid+uts+ipc namespaces, /tmp,
+//!              │               /dev/shm, /sys, lo, sysctls: sandbox::enter)
 //!              └── engine process (PID 1 of the new PID namespace, in the script's
-//!                   folder: run_file, report; the script's commands are its children)
+//!                   folder: its /proc, read-only /proc/sys but net, rlimits, fewer
+//!                   capabilities: sandbox::seal; then run_file, report; the
+//!                   script's commands are its children)
 //! ```
 //!
 //! The outer process dies with the runner (`PR_SET_PDEATHSIG`, set before exec),
@@ -116,7 +119,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
             std::process::exit(EXIT_SANDBOX);
         }
     };
-    if let Err(e) = sandbox::enter(&spec.dir, &spec.sysctls) {
+    if let Err(e) = sandbox::enter(&spec.dir, &spec.sysctls, &spec.limits) {
         pipe.send(&JobMessage::SandboxFailed {
             message: e.to_string(),
         });
@@ -132,6 +135,7 @@ pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
             std::process::exit(EXIT_SANDBOX);
         }
     };
+    let proc_device = proc_device();
     // SAFETY: this process is single-threaded here (nothing above starts threads).
     match unsafe { nix::unistd::fork() } {
         Err(e) => {
@@ -146,20 +150,105 @@ pub fn child_main(result_fd: RawFd, spec_json: &str) -> ! {
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             drop(lifeline_r);
+            // With a cgroup, the kernel holds the job and counts; else the watch.
+            let host_proc = (!spec.in_cgroup).then_some(proc_device);
+            let (code, reached) = watch_engine(child, &spec.limits, host_proc);
+            for limit in reached {
+                pipe.send(&JobMessage::LimitReached { limit });
+            }
             drop(pipe);
-            let code = loop {
-                match nix::sys::wait::waitpid(child, None) {
-                    Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => break code,
-                    Ok(nix::sys::wait::WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
-                    Ok(_) => continue,
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    Err(_) => break EXIT_SANDBOX,
-                }
-            };
             drop(lifeline_w);
             std::process::exit(code)
         }
     }
+}
+
+/// The device of the `/proc` mounted now.
+fn proc_device() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc").map_or(0, |m| m.dev())
+}
+
+/// Wait for the engine process `child`, watching the job's caps (see
+/// [`crate::job_limits`]): its exit status and the caps it reached.
+/// `host_proc` is the device of the host's procfs (the job is only looked at
+/// once the engine has mounted its own); `None`: no watch (a cgroup holds the
+/// job), only the end's look at its tmpfs.
+fn watch_engine(
+    child: nix::unistd::Pid,
+    limits: &crate::model::Limits,
+    host_proc: Option<u64>,
+) -> (i32, Vec<crate::model::LimitKind>) {
+    use crate::job_limits::{judge, near_memory_cap, sample, tmpfs_full, WATCH_PERIOD};
+    use crate::model::LimitKind;
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let pidfd = pidfd_open(child);
+    let mut reached: Vec<LimitKind> = Vec::new();
+    let mut largest = 0;
+    let code = loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => break code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => break EXIT_SANDBOX,
+        }
+        if host_proc.is_some_and(|host| proc_device() != host) {
+            let usage = sample(
+                std::path::Path::new("/proc"),
+                &[
+                    std::path::Path::new("/tmp"),
+                    std::path::Path::new("/dev/shm"),
+                ],
+            );
+            largest = largest.max(usage.largest_process_bytes);
+            let j = judge(&usage, limits);
+            for limit in j.reached {
+                if !reached.contains(&limit) {
+                    reached.push(limit);
+                }
+            }
+            if j.kill {
+                // PID 1 of the job's PID namespace: every process in it dies.
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        // Until the engine exits, or the next look.
+        match &pidfd {
+            Some(fd) => {
+                let mut fds = [nix::poll::PollFd::new(
+                    fd.as_fd(),
+                    nix::poll::PollFlags::POLLIN,
+                )];
+                let ms = u16::try_from(WATCH_PERIOD.as_millis()).unwrap_or(u16::MAX);
+                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms));
+            }
+            None => std::thread::sleep(WATCH_PERIOD),
+        }
+    };
+    // The peak of every process of the job that was waited for, in KiB.
+    let peak = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map_or(0, |u| u64::try_from(u.max_rss()).unwrap_or(0) * 1024);
+    if code != 0
+        && host_proc.is_some()
+        && !reached.contains(&LimitKind::Memory)
+        && near_memory_cap(largest.max(peak), limits)
+    {
+        reached.push(LimitKind::Memory);
+    }
+    if ["/tmp", "/dev/shm"]
+        .iter()
+        .any(|p| tmpfs_full(std::path::Path::new(p)))
+    {
+        reached.push(LimitKind::Tmp);
+    }
+    (code, reached)
+}
+
+fn pidfd_open(pid: nix::unistd::Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    // SAFETY: the kernel just gave us this fd.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// PID 1 of the job's PID namespace: runs the script.
@@ -174,6 +263,12 @@ fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
         nix::poll::PollFlags::POLLIN,
     )];
     if nix::poll::poll(&mut fds, nix::poll::PollTimeout::ZERO).unwrap_or(0) > 0 {
+        std::process::exit(EXIT_SANDBOX);
+    }
+    if let Err(e) = sandbox::seal(&spec.limits, spec.in_cgroup) {
+        pipe.send(&JobMessage::SandboxFailed {
+            message: e.to_string(),
+        });
         std::process::exit(EXIT_SANDBOX);
     }
     let (flags, extra) = match split_command_line(&spec.args) {
@@ -223,6 +318,13 @@ fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
         }
         outcome
     };
+    // A fork refused at the process cap leaves the processes that took it.
+    let left = crate::job_limits::sample(std::path::Path::new("/proc"), &[]);
+    if crate::job_limits::near_process_cap(left.tasks, &spec.limits) {
+        pipe.send(&JobMessage::LimitReached {
+            limit: crate::model::LimitKind::Processes,
+        });
+    }
     let code = outcome.exit_status();
     pipe.send(&JobMessage::Finished { outcome });
     let _ = std::io::stdout().flush();

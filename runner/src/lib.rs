@@ -9,19 +9,22 @@
 //! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
-//!   [`job_child`] in its [`sandbox`];
+//!   [`job_child`] in its [`sandbox`], watching its caps ([`job_limits`]);
 //! - [`kernel_log`]: kernel splats read while the run goes on;
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
-//! - [`model`]: the data they share.
+//! - [`model`]: the data they share; [`escape`]: script and job text made
+//!   safe to show.
 
 pub mod check;
 pub mod cli;
 pub mod discover;
 pub mod driver;
 pub mod durations;
+pub mod escape;
 pub mod job_child;
+pub mod job_limits;
 pub mod kernel_log;
 pub mod model;
 pub mod packetdrill;

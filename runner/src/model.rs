@@ -46,6 +46,8 @@ pub struct Job {
     pub timeout: Option<Duration>,
     /// Set inside the job's namespace before the script runs.
     pub sysctls: Vec<(String, String)>,
+    /// The job's caps on memory, `/tmp` and processes.
+    pub limits: Limits,
     /// Set when the suite expects the job may fail, and how sure it is.
     pub xfail: Option<ExpectedFailure>,
     /// Set when the job is listed but will not run.
@@ -86,6 +88,86 @@ pub struct ExpectedFailure {
     pub expectation: Expectation,
 }
 
+/// What one job may use: its caps on memory, on its private `/tmp` (and
+/// `/dev/shm`), and on its processes. Set by `suite.toml`'s `[limits]` and
+/// `netdrill run`'s `--memory-limit`, `--tmp-limit`, `--process-limit`; how
+/// each is enforced (a cgroup v2 leaf where the host delegates one, rlimits,
+/// tmpfs sizes and the PID namespace's `pid_max` otherwise):
+/// [`crate::sandbox`] and [`crate::process::cgroup`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Memory of all the job's processes together, in MiB (with rlimits:
+    /// each process's data at most this, and the sum watched).
+    pub memory_mib: u64,
+    /// Size of the job's `/tmp` and of its `/dev/shm` (each), in MiB; System V
+    /// shared memory is held to it too.
+    pub tmp_mib: u64,
+    /// Processes and threads in the job at once.
+    pub processes: u64,
+}
+
+impl Limits {
+    /// The smallest caps accepted: below them the engine and a shell cannot
+    /// start.
+    pub const MIN: Limits = Limits {
+        memory_mib: 64,
+        tmp_mib: 1,
+        processes: 16,
+    };
+    /// The largest caps accepted (1 TiB, 1 TiB, and the kernel's `PID_MAX_LIMIT`).
+    pub const MAX: Limits = Limits {
+        memory_mib: 1 << 20,
+        tmp_mib: 1 << 20,
+        processes: 1 << 22,
+    };
+
+    pub fn memory_bytes(&self) -> u64 {
+        self.memory_mib << 20
+    }
+
+    pub fn tmp_bytes(&self) -> u64 {
+        self.tmp_mib << 20
+    }
+}
+
+impl Default for Limits {
+    /// 512 MiB, 64 MiB of `/tmp`, 512 processes: a kernel job uses about
+    /// 20 MiB and 5 processes; at the default `-j` on a 2-CPU, 24 GiB machine
+    /// the memory caps add up to half its memory.
+    fn default() -> Self {
+        Limits {
+            memory_mib: 512,
+            tmp_mib: 64,
+            processes: 512,
+        }
+    }
+}
+
+/// A cap a job went over (see [`Limits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitKind {
+    Memory,
+    Tmp,
+    Processes,
+}
+
+impl LimitKind {
+    /// What went over, with its cap, for messages: `its memory cap (512 MiB)`.
+    pub fn describe(self, limits: &Limits) -> String {
+        match self {
+            LimitKind::Memory => format!("its memory cap ({} MiB)", limits.memory_mib),
+            LimitKind::Tmp => format!("the size cap of its /tmp ({} MiB)", limits.tmp_mib),
+            LimitKind::Processes => {
+                format!(
+                    "its process cap ({} processes and threads)",
+                    limits.processes
+                )
+            }
+        }
+    }
+}
+
 /// How one attempt of a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -117,6 +199,8 @@ pub enum FailureKind {
     ProtocolError,
     /// The job process could not be started.
     SpawnError,
+    /// The job went over one of its caps ([`Limits`]).
+    OverLimit(LimitKind),
 }
 
 /// Every kind the engine has, for reading a kind back from its word.
@@ -135,7 +219,8 @@ const ENGINE_KINDS: [EngineFailureKind; 10] = [
 
 impl FailureKind {
     /// The word reports use: the engine's (`timing-error`...), or `timeout`,
-    /// `crash`, `sandbox-error`, `protocol-error`, `spawn-error`.
+    /// `crash`, `sandbox-error`, `protocol-error`, `spawn-error`,
+    /// `over-memory-cap`, `over-tmp-cap`, `over-process-cap`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Engine(kind) => kind.as_str(),
@@ -144,6 +229,9 @@ impl FailureKind {
             FailureKind::SandboxError => "sandbox-error",
             FailureKind::ProtocolError => "protocol-error",
             FailureKind::SpawnError => "spawn-error",
+            FailureKind::OverLimit(LimitKind::Memory) => "over-memory-cap",
+            FailureKind::OverLimit(LimitKind::Tmp) => "over-tmp-cap",
+            FailureKind::OverLimit(LimitKind::Processes) => "over-process-cap",
         }
     }
 
@@ -155,6 +243,9 @@ impl FailureKind {
             FailureKind::SandboxError,
             FailureKind::ProtocolError,
             FailureKind::SpawnError,
+            FailureKind::OverLimit(LimitKind::Memory),
+            FailureKind::OverLimit(LimitKind::Tmp),
+            FailureKind::OverLimit(LimitKind::Processes),
         ];
         ENGINE_KINDS
             .into_iter()
@@ -463,11 +554,11 @@ mod tests {
 
     #[test]
     fn failure_kinds_read_back_from_their_words() {
-        for kind in ENGINE_KINDS
-            .into_iter()
-            .map(FailureKind::Engine)
-            .chain([FailureKind::Timeout, FailureKind::SpawnError])
-        {
+        for kind in ENGINE_KINDS.into_iter().map(FailureKind::Engine).chain([
+            FailureKind::Timeout,
+            FailureKind::SpawnError,
+            FailureKind::OverLimit(LimitKind::Tmp),
+        ]) {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(serde_json::from_str::<FailureKind>(&json).unwrap(), kind);

@@ -5,6 +5,13 @@
 //!
 //! Like packetdrill, it runs each script named on the command line in turn, in the
 //! current network namespace, and stops at the first failure with exit status 1.
+//!
+//! Unlike packetdrill, it refuses the host's network namespace, before anything
+//! touches the network: a script there would add tun0, addresses and routes to
+//! the host and change its sysctls (which every namespace made afterwards
+//! inherits). `unshare -n packetdrill ...` (what `ksft_runner.sh` does) gives it
+//! a namespace of its own; [`ALLOW_HOST_NETNS_VAR`]`=1` runs it in the host's
+//! anyway, with packetdrill's command line unchanged.
 
 use netdrill_engine::config::{split_command_line, CliError, Config};
 use netdrill_engine::outcome::{NoObserver, Outcome};
@@ -51,6 +58,30 @@ pub const USAGE: &str = "Usage: packetdrill
 \t[--verbose|-v]
 \tscript_path ...
 ";
+
+/// The environment variable that lets the drop-in run in the host's network
+/// namespace: `NETDRILL_ALLOW_HOST_NETNS=1`.
+pub const ALLOW_HOST_NETNS_VAR: &str = "NETDRILL_ALLOW_HOST_NETNS";
+
+/// Why the drop-in must not run here, if it must not: `in_host_netns` says
+/// whether this is the host's network namespace, `allow` is the value of
+/// [`ALLOW_HOST_NETNS_VAR`] (only `1` allows), `dry_run` whether the command
+/// line only parses (which touches nothing).
+pub fn host_netns_refusal(
+    in_host_netns: bool,
+    allow: Option<&str>,
+    dry_run: bool,
+) -> Option<String> {
+    if !in_host_netns || dry_run || allow == Some("1") {
+        return None;
+    }
+    Some(format!(
+        "netdrill (as packetdrill): refusing to run in the host's network namespace: the \
+         script would add tun0, addresses and routes there and change its sysctls. Run it \
+         in a namespace of its own, `unshare -n packetdrill ...` (as the kernel's \
+         ksft_runner.sh does), or set {ALLOW_HOST_NETNS_VAR}=1 to run it here anyway.\n"
+    ))
+}
 
 /// What the command line asks for, or what packetdrill would print and exit with.
 #[derive(Debug, PartialEq, Eq)]
@@ -106,13 +137,24 @@ pub fn packetdrill_main(argv: Vec<String>) -> i32 {
             return 1;
         }
     };
+    // Before anything touches the network.
+    let allow = std::env::var(ALLOW_HOST_NETNS_VAR).ok();
+    let dry_run = flags.iter().any(|f| f.name == "dry_run");
+    if let Some(text) = host_netns_refusal(
+        netdrill_engine::run::in_initial_netns(),
+        allow.as_deref(),
+        dry_run,
+    ) {
+        eprint!("{text}");
+        return 1;
+    }
     // packetdrill exports its pid for helpers such as set_sysctls.py, which name
     // their restore files after it. Nothing else runs yet: no thread reads the
     // environment concurrently.
     std::env::set_var("PACKETDRILL_PID", std::process::id().to_string());
     let opts = RunOptions {
         namespace_is_ours: false,
-        allow_initial_namespace: true,
+        allow_initial_namespace: allow.as_deref() == Some("1"),
         no_realtime: false,
     };
     for script in &scripts {
@@ -192,6 +234,20 @@ mod tests {
             panic!()
         };
         assert_eq!(t, "Command Line: bad --mss: x\n");
+    }
+
+    #[test]
+    fn the_host_namespace_is_refused_unless_allowed() {
+        let refused = host_netns_refusal(true, None, false).unwrap();
+        assert!(refused.contains("unshare -n packetdrill"), "{refused}");
+        assert!(refused.contains("NETDRILL_ALLOW_HOST_NETNS=1"), "{refused}");
+        assert!(host_netns_refusal(true, Some("0"), false).is_some());
+        assert!(host_netns_refusal(true, Some(""), false).is_some());
+        assert!(host_netns_refusal(true, Some("yes"), false).is_some());
+        // Explicitly allowed; or a namespace of its own; or nothing to run.
+        assert_eq!(host_netns_refusal(true, Some("1"), false), None);
+        assert_eq!(host_netns_refusal(false, None, false), None);
+        assert_eq!(host_netns_refusal(true, None, true), None);
     }
 
     #[test]

@@ -25,6 +25,13 @@ pub struct JobSpec {
     /// packetdrill arguments.
     pub args: Vec<String>,
     pub sysctls: Vec<(String, String)>,
+    /// The job's caps.
+    #[serde(default)]
+    pub limits: crate::model::Limits,
+    /// The job process is in a cgroup leaf that holds the job to its memory
+    /// and process caps ([`crate::process::cgroup`]).
+    #[serde(default)]
+    pub in_cgroup: bool,
     /// Forward every packet on tun0 ([`JobMessage::Packet`]), for failure
     /// artifacts.
     #[serde(default)]
@@ -50,6 +57,9 @@ pub enum JobMessage {
     PacketsDropped { packets: u64, bytes: u64 },
     /// The sandbox could not be built; the script did not run.
     SandboxFailed { message: String },
+    /// The job went over one of its caps (or reached one that the kernel
+    /// holds it to), as the job process saw; sent once per cap.
+    LimitReached { limit: crate::model::LimitKind },
     /// The run ended.
     Finished { outcome: Outcome },
 }

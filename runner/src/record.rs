@@ -5,7 +5,10 @@
 //! attempt forwarded ([`Packets`]). Plain functions over data: the scheduler
 //! calls them, nothing here starts or watches a process.
 
-use crate::model::{Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, Verdict};
+use crate::escape::clean_text;
+use crate::model::{
+    Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, LimitKind, Verdict,
+};
 use crate::protocol::PACKET_CAPTURE_LIMIT;
 use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Outcome, PacketDirection};
 use std::fmt;
@@ -90,6 +93,8 @@ pub struct JobExit {
     pub outcome: Option<Outcome>,
     /// Why the sandbox could not be built, when it could not.
     pub sandbox_failed: Option<String>,
+    /// The caps the job went over, as its job process or cgroup told.
+    pub limits_reached: Vec<LimitKind>,
     /// The first thing the job said that could not be read.
     pub protocol_error: Option<String>,
     /// Everything it printed, then its `-v` lines.
@@ -99,8 +104,48 @@ pub struct JobExit {
 
 /// The attempt number `number` of `job` from what its process left;
 /// `timed_out` when the scheduler stopped it at its timeout. The packets go
-/// apart (they are written as artifacts, not kept in the record).
+/// apart (they are written as artifacts, not kept in the record). Its
+/// message and log are safe to show ([`clean_text`]).
 pub fn attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
+    let reached = exit.limits_reached.clone();
+    let (attempt, packets) = raw_attempt_of(job, number, exit, timed_out);
+    (cleaned(over_limit(job, attempt, &reached)), packets)
+}
+
+/// An attempt of a job that went over `reached` caps: one that did not pass
+/// failed for that reason (the first cap), whatever else it says; one that
+/// passed notes it in its log.
+fn over_limit(job: &Job, mut attempt: Attempt, reached: &[LimitKind]) -> Attempt {
+    let Some(&first) = reached.first() else {
+        return attempt;
+    };
+    let said: Vec<String> = reached.iter().map(|k| k.describe(&job.limits)).collect();
+    let reason = format!("the job went over {}", said.join(" and "));
+    if attempt.result == AttemptResult::Pass {
+        attempt.log.push_str(&format!("[netdrill: {reason}]\n"));
+        return attempt;
+    }
+    if attempt.result != AttemptResult::Timeout {
+        attempt.result = AttemptResult::Fail;
+    }
+    attempt.kind = Some(FailureKind::OverLimit(first));
+    let before = std::mem::take(&mut attempt.message);
+    attempt.message = if before.is_empty() {
+        format!("{}: {reason}", job.file_name)
+    } else {
+        format!("{}: {reason}; {before}", job.file_name)
+    };
+    attempt
+}
+
+/// An attempt whose message and log went through [`clean_text`].
+fn cleaned(mut attempt: Attempt) -> Attempt {
+    attempt.message = clean_text(&attempt.message);
+    attempt.log = clean_text(&attempt.log);
+    attempt
+}
+
+fn raw_attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
     let mut attempt = Attempt {
         number,
         result: AttemptResult::Crash,
@@ -174,7 +219,7 @@ pub fn attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (At
 /// The failed attempt of a job whose problem was found before it ran (see
 /// [`Job::problem`]).
 pub fn problem_attempt(job: &Job, problem: &str, start_unix: f64) -> Attempt {
-    Attempt {
+    cleaned(Attempt {
         number: 1,
         result: AttemptResult::Fail,
         start_unix,
@@ -187,12 +232,12 @@ pub fn problem_attempt(job: &Job, problem: &str, start_unix: f64) -> Attempt {
         mismatch: None,
         log: String::new(),
         artifacts: None,
-    }
+    })
 }
 
 /// The attempt whose job process could not be started (`error` says why).
 pub fn spawn_failed_attempt(job: &Job, number: u32, start_unix: f64, error: &str) -> Attempt {
-    Attempt {
+    cleaned(Attempt {
         number,
         result: AttemptResult::Crash,
         start_unix,
@@ -205,7 +250,7 @@ pub fn spawn_failed_attempt(job: &Job, number: u32, start_unix: f64, error: &str
         mismatch: None,
         log: String::new(),
         artifacts: None,
-    }
+    })
 }
 
 /// What a dead job process said last that explains its death: a Rust panic's

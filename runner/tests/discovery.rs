@@ -200,3 +200,70 @@ fn timeouts_sysctls_and_args_per_job() {
         Some(netdrill::model::Expectation::Fails)
     );
 }
+
+/// Run `netdrill ARGS`, killed after `limit`: (exit status, stdout), or `None`
+/// when it was still running.
+fn bounded(args: &[&str], limit: std::time::Duration) -> Option<(i32, String)> {
+    use std::io::Read;
+    let mut child = netdrill(args, &new_tag("loop"), Path::new("/nonexistent"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            return Some((status.code().unwrap_or(-1), out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Symbolic links that loop (`up -> ..`, `here -> .`) end the walk: each
+/// folder is walked once, so each script is found once.
+#[test]
+fn symlink_loops_end_and_count_each_script_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let l = tmp.path().join("L");
+    write(
+        &l,
+        "ok.pkt",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    std::fs::create_dir_all(l.join("a")).unwrap();
+    std::os::unix::fs::symlink("..", l.join("a/up")).unwrap();
+    std::os::unix::fs::symlink(".", l.join("a/here")).unwrap();
+    let s = tmp.path().join("S");
+    write(
+        &s,
+        "one.pkt",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+    );
+    std::os::unix::fs::symlink(".", s.join("self")).unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    let (code, out) = bounded(&["run", l.to_str().unwrap(), "--list"], limit)
+        .expect("`netdrill run L --list` never ended");
+    assert_eq!(code, 0);
+    assert_eq!(out, "L/ok.pkt ipv4\nL/ok.pkt ipv6\n");
+    let (code, out) =
+        bounded(&["check", l.to_str().unwrap()], limit).expect("`netdrill check L` never ended");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "1 script checked: 1 ok, 0 failed\n")
+    );
+    let (code, out) = bounded(&["run", s.to_str().unwrap(), "--list"], limit).unwrap();
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "S/one.pkt ipv4\nS/one.pkt ipv6\n")
+    );
+}

@@ -144,3 +144,77 @@ fn founding_scripts_pass_under_the_kernel_runner_invocation() {
     assert_eq!(n, 18, "the founding scripts are 9 scripts x 2 IP versions");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The host's network interfaces.
+fn host_interfaces() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The drop-in refuses the host's network namespace before anything touches
+/// the network. The script given does not even parse, so that a drop-in that
+/// failed to refuse would stop at the parse error, still touching nothing.
+#[test]
+fn the_drop_in_refuses_the_host_namespace() {
+    assert!(
+        netdrill_engine::run::in_initial_netns(),
+        "this test runs in the host's network namespace"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("bad.pkt");
+    std::fs::write(&script, "this is not a script\n").unwrap();
+    let packetdrill = tmp.path().join("packetdrill");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_netdrill"), &packetdrill).unwrap();
+    let before = host_interfaces();
+    let as_netdrill = [
+        env!("CARGO_BIN_EXE_netdrill"),
+        "packetdrill",
+        "--ip_version=ipv4",
+    ];
+    let as_packetdrill = [packetdrill.to_str().unwrap(), "--ip_version=ipv4"];
+    for (argv, allow) in [
+        (&as_netdrill[..], None),
+        (&as_packetdrill[..], None),
+        (&as_packetdrill[..], Some("0")),
+    ] {
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..]).arg(&script);
+        cmd.env_remove("NETDRILL_ALLOW_HOST_NETNS");
+        if let Some(v) = allow {
+            cmd.env("NETDRILL_ALLOW_HOST_NETNS", v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{argv:?}: {stderr}");
+        assert!(
+            stderr.contains("refusing to run in the host's network namespace")
+                && stderr.contains("`unshare -n packetdrill ...`")
+                && stderr.contains("NETDRILL_ALLOW_HOST_NETNS=1"),
+            "{argv:?}: {stderr}"
+        );
+    }
+    assert_eq!(host_interfaces(), before);
+    // The variable is honoured, in a namespace of the test's own (the script
+    // passes there with or without it).
+    let good = tmp.path().join("good.pkt");
+    std::fs::write(&good, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n").unwrap();
+    let out = Command::new("unshare")
+        .arg("-n")
+        .arg(&packetdrill)
+        .arg("--ip_version=ipv4")
+        .arg(&good)
+        .env("NETDRILL_ALLOW_HOST_NETNS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

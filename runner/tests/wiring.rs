@@ -38,6 +38,8 @@ fn run(args: &[&str], state: &Path) -> (Option<i32>, String, String) {
 fn reports_go_to_files_and_stdout() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = suite(tmp.path());
+    // netdrill makes no folder for a report.
+    std::fs::create_dir(tmp.path().join("out")).unwrap();
     let junit = tmp.path().join("out/junit.xml");
     let json_path = tmp.path().join("out/results.json");
     let (code, stdout, stderr) = run(
@@ -162,9 +164,9 @@ fn report_flags_are_checked_before_running() {
 fn an_unwritable_report_is_an_error_after_the_run() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = suite(tmp.path());
-    let blocker = tmp.path().join("file");
-    std::fs::write(&blocker, "").unwrap();
-    let bad = blocker.join("junit.xml");
+    // A folder where the file should go: found only when it is written.
+    let bad = tmp.path().join("junit.xml");
+    std::fs::create_dir(&bad).unwrap();
     let ktap = tmp.path().join("ktap.txt");
     let (code, stdout, stderr) = run(
         &[

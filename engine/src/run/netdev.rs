@@ -248,12 +248,15 @@ fn netns_inode(path: &str) -> Option<u64> {
 
 /// Whether the calling thread is in the host's initial network namespace, or in
 /// the namespace of PID 1 (what a container calls the host's); unknown counts as
-/// yes.
+/// yes. A process that is PID 1 itself (the engine of a `netdrill run` job, in
+/// the PID namespace its job made) is only compared with the initial namespace:
+/// `/proc/1` is then itself.
 pub fn in_initial_netns() -> bool {
     let Some(own) = netns_inode("/proc/thread-self/ns/net") else {
         return true;
     };
-    own == PROC_NET_INIT_INO || netns_inode("/proc/1/ns/net") == Some(own)
+    let pid_one_is_us = std::process::id() == 1;
+    own == PROC_NET_INIT_INO || (!pid_one_is_us && netns_inode("/proc/1/ns/net") == Some(own))
 }
 
 /// `struct ethtool_cmd` of <linux/ethtool.h> (the legacy, still supported form).

@@ -8,11 +8,13 @@
 //! exited, while that process is still an unreaped zombie (so the group id
 //! cannot have been reused); the group id names the job until it is reaped.
 
+pub mod cgroup;
 pub mod output;
 
 use crate::model::Job;
 use crate::protocol::JobSpec;
 use crate::record::{ExitStatus, JobExit};
+use cgroup::JobCgroup;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use output::{read_some, Messages, Output, PipeState, READ_BUDGET};
@@ -46,18 +48,27 @@ pub struct JobProcess {
     started: Instant,
     start_unix: f64,
     exited_at: Option<Instant>,
+    /// Its cgroup leaf, when the host delegates cgroups.
+    cgroup: Option<JobCgroup>,
 }
 
 impl JobProcess {
     /// Start the job child for `job`: `exe __job --result-fd N --spec JSON` in a
-    /// process group of its own, killed with the runner. `capture_packets`:
-    /// have it forward every packet (for artifacts).
-    pub fn spawn(job: &Job, exe: &Path, capture_packets: bool) -> std::io::Result<JobProcess> {
+    /// process group of its own, killed with the runner, in `cgroup` if there
+    /// is one. `capture_packets`: have it forward every packet (for artifacts).
+    pub fn spawn(
+        job: &Job,
+        exe: &Path,
+        capture_packets: bool,
+        cgroup: Option<JobCgroup>,
+    ) -> std::io::Result<JobProcess> {
         let spec = JobSpec {
             dir: job.dir.clone(),
             script: job.file_name.clone(),
             args: job.args.clone(),
             sysctls: job.sysctls.clone(),
+            limits: job.limits,
+            in_cgroup: cgroup.is_some(),
             capture_packets,
         };
         let spec_json = serde_json::to_string(&spec).map_err(std::io::Error::other)?;
@@ -76,10 +87,18 @@ impl JobProcess {
             .stderr(Stdio::from(log_w))
             .process_group(0);
         let parent = nix::unistd::getpid().as_raw();
-        // SAFETY: only async-signal-safe calls (fcntl, prctl, getppid) in the child.
+        let cgroup_procs = cgroup.as_ref().and_then(JobCgroup::procs_fd);
+        // SAFETY: only async-signal-safe calls (fcntl, write, prctl, getppid) in
+        // the child.
         unsafe {
             cmd.pre_exec(move || {
                 keep_across_exec(result_fd)?;
+                if let Some(fd) = cgroup_procs {
+                    // `0`: the writer itself joins the job's leaf.
+                    if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -109,6 +128,7 @@ impl JobProcess {
             started,
             start_unix,
             exited_at: None,
+            cgroup,
         })
     }
 
@@ -200,7 +220,14 @@ impl JobProcess {
             .unwrap_or_else(Instant::now)
             .duration_since(self.started)
             .as_secs_f64();
-        let said = self.messages.said;
+        let mut said = self.messages.said;
+        if let Some(cgroup) = &self.cgroup {
+            for limit in cgroup.reached() {
+                if !said.limits_reached.contains(&limit) {
+                    said.limits_reached.push(limit);
+                }
+            }
+        }
         JobExit {
             start_unix: self.start_unix,
             duration_secs,
@@ -210,6 +237,7 @@ impl JobProcess {
             last_line: said.last_line,
             outcome: said.outcome,
             sandbox_failed: said.sandbox_failed,
+            limits_reached: said.limits_reached,
             protocol_error: said.protocol_error,
             log: self.output.into_log(&said.verbose),
             packets: said.packets,

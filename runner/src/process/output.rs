@@ -130,6 +130,8 @@ pub struct Said {
     pub protocol_error: Option<String>,
     pub verbose: Vec<String>,
     pub packets: Packets,
+    /// The caps the job went over.
+    pub limits_reached: Vec<crate::model::LimitKind>,
 }
 
 impl Messages {
@@ -185,6 +187,11 @@ impl Said {
                 self.packets.dropped_bytes += bytes;
             }
             Ok(JobMessage::SandboxFailed { message }) => self.sandbox_failed = Some(message),
+            Ok(JobMessage::LimitReached { limit }) => {
+                if !self.limits_reached.contains(&limit) {
+                    self.limits_reached.push(limit);
+                }
+            }
             Ok(JobMessage::Finished { outcome }) => self.outcome = Some(outcome),
             Err(e) => {
                 self.protocol_error.get_or_insert_with(|| {

@@ -420,9 +420,9 @@ impl<'a> Scheduler<'a> {
     }
 
     /// When an attempt of `job` that starts at `now` is stopped: at the job's
-    /// timeout, if it has one.
+    /// timeout, if it has one (one too far to be a time is none).
     fn deadline(&self, job: usize, now: Instant) -> Option<Instant> {
-        self.jobs[job].timeout.map(|t| now + t)
+        self.jobs[job].timeout.and_then(|t| now.checked_add(t))
     }
 
     /// Whether `job` gets another attempt after `attempt`.

@@ -11,7 +11,12 @@
 //! ip_versions = ["ipv4", "ipv6"]    # the default set for scripts that pin none
 //!
 //! [sysctls]                         # set inside every job's namespace, before the script
-//! "net.ipv4.tcp_congestion_control" = "cubic"
+//! "net.ipv4.tcp_congestion_control" = "cubic"   # net.* only: the rest is the host's
+//!
+//! [limits]                          # per-job caps (see crate::model::Limits)
+//! memory_mib = 512
+//! tmp_mib = 64
+//! processes = 512
 //!
 //! [[xfail]]                         # an expected failure; as many entries as needed
 //! script = "tcp_accecn_*.pkt"       # file name, a glob: `*`, `?`, `[...]`
@@ -26,7 +31,7 @@
 
 pub mod expect;
 
-use crate::model::JobId;
+use crate::model::{JobId, Limits};
 use expect::{Expectations, XfailEntry};
 use netdrill_engine::IpVersion;
 use serde::Deserialize;
@@ -40,6 +45,21 @@ pub const SUITE_FILE: &str = "suite.toml";
 /// kselftest's default per-test timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
 
+/// The longest timeout accepted, wherever it is set (a week; `0` means no
+/// limit).
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+/// A timeout of `secs` seconds as given by `what` (`--timeout `, `timeout = `...):
+/// `None` for 0 (no limit), an error naming `what` past [`MAX_TIMEOUT_SECS`].
+pub fn timeout_from_secs(what: &str, secs: u64) -> Result<Option<Duration>, String> {
+    if secs > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "{what}{secs}: at most {MAX_TIMEOUT_SECS} seconds (a week); 0 means no limit"
+        ));
+    }
+    Ok(seconds(secs))
+}
+
 /// The configuration of one suite folder.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SuiteConfig {
@@ -47,6 +67,8 @@ pub struct SuiteConfig {
     pub timeout: Option<Option<Duration>>,
     pub ip_versions: Option<Vec<IpVersion>>,
     pub sysctls: Vec<(String, String)>,
+    /// `[limits]`: each key it sets, over the defaults.
+    pub limits: LimitsToml,
     /// The `[[xfail]]` entries.
     pub expectations: Expectations,
 }
@@ -60,6 +82,63 @@ struct SuiteToml {
     sysctls: BTreeMap<String, toml::Value>,
     #[serde(default)]
     xfail: Vec<XfailEntry>,
+    #[serde(default)]
+    limits: LimitsToml,
+}
+
+/// `suite.toml`'s `[limits]`, and the command line's limit flags: each cap
+/// that is set replaces the default's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsToml {
+    pub memory_mib: Option<u64>,
+    pub tmp_mib: Option<u64>,
+    pub processes: Option<u64>,
+}
+
+impl LimitsToml {
+    /// `other`'s caps where it sets them, else these.
+    pub fn or(self, other: LimitsToml) -> LimitsToml {
+        LimitsToml {
+            memory_mib: other.memory_mib.or(self.memory_mib),
+            tmp_mib: other.tmp_mib.or(self.tmp_mib),
+            processes: other.processes.or(self.processes),
+        }
+    }
+
+    /// The caps, each checked against [`Limits::MIN`] and [`Limits::MAX`];
+    /// `what` names where they were set in an error.
+    pub fn resolve(self, what: &str) -> Result<Limits, String> {
+        let d = Limits::default();
+        let check = |key: &str, v: Option<u64>, default: u64, min: u64, max: u64| match v {
+            None => Ok(default),
+            Some(v) if (min..=max).contains(&v) => Ok(v),
+            Some(v) => Err(format!("{what}{key} = {v}: expected {min} to {max}")),
+        };
+        Ok(Limits {
+            memory_mib: check(
+                "memory_mib",
+                self.memory_mib,
+                d.memory_mib,
+                Limits::MIN.memory_mib,
+                Limits::MAX.memory_mib,
+            )?,
+            tmp_mib: check(
+                "tmp_mib",
+                self.tmp_mib,
+                d.tmp_mib,
+                Limits::MIN.tmp_mib,
+                Limits::MAX.tmp_mib,
+            )?,
+            processes: check(
+                "processes",
+                self.processes,
+                d.processes,
+                Limits::MIN.processes,
+                Limits::MAX.processes,
+            )?,
+        })
+    }
 }
 
 fn seconds(n: u64) -> Option<Duration> {
@@ -98,8 +177,16 @@ impl SuiteConfig {
             }
         })?;
         if let Some(t) = parsed.timeout {
-            config.timeout = Some(seconds(t));
+            config.timeout = Some(
+                timeout_from_secs("timeout = ", t)
+                    .map_err(|e| format!("{}: {e}", toml_path.display()))?,
+            );
         }
+        parsed
+            .limits
+            .resolve("[limits] ")
+            .map_err(|e| format!("{}: {e}", toml_path.display()))?;
+        config.limits = parsed.limits;
         if let Some(list) = parsed.ip_versions {
             let mut versions = Vec::new();
             for v in list {
@@ -125,7 +212,8 @@ impl SuiteConfig {
                     ))
                 }
             };
-            check_sysctl_name(&key).map_err(|e| format!("{}: {e}", toml_path.display()))?;
+            check_suite_sysctl(&key)
+                .map_err(|e| format!("{}: [sysctls] {e}", toml_path.display()))?;
             config.sysctls.push((key, value));
         }
         config.expectations =
@@ -174,6 +262,21 @@ pub fn check_sysctl_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// A sysctl a suite may set: a [`check_sysctl_name`] under `net.`, which
+/// belongs to the job's network namespace. Every other sysctl is the host's
+/// (a job's namespaces do not cover it), and is refused.
+pub fn check_suite_sysctl(name: &str) -> Result<(), String> {
+    check_sysctl_name(name)?;
+    if name.starts_with("net.") {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}`: only net.* sysctls can be set in a job (they belong to its own \
+             network namespace); `{name}` would change the host"
+        ))
+    }
+}
+
 /// kselftest's `settings`: the last `timeout=` line wins.
 fn parse_settings_timeout(text: &str) -> Result<Option<Option<Duration>>, String> {
     let mut timeout = None;
@@ -190,7 +293,8 @@ fn parse_settings_timeout(text: &str) -> Result<Option<Option<Duration>>, String
                     value.trim()
                 )
             })?;
-            timeout = Some(seconds(n));
+            timeout =
+                Some(timeout_from_secs("timeout=", n).map_err(|e| format!("line {}: {e}", i + 1))?);
         }
     }
     Ok(timeout)
@@ -286,6 +390,103 @@ mod tests {
             e.contains("`[xfail]` must be a list of `[[xfail]]` entries"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn huge_timeouts_and_caps_are_refused_clearly() {
+        assert_eq!(
+            parse_settings_timeout("timeout=18446744073709551615\n").unwrap_err(),
+            "line 1: timeout=18446744073709551615: at most 604800 seconds (a week); 0 means no limit"
+        );
+        assert!(parse_settings_timeout("timeout=99999999999999999999999").is_err());
+        assert_eq!(
+            parse_settings_timeout("timeout=604800"),
+            Ok(Some(seconds(604800)))
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            std::fs::write(dir.path().join("suite.toml"), text).unwrap();
+            SuiteConfig::load(dir.path())
+        };
+        let e = load("timeout = 18446744073709551615\n").unwrap_err();
+        assert!(e.contains("suite.toml"), "{e}");
+        let e = load("timeout = 9223372036854775807\n").unwrap_err();
+        assert!(
+            e.ends_with("suite.toml: timeout = 9223372036854775807: at most 604800 seconds (a week); 0 means no limit"),
+            "{e}"
+        );
+        let e = load("[limits]\nmemory_mib = 18446744073709551615\n").unwrap_err();
+        assert!(e.contains("[limits] memory_mib"), "{e}");
+        let e = load("[limits]\nprocesses = 2\n").unwrap_err();
+        assert!(
+            e.ends_with("[limits] processes = 2: expected 16 to 4194304"),
+            "{e}"
+        );
+        assert!(load("[limits]\nswap = 1\n").is_err());
+        let c = load("[limits]\nmemory_mib = 100\n").unwrap();
+        assert_eq!(
+            c.limits.resolve("").unwrap(),
+            Limits {
+                memory_mib: 100,
+                ..Limits::default()
+            }
+        );
+    }
+
+    #[test]
+    fn suite_sysctls_are_net_only() {
+        assert!(check_suite_sysctl("net.ipv4.tcp_ecn").is_ok());
+        let e = check_suite_sysctl("kernel.domainname").unwrap_err();
+        assert!(
+            e.starts_with("`kernel.domainname`: only net.* sysctls can be set in a job"),
+            "{e}"
+        );
+        assert!(check_suite_sysctl("vm.swappiness").is_err());
+        assert!(check_suite_sysctl("network.x").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("suite.toml"),
+            "[sysctls]\n\"kernel.domainname\" = \"x\"\n",
+        )
+        .unwrap();
+        let e = SuiteConfig::load(dir.path()).unwrap_err();
+        assert!(
+            e.contains("suite.toml: [sysctls] `kernel.domainname`"),
+            "{e}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Any `timeout=` line, any `timeout =` and `[limits]` number: a
+        /// setting a run can use, or an error; never a panic.
+        #[test]
+        fn timeouts_and_caps_never_panic(
+            n in proptest::prelude::any::<u64>(),
+            m in proptest::prelude::any::<i64>(),
+            text in "[ -~]{0,40}",
+        ) {
+            let now = std::time::Instant::now();
+            for line in [format!("timeout={n}"), format!("timeout={text}"), text.clone()] {
+                if let Ok(Some(Some(t))) = parse_settings_timeout(&line) {
+                    proptest::prop_assert!(now.checked_add(t * 2).is_some());
+                }
+            }
+            let dir = tempfile::tempdir().unwrap();
+            for toml in [
+                format!("timeout = {n}\n"),
+                format!("timeout = {m}\n"),
+                format!("[limits]\nmemory_mib = {n}\ntmp_mib = {m}\nprocesses = {n}\n"),
+            ] {
+                std::fs::write(dir.path().join("suite.toml"), toml).unwrap();
+                if let Ok(c) = SuiteConfig::load(dir.path()) {
+                    if let Some(Some(t)) = c.timeout {
+                        proptest::prop_assert!(now.checked_add(t * 2).is_some());
+                    }
+                    let l = c.limits.resolve("").unwrap();
+                    proptest::prop_assert!(l.memory_bytes() <= Limits::MAX.memory_bytes());
+                }
+            }
+        }
     }
 
     #[test]

@@ -389,6 +389,7 @@ fn example_flags_exist_in_the_real_cli() {
         "--json",
         "--json-full",
         "--artifacts",
+        "--record",
         "--retries",
         "--executor",
         "--branch",

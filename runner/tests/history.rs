@@ -410,6 +410,34 @@ fn compare_of_a_run_that_cannot_be_read_is_a_usage_error() {
 }
 
 #[test]
+fn a_run_recorded_twice_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let planted = history_gen::generate(dir.path(), 2, 5);
+    // The last night's --json-full document beside its record.
+    let (run, _) = read::load_file(&planted.files[1]).unwrap();
+    let mut record = history_gen::real_run();
+    record.start_unix = run.start_unix;
+    record.end_unix = run.end_unix;
+    record.host.hostname = run.hostname.clone();
+    fs::write(
+        dir.path().join("zz-results.json"),
+        netdrill::report::json::render(&record, true),
+    )
+    .unwrap();
+    let history = read::load_dir(dir.path()).unwrap();
+    assert_eq!(history.runs.len(), 2);
+    let note = history
+        .notes
+        .iter()
+        .find(|n| n.file == "zz-results.json")
+        .unwrap();
+    assert!(
+        note.skipped && note.message.contains("the same run as"),
+        "{note}"
+    );
+}
+
+#[test]
 fn json_full_documents_count_as_records() {
     // What `netdrill run --json FILE --json-full` writes, for the real run.
     let run = history_gen::real_run();

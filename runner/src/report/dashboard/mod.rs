@@ -545,6 +545,7 @@ impl<'p, 'a> Page<'p, 'a> {
                                     td.num { (j.attempts.len()) }
                                     td {
                                         (diagnostic(j.first_failure()))
+                                        @if let Some(slack) = j.tightest_slack() { div { "closest call: " (slack.describe()) } }
                                         @if let Some(why) = &j.xfail_reason { div { "expected to fail: " (why) } }
                                         @if !j.replay_command.is_empty() && c != Cell::NotRun { div { "replay: " code { (j.replay_command) } } }
                                     }

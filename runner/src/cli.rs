@@ -21,8 +21,9 @@ Exit status of `netdrill run` (kselftest's meanings, and nextest's where kselfte
   1    a job failed, timed out, crashed or passed against a certain expectation (XPASS)
   2    usage error: command line, paths, suite.toml or settings
   4    every job was skipped, or no job was selected
-  96   setup error: this machine cannot run the jobs (root, /dev/net/tun, --artifacts folder)
-  110  a report (--ktap, --junit, --json) could not be written
+  96   setup error: this machine cannot run the jobs (root, /dev/net/tun, --artifacts or
+       --record folder)
+  110  a report (--ktap, --junit, --json, --record) could not be written
   129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C), SIGTERM (128 + the signal)
 
 Environment:
@@ -67,6 +68,10 @@ pub enum Command {
     /// packetdrill ...`, as the kernel's ksft_runner.sh does), unless
     /// NETDRILL_ALLOW_HOST_NETNS=1 is set.
     Packetdrill(PacketdrillArgs),
+    /// Turn a history of runs (`netdrill run --record DIR`) into a dashboard
+    /// page (--html), a digest (--summary), or compare two runs (--compare).
+    #[command(after_help = crate::report_command::AFTER_HELP)]
+    Report(crate::report_command::ReportArgs),
     /// Print a shell completion script (e.g. `netdrill completions bash >
     /// /etc/bash_completion.d/netdrill`).
     Completions(CompletionsArgs),
@@ -132,6 +137,10 @@ pub struct RunArgs {
     /// DIR/SUITE/SCRIPT/IPVERSION/attempt-N/.
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
+    /// Add this run's record (every job and attempt, the host facts, the
+    /// suites' git revision) to the history folder DIR, for `netdrill report`.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
     /// Plain lines even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
@@ -270,6 +279,8 @@ pub struct ReportSettings {
     pub executor: Option<String>,
     pub branch: Option<String>,
     pub link: Option<String>,
+    /// The history folder the run's record is added to (`--record`).
+    pub record: Option<PathBuf>,
 }
 
 impl ReportSettings {
@@ -357,6 +368,9 @@ impl ReportSettings {
         if self.artifacts.as_deref().is_some_and(is_stdout) {
             return Err("--artifacts -: artifacts are a folder of files; name a folder".into());
         }
+        if self.record.as_deref().is_some_and(is_stdout) {
+            return Err("--record -: a history is a folder of records; name a folder".into());
+        }
         Ok(())
     }
 }
@@ -432,6 +446,7 @@ impl RunSettings {
             executor: a.executor,
             branch: a.branch,
             link: a.link,
+            record: a.record,
         };
         reports.check()?;
         let progress_stream = if reports.uses_stdout() {
@@ -728,6 +743,12 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         );
         schedule.jobs_at_once = fit;
     }
+    if let Some(dir) = &settings.reports.record {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("netdrill: --record {}: {e}", dir.display());
+            return exit::SETUP;
+        }
+    }
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
         .with(settings.verbosity, settings.color);
     let mut reports = ReportStream::new(
@@ -747,7 +768,13 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
             return exit::SETUP;
         }
     };
-    let errors = reports.errors();
+    let mut errors = reports.errors();
+    if let Some(dir) = &settings.reports.record {
+        let suites = crate::history::record::suite_revisions(&settings.paths);
+        if let Err(e) = crate::history::record::add(dir, &record, &suites) {
+            errors.push(format!("--record {}: {e}", dir.display()));
+        }
+    }
     for e in &errors {
         eprintln!("netdrill: {e}");
     }
@@ -971,6 +998,7 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> i32 {
         },
         Command::Exec(a) => cmd_exec(a),
         Command::Check(a) => cmd_check(a),
+        Command::Report(a) => crate::report_command::cmd_report(a),
         Command::Completions(a) => cmd_completions(a),
         Command::Man => cmd_man(),
         Command::InstallAsPacketdrill(a) => cmd_install_as_packetdrill(a),

@@ -4,7 +4,8 @@
 //! `netdrill run`, from the command line down (no file imports one that
 //! imports it back, directly or around a longer loop: `tests/layers.rs` checks):
 //!
-//! - [`cli`]: the command line; [`check`], [`packetdrill`]: the other commands;
+//! - [`cli`]: the command line; [`check`], [`packetdrill`], [`report_command`]:
+//!   the other commands;
 //! - [`discover`]: paths to jobs, with [`suite`] (`suite.toml`) and [`preflight`];
 //! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
 //!   decision, pure) and does what it says with [`process`] (job processes and
@@ -14,6 +15,8 @@
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
+//! - [`history`]: run records kept over time (`--record`), read back for
+//!   `netdrill report` (its pages are in [`report`]);
 //! - [`model`]: the data they share; [`escape`]: script and job text made
 //!   safe to show.
 
@@ -23,6 +26,7 @@ pub mod discover;
 pub mod driver;
 pub mod durations;
 pub mod escape;
+pub mod history;
 pub mod job_child;
 pub mod job_limits;
 pub mod kernel_log;
@@ -34,6 +38,7 @@ pub mod progress;
 pub mod protocol;
 pub mod record;
 pub mod report;
+pub mod report_command;
 pub mod sandbox;
 pub mod scheduler;
 pub mod signals;

@@ -31,6 +31,17 @@ fn stub(dir: &Path, run: &RunRecord, rc: i32) -> PathBuf {
     fs::write(dir.join("stub.json"), json::render(run, true)).unwrap();
     let script = format!(
         r#"#!/bin/sh
+if [ "$1" = report ]; then
+	printf '%s\n' "$@" > '{d}/report-args.txt'
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--html) echo '<!DOCTYPE html>' > "$2"; shift ;;
+		--summary=*) echo '# netdrill: no regressions' > "${{1#--summary=}}" ;;
+		esac
+		shift
+	done
+	exit 0
+fi
 printf '%s\n' "$@" > '{d}/args.txt'
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -193,6 +204,7 @@ fn nightly_keeps_every_report_and_netdrills_status() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let o = out_dir.display();
+    let h = dir.path().join("nightly").display().to_string();
     assert_eq!(
         recorded_args(dir.path()),
         [
@@ -209,10 +221,28 @@ fn nightly_keeps_every_report_and_netdrills_status() {
             "--json-full".into(),
             "--artifacts".into(),
             format!("{o}/artifacts"),
+            "--record".into(),
+            format!("{h}/history"),
             "-j".into(),
             "2".into(),
         ]
     );
+    // Then the history's page and digest, this run's included.
+    assert_eq!(
+        fs::read_to_string(dir.path().join("report-args.txt"))
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        [
+            "report".to_string(),
+            format!("{h}/history"),
+            "--html".into(),
+            format!("{h}/index.html"),
+            format!("--summary={o}/digest.md"),
+        ]
+    );
+    assert!(dir.path().join("nightly/index.html").is_file());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("# netdrill: no regressions"));
     assert_eq!(
         fs::read_to_string(out_dir.join("exit-status")).unwrap(),
         "1\n"
@@ -359,6 +389,7 @@ fn example_flags_exist_in_the_real_cli() {
         "--json",
         "--json-full",
         "--artifacts",
+        "--record",
         "--retries",
         "--executor",
         "--branch",

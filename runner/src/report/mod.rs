@@ -7,10 +7,19 @@
 //! - [`json`]: NIPA's contest result JSON, optionally with every attempt;
 //! - [`artifacts`]: a folder per failed attempt (log, pcap, expected vs actual, replay).
 //!
+//! Reports of a history of runs ([`crate::history`]), for `netdrill report`:
+//!
+//! - [`dashboard`]: one static HTML page;
+//! - [`digest`]: regressions, fixes, flakes and counts as Markdown;
+//! - [`compare`]: which tests changed verdict between two runs.
+//!
 //! Jobs are one script x IP version; kselftest and NIPA count scripts, so the
 //! reporters group a run's jobs by script ([`ScriptGroup`]), keeping discovery order.
 
 pub mod artifacts;
+pub mod compare;
+pub mod dashboard;
+pub mod digest;
 pub mod json;
 pub mod junit;
 pub mod ktap;

@@ -731,7 +731,7 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     // after the run.
     if let Err(e) = settings.reports.prepare_folders() {
         eprintln!("netdrill: {e}");
-        return exit::SETUP;
+        return exit::USAGE;
     }
     let mut schedule = settings.schedule.clone();
     let (fit, fd_limit) = fit_jobs_to_fd_limit(schedule.jobs_at_once);

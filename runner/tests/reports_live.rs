@@ -217,6 +217,8 @@ fn a_run_killed_halfway_leaves_whole_reports_of_what_finished() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = slow_suite(tmp.path(), "kill", 6, 1.0);
     let out_dir = tmp.path().join("out");
+    // netdrill makes no folder for a report.
+    std::fs::create_dir(&out_dir).unwrap();
     let (ktap, junit, json_path) = (
         out_dir.join("ktap.txt"),
         out_dir.join("junit.xml"),

@@ -317,7 +317,7 @@ impl ReportSettings {
     /// folder must exist (netdrill makes no folder for a report); the
     /// `--artifacts` folder is made if it is missing, but not its parent.
     /// Either way nothing is created that was not named.
-    pub fn prepare_folders(&self) -> Result<(), String> {
+    pub fn prepare_folders(&self) -> Result<(), FolderError> {
         use crate::discover::show_path;
         let folder_of = |p: &Path| {
             p.parent()
@@ -335,23 +335,25 @@ impl ReportSettings {
             };
             let folder = folder_of(path);
             if !folder.is_dir() {
-                return Err(format!(
+                return Err(FolderError::NoReportFolder(format!(
                     "{flag} {}: no folder {} (netdrill makes no folder for a report)",
                     show_path(path),
                     show_path(&folder)
-                ));
+                )));
             }
         }
         if let Some(dir) = self.artifacts.as_deref().filter(|d| !d.is_dir()) {
             let parent = folder_of(dir);
             if !parent.is_dir() {
-                return Err(format!(
+                return Err(FolderError::Artifacts(format!(
                     "--artifacts {}: no folder {} to make it in",
                     show_path(dir),
                     show_path(&parent)
-                ));
+                )));
             }
-            std::fs::create_dir(dir).map_err(|e| format!("--artifacts {}: {e}", show_path(dir)))?;
+            std::fs::create_dir(dir).map_err(|e| {
+                FolderError::Artifacts(format!("--artifacts {}: {e}", show_path(dir)))
+            })?;
         }
         Ok(())
     }
@@ -664,6 +666,34 @@ pub fn write_reports(
     }
 }
 
+/// A report's folder that is not there ([`ReportSettings::prepare_folders`]).
+#[derive(Debug)]
+pub enum FolderError {
+    /// A report file's folder is missing: the command line names a path that
+    /// is not there (a usage error).
+    NoReportFolder(String),
+    /// The `--artifacts` folder cannot be made: the machine cannot keep
+    /// what the run produces (a setup error).
+    Artifacts(String),
+}
+
+impl FolderError {
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            FolderError::NoReportFolder(_) => exit::USAGE,
+            FolderError::Artifacts(_) => exit::SETUP,
+        }
+    }
+}
+
+impl std::fmt::Display for FolderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FolderError::NoReportFolder(m) | FolderError::Artifacts(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Exit statuses of `netdrill run`.
 pub mod exit {
     use crate::model::{RunRecord, Verdict};
@@ -731,7 +761,7 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     // after the run.
     if let Err(e) = settings.reports.prepare_folders() {
         eprintln!("netdrill: {e}");
-        return exit::USAGE;
+        return e.exit_status();
     }
     let mut schedule = settings.schedule.clone();
     let (fit, fd_limit) = fit_jobs_to_fd_limit(schedule.jobs_at_once);

@@ -345,7 +345,7 @@ impl ReportSettings {
         if let Some(dir) = self.artifacts.as_deref().filter(|d| !d.is_dir()) {
             let parent = folder_of(dir);
             if !parent.is_dir() {
-                return Err(FolderError::Artifacts(format!(
+                return Err(FolderError::NoReportFolder(format!(
                     "--artifacts {}: no folder {} to make it in",
                     show_path(dir),
                     show_path(&parent)
@@ -669,11 +669,13 @@ pub fn write_reports(
 /// A report's folder that is not there ([`ReportSettings::prepare_folders`]).
 #[derive(Debug)]
 pub enum FolderError {
-    /// A report file's folder is missing: the command line names a path that
-    /// is not there (a usage error).
+    /// A report file's folder, or the folder to make `--artifacts` in, is
+    /// missing: the command line names a path that is not there (a usage
+    /// error).
     NoReportFolder(String),
-    /// The `--artifacts` folder cannot be made: the machine cannot keep
-    /// what the run produces (a setup error).
+    /// The `--artifacts` folder cannot be made where it should be (a file is
+    /// in the way, no permission): the machine cannot keep what the run
+    /// produces (a setup error).
     Artifacts(String),
 }
 

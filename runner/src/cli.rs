@@ -344,7 +344,7 @@ impl ReportSettings {
         }
         if let Some(dir) = self.artifacts.as_deref().filter(|d| !d.is_dir()) {
             let parent = folder_of(dir);
-            if !parent.is_dir() {
+            if !parent.exists() {
                 return Err(FolderError::NoReportFolder(format!(
                     "--artifacts {}: no folder {} to make it in",
                     show_path(dir),

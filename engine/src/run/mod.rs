@@ -33,6 +33,7 @@ mod options;
 mod packet_events;
 mod ports;
 mod priority;
+pub mod reaction;
 mod runtime;
 mod syscall_events;
 mod teardown;
@@ -192,6 +193,7 @@ fn replay(
     let mut rt = Runtime::new(
         display, script, plan, config, addrs, observer, netdev, ports,
     );
+    rt.reaction = reaction::ReactionModel::new(opts.reaction);
 
     let mut init_ran = false;
     if let Some(init) = &script.init_command {

@@ -16,4 +16,8 @@ pub struct RunOptions {
     /// it (SCHED_RESET_ON_FORK).
     #[serde(default)]
     pub no_realtime: bool,
+    /// Which reaction relative times count from (docs/engine/time-and-tolerance.md,
+    /// "Reaction time").
+    #[serde(default)]
+    pub reaction: super::reaction::Reaction,
 }

@@ -821,7 +821,12 @@ fn zerocopy_notification(ip: IpVersion, level: &str, ty: &str) {
     ));
     assert_eq!(h.state.kept_buffers.len(), 2);
     // A copying send's buffer is the caller's again when the call returns.
-    h.ok(call("send", vec![int(4), ell(), int(10), int(0)], int(10), None));
+    h.ok(call(
+        "send",
+        vec![int(4), ell(), int(10), int(0)],
+        int(10),
+        None,
+    ));
     assert_eq!(h.state.kept_buffers.len(), 2);
     h.ok(call(
         "poll",

@@ -72,7 +72,10 @@ fn same_verdict_as_packetdrill_on_the_kernel_suite() {
 fn same_verdict_as_packetdrill_on_the_fidelity_suite() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/fidelity");
     let rows = rows(&dir);
-    assert!(rows.len() >= 40, "suites/fidelity/EXPECTED.tsv has 20 scripts or more");
+    assert!(
+        rows.len() >= 40,
+        "suites/fidelity/EXPECTED.tsv has 20 scripts or more"
+    );
     compare_with_packetdrill(&dir, rows);
 }
 
@@ -165,7 +168,11 @@ fn compare_with_packetdrill(dir: &std::path::Path, all: Vec<Row>) {
     println!("not compared (flaky under packetdrill): {}", flaky.len());
     println!(
         "{passed} passed, {failed} failed, {skipped} skipped, {reruns} re-runs{}",
-        if strict() { " (strict: none allowed)" } else { "" }
+        if strict() {
+            " (strict: none allowed)"
+        } else {
+            ""
+        }
     );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }

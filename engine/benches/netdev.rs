@@ -79,6 +79,7 @@ fn setup_costs(ip_version: &str, persist: bool, rounds: usize) -> Result<(), Box
         namespace_is_ours: persist,
         allow_initial_namespace: false,
         no_realtime: false,
+        ..RunOptions::default()
     };
     let (mut unshare, mut create, mut drop_, mut sniffer) = (vec![], vec![], vec![], vec![]);
     for _ in 0..rounds {
@@ -143,6 +144,7 @@ fn round_trips(rounds: usize) -> Result<(), Box<dyn Error>> {
         namespace_is_ours: true,
         allow_initial_namespace: false,
         no_realtime: false,
+        ..RunOptions::default()
     };
     let mut dev = NetDev::create(&cfg, &addrs, &opts)?;
     let (mut stamp, mut wake) = (vec![], vec![]);

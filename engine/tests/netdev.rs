@@ -118,6 +118,7 @@ fn ours() -> RunOptions {
         namespace_is_ours: true,
         allow_initial_namespace: false,
         no_realtime: false,
+        ..RunOptions::default()
     }
 }
 

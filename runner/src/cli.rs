@@ -112,6 +112,12 @@ pub struct RunArgs {
     /// as flaky).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retries: u32,
+    /// Which reaction relative script times count from: `packetdrill` (its
+    /// reaction, as modelled from its measured costs, so the verdicts are
+    /// packetdrill's) or `immediate` (the engine's own, quicker one). See
+    /// docs/engine/time-and-tolerance.md, "Reaction time".
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = ReactionChoice::Packetdrill)]
+    pub reaction: ReactionChoice,
     /// Let child namespaces select the congestion controls the suite needs
     /// (the one host setting netdrill changes).
     #[arg(long)]
@@ -198,6 +204,11 @@ pub struct ExecArgs {
     /// and routes there, and the script may change sysctls).
     #[arg(long)]
     pub allow_host_netns: bool,
+    /// Which reaction relative script times count from (as `netdrill run
+    /// --reaction`; also accepted as `--reaction=WHICH` among the packetdrill
+    /// flags).
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = ReactionChoice::Packetdrill)]
+    pub reaction: ReactionChoice,
     /// packetdrill flags, then the script.
     #[arg(
         required = true,
@@ -230,6 +241,25 @@ pub struct PacketdrillArgs {
         value_name = "ARGS"
     )]
     pub args: Vec<String>,
+}
+
+/// `--reaction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReactionChoice {
+    /// packetdrill's reaction, as modelled from its measured costs.
+    Packetdrill,
+    /// The engine's own.
+    Immediate,
+}
+
+impl From<ReactionChoice> for netdrill_engine::run::reaction::Reaction {
+    fn from(c: ReactionChoice) -> Self {
+        use netdrill_engine::run::reaction::Reaction;
+        match c {
+            ReactionChoice::Packetdrill => Reaction::Packetdrill,
+            ReactionChoice::Immediate => Reaction::Immediate,
+        }
+    }
 }
 
 /// `--junit-schema`.
@@ -462,6 +492,7 @@ impl RunSettings {
                 .jobs
                 .unwrap_or_else(ScheduleSettings::default_jobs_at_once),
             retries: a.retries,
+            reaction: a.reaction.into(),
             start_interval,
             tolerance_usecs: if slow {
                 discover::SLOW_MACHINE_TOLERANCE_USECS
@@ -907,15 +938,28 @@ impl netdrill_engine::Observer for ExecObserver {
 pub fn cmd_exec(a: ExecArgs) -> i32 {
     // `--allow-host-netns` may come after packetdrill flags too.
     let mut allow = a.allow_host_netns;
+    let mut reaction = netdrill_engine::run::reaction::Reaction::from(a.reaction);
+    let mut bad_reaction = None;
     let args: Vec<String> = a
         .args
         .into_iter()
         .filter(|x| {
+            if let Some(which) = x.strip_prefix("--reaction=") {
+                match netdrill_engine::run::reaction::Reaction::parse(which) {
+                    Some(r) => reaction = r,
+                    None => bad_reaction = Some(which.to_string()),
+                }
+                return false;
+            }
             let ours = x == "--allow-host-netns";
             allow |= ours;
             !ours
         })
         .collect();
+    if let Some(which) = bad_reaction {
+        eprintln!("netdrill exec: --reaction={which}: expected packetdrill or immediate");
+        return 2;
+    }
     let (flags, paths) = match netdrill_engine::config::split_command_line(&args) {
         Ok(v) => v,
         Err(e) => {
@@ -953,6 +997,7 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
         namespace_is_ours: false,
         allow_initial_namespace: allow,
         no_realtime: false,
+        reaction,
     };
     let outcome = netdrill_engine::run::run_file(&script, &flags, &opts, &mut ExecObserver);
     match &outcome {

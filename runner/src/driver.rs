@@ -14,6 +14,7 @@ use crate::process::{unix_now, JobProcess};
 use crate::record::{self, Packets};
 use crate::scheduler::{Action, KillSignal, Policy, Scheduler, SchedulerEvent};
 use crate::signals::{SignalPipe, SignalSource};
+use netdrill_engine::run::reaction::Reaction;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use std::collections::VecDeque;
@@ -49,6 +50,8 @@ pub struct ScheduleSettings {
     /// Where the kernel's log is read from for splats ([`crate::kernel_log`]);
     /// `None`: not read.
     pub kernel_log: Option<PathBuf>,
+    /// `--reaction`: which reaction the jobs' relative times count from.
+    pub reaction: Reaction,
 }
 
 /// New jobs per second at most, by default (`--start-rate`).
@@ -94,6 +97,7 @@ impl Default for ScheduleSettings {
             durations: None,
             artifacts: None,
             kernel_log: None,
+            reaction: Reaction::Packetdrill,
         }
     }
 }
@@ -250,7 +254,8 @@ impl Driver<'_, '_> {
             .cgroups
             .as_mut()
             .and_then(|d| d.job_leaf(&self.jobs[job].limits).ok());
-        match JobProcess::spawn(&self.jobs[job], exe, capture_packets, cgroup) {
+        let reaction = self.settings.reaction;
+        match JobProcess::spawn(&self.jobs[job], exe, capture_packets, reaction, cgroup) {
             Ok(p) => self.processes[job] = Some(p),
             Err(e) => self.events.push_back(SchedulerEvent::SpawnFailed {
                 job,

@@ -293,6 +293,7 @@ fn engine_main(mut pipe: ResultPipe, lifeline: OwnedFd, spec: &JobSpec) -> ! {
         namespace_is_ours: true,
         allow_initial_namespace: false,
         no_realtime: false,
+        reaction: spec.reaction,
     };
     let outcome = {
         let mut observer = Forwarder {

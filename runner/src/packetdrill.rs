@@ -156,6 +156,8 @@ pub fn packetdrill_main(argv: Vec<String>) -> i32 {
         namespace_is_ours: false,
         allow_initial_namespace: allow.as_deref() == Some("1"),
         no_realtime: false,
+        // The drop-in gives packetdrill's verdicts: its reaction, always.
+        reaction: netdrill_engine::run::reaction::Reaction::Packetdrill,
     };
     for script in &scripts {
         let outcome = run_file(Path::new(script), &flags, &opts, &mut NoObserver);

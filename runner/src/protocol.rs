@@ -36,6 +36,9 @@ pub struct JobSpec {
     /// artifacts.
     #[serde(default)]
     pub capture_packets: bool,
+    /// Which reaction the run's relative times count from.
+    #[serde(default)]
+    pub reaction: netdrill_engine::run::reaction::Reaction,
 }
 
 /// What the job child tells the runner, one JSON object a line.

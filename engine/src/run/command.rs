@@ -19,13 +19,19 @@ pub enum ShellStatus {
     Interrupted(i32, &'static str),
 }
 
-/// Run `command` with `/bin/sh -c`, inheriting stdio, and wait for it.
+/// Run `command` with `/bin/sh -c`, inheriting stdio, and wait for it. It
+/// runs at the event loop's scheduling policy, as packetdrill's commands do
+/// (docs/engine/commands-and-code.md, "Commands"): on a busy machine a
+/// command takes the time it takes under packetdrill.
 pub fn system(command: &str) -> std::io::Result<ShellStatus> {
-    let status = Command::new("/bin/sh")
+    let inherit = super::priority::ChildrenInherit::new();
+    let child = Command::new("/bin/sh")
         .arg("-c")
         .arg(command)
         .env("PACKETDRILL_PID", std::process::id().to_string())
-        .status()?;
+        .spawn();
+    drop(inherit);
+    let status = child?.wait()?;
     Ok(match status.signal() {
         Some(libc::SIGINT) => ShellStatus::Interrupted(libc::SIGINT, "Interrupt"),
         Some(libc::SIGQUIT) => ShellStatus::Interrupted(libc::SIGQUIT, "Quit"),

@@ -48,7 +48,8 @@ impl Runtime<'_> {
             let offset = if self.prev_inbound && inbound {
                 self.prev_time.unwrap_or(0)
             } else {
-                self.now()
+                // docs/engine/time-and-tolerance.md, "Reaction time".
+                self.reaction.anchor(self.now())
             };
             let time = EventTime::anchor(event.time, offset);
             self.dispatch(index, event, &time)?;
@@ -65,6 +66,10 @@ impl Runtime<'_> {
         event: &Event,
         time: &EventTime,
     ) -> Result<(), Box<RunFailure>> {
+        if !matches!(&event.action, Action::Packet(p) if p.direction == Direction::Outbound) {
+            // The outbound step tells the model itself, with its frames.
+            self.reaction.other_done();
+        }
         match &event.action {
             Action::Packet(_) => self.run_packet(index, event, time),
             Action::Syscall(spec) => self.run_syscall(event, spec, time),

@@ -33,6 +33,7 @@ mod options;
 mod packet_events;
 mod ports;
 mod priority;
+pub mod reaction;
 mod runtime;
 mod syscall_events;
 mod teardown;
@@ -192,6 +193,7 @@ fn replay(
     let mut rt = Runtime::new(
         display, script, plan, config, addrs, observer, netdev, ports,
     );
+    rt.reaction = reaction::ReactionModel::new(opts.reaction);
 
     let mut init_ran = false;
     if let Some(init) = &script.init_command {
@@ -202,9 +204,15 @@ fn replay(
     // SAFETY: setting SIGPIPE to ignored has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 
+    // docs/engine/time-and-tolerance.md, "The start of a script": everything
+    // is set up and resident before the clock starts.
+    let locked = !opts.no_realtime && priority::lock_memory();
     rt.clock = clock::ScriptClock::aligned();
     rt.state.live_start_realtime_usecs = Some(rt.clock.start_unix_usecs());
     let result = rt.run_events();
+    if locked {
+        priority::unlock_memory();
+    }
 
     let cleanup = || -> Result<(), Box<RunFailure>> {
         if let (true, Some(cleanup)) = (init_ran, &script.cleanup_command) {

@@ -12,8 +12,12 @@ pub struct RunOptions {
     /// Keep the event loop at normal priority. By default, on machines with
     /// more than one CPU, the loop's threads run at the lowest real-time
     /// priority (as packetdrill does) so that a busy machine does not delay
-    /// their wake-ups; commands and Python started by the run do not inherit
-    /// it (SCHED_RESET_ON_FORK).
+    /// their wake-ups; its shell commands inherit it, as packetdrill's do,
+    /// and its Python code does not (docs/engine/commands-and-code.md).
     #[serde(default)]
     pub no_realtime: bool,
+    /// Which reaction relative times count from (docs/engine/time-and-tolerance.md,
+    /// "Reaction time").
+    #[serde(default)]
+    pub reaction: super::reaction::Reaction,
 }

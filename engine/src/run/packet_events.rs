@@ -37,7 +37,13 @@ impl Runtime<'_> {
         let result = match found {
             Err(e) => Err(PacketError::Socket(e)),
             Ok(id) => match template.direction {
-                Direction::Outbound => self.outbound(time, template, id)?,
+                Direction::Outbound => {
+                    let began = self.now();
+                    self.frame_times.clear();
+                    let checked = self.outbound(time, template, id)?;
+                    self.reaction.outbound_done(began, &self.frame_times);
+                    checked
+                }
                 Direction::Inbound => {
                     self.wait_for(event, time, Timed::InboundPacket)?;
                     self.inbound(template, id)
@@ -308,6 +314,7 @@ impl Runtime<'_> {
             }
             // The merged packet takes its time from the last segment.
             last_time = ts;
+            self.frame_times.push(self.clock.to_script(ts));
             fragments.push(live);
             total += live_payload;
             if total >= expected_payload || self.config.strict_segments {

@@ -2,10 +2,12 @@
 //!
 //! On machines with more than one CPU the loop runs at the lowest real-time
 //! priority (as packetdrill does), so that a busy machine does not delay its
-//! wake-ups. SCHED_RESET_ON_FORK keeps the commands and Python it starts at
+//! wake-ups. SCHED_RESET_ON_FORK keeps the threads and Python it starts at
 //! normal priority; the kernel applies that flag to every clone, threads
 //! included, so the loop's blocking-call threads take the policy back
-//! themselves ([`ThreadSched`]).
+//! themselves ([`ThreadSched`]). Shell commands are born with the loop's
+//! policy instead, as packetdrill's are ([`ChildrenInherit`];
+//! docs/engine/commands-and-code.md, "Commands").
 
 /// A thread's scheduling policy and parameters.
 #[derive(Clone, Copy)]
@@ -66,6 +68,55 @@ pub(crate) fn enter_realtime() -> Option<ThreadSched> {
     rt.apply().then_some(old)
 }
 
+/// While alive, children the calling thread starts are born with its
+/// real-time policy, as packetdrill's commands are: the thread drops
+/// SCHED_RESET_ON_FORK until [`Drop`]. A child that had to wait for a CPU at
+/// normal priority before its exec could start milliseconds late on a busy
+/// machine, where packetdrill's does not. Nothing when the thread is not
+/// real-time.
+pub(crate) struct ChildrenInherit(Option<ThreadSched>);
+
+impl ChildrenInherit {
+    pub(crate) fn new() -> ChildrenInherit {
+        let Some(current) = ThreadSched::current() else {
+            return ChildrenInherit(None);
+        };
+        let policy = current.policy & !libc::SCHED_RESET_ON_FORK;
+        let inherit = ThreadSched {
+            policy,
+            param: current.param,
+        };
+        let realtime = policy == libc::SCHED_RR || policy == libc::SCHED_FIFO;
+        let changed = realtime && current.policy != policy && inherit.apply();
+        ChildrenInherit(changed.then_some(current))
+    }
+}
+
+impl Drop for ChildrenInherit {
+    fn drop(&mut self) {
+        if let Some(saved) = self.0 {
+            saved.apply();
+        }
+    }
+}
+
+/// Pull the engine's pages into memory and pin them (`mlockall(MCL_CURRENT)`),
+/// as packetdrill does before its clock starts, so that no page fault of
+/// the engine's own lands inside a timed event. Failure (no permission, a
+/// small RLIMIT_MEMLOCK) changes nothing else.
+pub(crate) fn lock_memory() -> bool {
+    // SAFETY: no pointers; affects only this process's memory residency.
+    unsafe { libc::mlockall(libc::MCL_CURRENT) == 0 }
+}
+
+/// Undo [`lock_memory`].
+pub(crate) fn unlock_memory() {
+    // SAFETY: as above.
+    unsafe {
+        libc::munlockall();
+    }
+}
+
 pub(crate) fn leave_realtime(saved: Option<ThreadSched>) {
     if let Some(old) = saved {
         old.apply();
@@ -75,6 +126,37 @@ pub(crate) fn leave_realtime(saved: Option<ThreadSched>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scheduling policy of a process started by `sh -c` (field 41 of
+    /// `/proc/PID/stat`, read by a grandchild of the caller).
+    fn grandchild_policy() -> String {
+        let out = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg("awk '{print $41}' /proc/self/stat")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    #[test]
+    fn commands_are_born_with_the_loops_real_time_policy() {
+        std::thread::spawn(|| {
+            let Some(saved) = enter_realtime() else {
+                return; // one CPU or no permission: nothing to check
+            };
+            assert_eq!(grandchild_policy(), "0", "reset on fork by default");
+            {
+                let _inherit = ChildrenInherit::new();
+                assert_eq!(grandchild_policy(), libc::SCHED_RR.to_string());
+            }
+            // The loop is back to resetting its children.
+            assert!(ThreadSched::current().unwrap().is_realtime());
+            assert_eq!(grandchild_policy(), "0");
+            leave_realtime(Some(saved));
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn threads_take_the_loops_real_time_policy_back() {

@@ -13,6 +13,7 @@ use super::code::CodeRecorder;
 use super::failure::{RunError, RunFailure};
 use super::netdev::NetDev;
 use super::ports::PortPool;
+use super::reaction::{Reaction, ReactionModel};
 use super::state::RunState;
 use super::syscall::{self, SyscallEnv};
 use super::timing::{self, EventTime, Timed, Tolerance};
@@ -44,6 +45,11 @@ pub(crate) struct Runtime<'a> {
     pub prev_inbound: bool,
     /// Events processed so far (`num_events`): timing is checked from the second on.
     pub num_events: usize,
+    /// When packetdrill would be done with the steps so far: relative times
+    /// count from it (docs/engine/time-and-tolerance.md, "Reaction time").
+    pub reaction: ReactionModel,
+    /// Kernel timestamps (script µs) of the frames the current outbound step took.
+    pub frame_times: Vec<Micros>,
 }
 
 impl<'a> Runtime<'a> {
@@ -79,6 +85,8 @@ impl<'a> Runtime<'a> {
             prev_time: None,
             prev_inbound: false,
             num_events: 0,
+            reaction: ReactionModel::new(Reaction::Packetdrill),
+            frame_times: Vec::new(),
         }
     }
 
@@ -100,7 +108,9 @@ impl<'a> Runtime<'a> {
         time: &EventTime,
         what: Timed,
     ) -> Result<(), Box<RunFailure>> {
-        let deadline = self.live_time(time.start);
+        // docs/engine/time-and-tolerance.md, "Waiting": wake a little early,
+        // so that the wake-up latency lands the event at its time.
+        let deadline = self.live_time(time.start) - super::reaction::WAKE_EARLY_USECS;
         self.sleep_until(deadline)?;
         if self.num_events > 0 {
             let actual = self.now();

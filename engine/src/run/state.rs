@@ -190,6 +190,10 @@ pub struct RunState {
     /// Wall-clock (CLOCK_REALTIME) microseconds at script time 0, set by the
     /// run loop; kernel timestamps (SCM_TIMESTAMPING) are checked against it.
     pub live_start_realtime_usecs: Option<i64>,
+    /// Send buffers the kernel may still read (zero-copy): alive and
+    /// unchanged until the run state is dropped at the end of the run
+    /// (docs/engine/syscalls.md, "Send buffers the kernel keeps reading").
+    pub kept_buffers: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 impl RunState {

@@ -55,11 +55,13 @@ pub struct JobProcess {
 impl JobProcess {
     /// Start the job child for `job`: `exe __job --result-fd N --spec JSON` in a
     /// process group of its own, killed with the runner, in `cgroup` if there
-    /// is one. `capture_packets`: have it forward every packet (for artifacts).
+    /// is one. `capture_packets`: have it forward every packet (for artifacts);
+    /// `reaction`: the one its relative times count from.
     pub fn spawn(
         job: &Job,
         exe: &Path,
         capture_packets: bool,
+        reaction: netdrill_engine::run::reaction::Reaction,
         cgroup: Option<JobCgroup>,
     ) -> std::io::Result<JobProcess> {
         let spec = JobSpec {
@@ -70,6 +72,7 @@ impl JobProcess {
             limits: job.limits,
             in_cgroup: cgroup.is_some(),
             capture_packets,
+            reaction,
         };
         let spec_json = serde_json::to_string(&spec).map_err(std::io::Error::other)?;
         let (results_r, results_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;

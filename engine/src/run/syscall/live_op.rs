@@ -142,7 +142,10 @@ pub enum LiveOp {
         fd: RawFd,
         iov: IoVecs,
     },
-    /// `keep`: `--send_omit_free`, the buffer is never freed.
+    /// `keep`: the kernel may read the buffer after the call returns
+    /// (`MSG_ZEROCOPY`, or `--send_omit_free`): it stays alive, unchanged,
+    /// until the run ends (docs/engine/syscalls.md, "Send buffers the kernel
+    /// keeps reading").
     Send {
         fd: RawFd,
         buf: Buffer,
@@ -373,8 +376,10 @@ fn cap_set(flag: i32, value: i32, op: i32) -> isize {
 
 impl LiveOp {
     /// Make the call. Returns the raw result (as the C call returns it), the
-    /// errno right after it (0 if the call left errno alone) and the out-parameters.
-    pub fn execute(self) -> (i64, i32, Output) {
+    /// errno right after it (0 if the call left errno alone), the
+    /// out-parameters, and the buffers the kernel may still read (a
+    /// zero-copy send's), which the caller keeps until the run ends.
+    pub fn execute(self) -> (i64, i32, Output, Option<KeptBuffers>) {
         let mut op = self;
         clear_errno();
         let mut output = Output::None;
@@ -606,11 +611,25 @@ impl LiveOp {
                 | LiveOp::SendTo { keep: true, .. }
                 | LiveOp::SendMsg { keep: true, .. }
         );
-        if keep {
-            // --send_omit_free: the kernel may still reference the pages
-            // (MSG_ZEROCOPY); packetdrill never frees them in this mode.
-            std::mem::forget(op);
-        }
-        (result, e, output)
+        let kept = keep.then(|| KeptBuffers(Box::new(op)));
+        (result, e, output, kept)
+    }
+}
+
+/// The buffers of a send the kernel may still read after the call returned
+/// (docs/engine/syscalls.md, "Send buffers the kernel keeps reading"):
+/// owned here, never written, dropped only when the run ends.
+pub struct KeptBuffers(#[allow(dead_code)] Box<LiveOp>);
+
+impl std::fmt::Debug for KeptBuffers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptBuffers")
+    }
+}
+
+impl KeptBuffers {
+    /// Type-erased, so that the run state can hold it without knowing calls.
+    pub fn into_any(self) -> Box<dyn std::any::Any + Send> {
+        self.0
     }
 }

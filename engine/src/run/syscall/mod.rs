@@ -49,18 +49,20 @@ pub struct Executed {
     output: live_op::Output,
     post: Post,
     check: Check,
+    kept: Option<live_op::KeptBuffers>,
 }
 
 impl PreparedCall {
     /// Make the live call (on whatever thread; needs no run state).
     pub fn execute(self) -> Executed {
-        let (result, errno, output) = self.call.op.execute();
+        let (result, errno, output, kept) = self.call.op.execute();
         Executed {
             result,
             errno,
             output,
             post: self.call.post,
             check: self.call.check,
+            kept,
         }
     }
 }
@@ -102,6 +104,9 @@ pub fn complete(
     done: Executed,
     env: &mut SyscallEnv,
 ) -> Result<(), SyscallError> {
+    if let Some(kept) = done.kept {
+        env.state.kept_buffers.push(kept.into_any());
+    }
     let expected = expected_result(&spec.result, &env.config.defines)?;
     // C stores every result in an int.
     let actual = done.result as i32;

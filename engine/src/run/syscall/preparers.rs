@@ -264,6 +264,13 @@ fn writev(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     exact(LiveOp::Writev { fd, iov })
 }
 
+/// Whether the kernel may read a send's buffers after the call returns:
+/// `MSG_ZEROCOPY` (until its completion) or `--send_omit_free`
+/// (docs/engine/syscalls.md, "Send buffers the kernel keeps reading").
+fn keeps_buffers(env: &SyscallEnv, flags: i32) -> bool {
+    env.config.send_omit_free || flags & libc::MSG_ZEROCOPY != 0
+}
+
 fn send(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
     a.check_count(4)?;
     let (_, fd) = fd_arg(a, 0, env)?;
@@ -274,7 +281,7 @@ fn send(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
         fd,
         buf: Buffer::new(is_null, count)?,
         flags,
-        keep: env.config.send_omit_free,
+        keep: keeps_buffers(env, flags),
     })
 }
 
@@ -318,7 +325,7 @@ fn sendto(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
         buf,
         flags,
         addr,
-        keep: env.config.send_omit_free,
+        keep: keeps_buffers(env, flags),
     })
 }
 
@@ -335,7 +342,7 @@ fn sendmsg(a: &Args, env: &mut SyscallEnv) -> Result<Call, SyscallError> {
         fd,
         msg,
         flags,
-        keep: env.config.send_omit_free,
+        keep: keeps_buffers(env, flags),
     })
 }
 

@@ -791,6 +791,10 @@ fn zerocopy_notification(ip: IpVersion, level: &str, ty: &str) {
         int(2000),
         None,
     ));
+    // The kernel may read a zero-copy send's buffers after the call returns:
+    // the run keeps them (docs/engine/syscalls.md, "Send buffers the kernel
+    // keeps reading").
+    assert_eq!(h.state.kept_buffers.len(), 1);
     // The notification comes when loopback has delivered (and copied) the data.
     h.ok(call(
         "poll",
@@ -815,6 +819,15 @@ fn zerocopy_notification(ip: IpVersion, level: &str, ty: &str) {
         int(100),
         None,
     ));
+    assert_eq!(h.state.kept_buffers.len(), 2);
+    // A copying send's buffer is the caller's again when the call returns.
+    h.ok(call(
+        "send",
+        vec![int(4), ell(), int(10), int(0)],
+        int(10),
+        None,
+    ));
+    assert_eq!(h.state.kept_buffers.len(), 2);
     h.ok(call(
         "poll",
         vec![arr(vec![pollfd_err(4)]), int(1), int(1000)],

@@ -8,7 +8,9 @@
 
 use crate::durations::Durations;
 use crate::kernel_log::KernelLog;
-use crate::model::{host_info, Attempt, AttemptResult, Job, RunRecord, RunnerEvent, Verdict};
+use crate::model::{
+    host_info, Attempt, AttemptResult, HostInfo, Job, RunRecord, RunnerEvent, Verdict,
+};
 use crate::process::cgroup::Delegation;
 use crate::process::{unix_now, JobProcess};
 use crate::record::{self, Packets};
@@ -49,6 +51,8 @@ pub struct ScheduleSettings {
     /// Where the kernel's log is read from for splats ([`crate::kernel_log`]);
     /// `None`: not read.
     pub kernel_log: Option<PathBuf>,
+    /// What the kernel probe found, for the record's host facts.
+    pub kernel_features: Option<crate::kernel_features::KernelFeatures>,
 }
 
 /// New jobs per second at most, by default (`--start-rate`).
@@ -94,6 +98,7 @@ impl Default for ScheduleSettings {
             durations: None,
             artifacts: None,
             kernel_log: None,
+            kernel_features: None,
         }
     }
 }
@@ -169,7 +174,10 @@ pub fn run_with_signals(
         let _ = durations.save(path);
     }
     let record = RunRecord {
-        host: host_info(),
+        host: HostInfo {
+            kernel_features: settings.kernel_features.clone(),
+            ..host_info()
+        },
         start_unix,
         end_unix: unix_now(),
         jobs_at_once: settings.jobs_at_once.max(1),

@@ -294,16 +294,35 @@ pub fn verdict_of(attempts: &[Attempt], expected: Option<Expectation>) -> Verdic
 
 /// The record of `job` with this verdict and these attempts.
 pub fn job_record(job: &Job, verdict: Verdict, attempts: Vec<Attempt>) -> JobRecord {
+    let (verdict, skip_reason) = unsupported_verdict(job, verdict);
     JobRecord {
         id: job.id.clone(),
         path: job.path.clone(),
         args: job.args.clone(),
         verdict,
-        skip_reason: job.skip_reason.clone(),
+        skip_reason,
         xfail_reason: job.xfail.as_ref().map(|x| x.reason.clone()),
         attempts,
         replay_command: replay_command(job),
     }
+}
+
+/// The verdict and skip reason of `job` given its verdict from its attempts:
+/// a plain failure ([`Verdict::Fail`]) of a job whose script needs a kernel
+/// feature the probe found missing ([`Job::unsupported`]) is a skip with that
+/// reason (kselftest's convention for missing support). Every other verdict
+/// stands: a pass, a timeout, a crash, and a failure the suite expects.
+pub fn unsupported_verdict(job: &Job, verdict: Verdict) -> (Verdict, Option<String>) {
+    match (&job.unsupported, verdict) {
+        (Some(why), Verdict::Fail) => (Verdict::Skip, Some(why.clone())),
+        _ => (verdict, job.skip_reason.clone()),
+    }
+}
+
+/// Whether a failed `attempt` of `job` is the kernel's missing feature (see
+/// [`unsupported_verdict`]): it is not retried.
+pub fn is_unsupported_failure(job: &Job, attempt: &Attempt) -> bool {
+    job.unsupported.is_some() && attempt.result == AttemptResult::Fail
 }
 
 /// One line that reruns this job alone, in a sandbox.

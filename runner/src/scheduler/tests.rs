@@ -22,6 +22,7 @@ fn job(script: &str) -> Job {
         limits: crate::model::Limits::default(),
         xfail: None,
         skip_reason: None,
+        unsupported: None,
         problem: None,
     }
 }

@@ -774,7 +774,9 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     }
     let mut schedule = settings.schedule.clone();
     if settings.skip_unsupported {
-        schedule.kernel_features = Some(probe_kernel(&mut jobs, &schedule.job_exe));
+        // Findings when the probe ran (some script needs a feature it looks at).
+        let kernel = probe_kernel(&mut jobs, &schedule.job_exe);
+        schedule.kernel_features = kernel.summary().is_some().then_some(kernel);
     }
     let (fit, fd_limit) = fit_jobs_to_fd_limit(schedule.jobs_at_once);
     if fit < schedule.jobs_at_once {
@@ -793,8 +795,8 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     }
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
         .with(settings.verbosity, settings.color);
-    if let Some(kernel) = &schedule.kernel_features {
-        progress.header(&kernel.summary());
+    if let Some(line) = schedule.kernel_features.as_ref().and_then(|k| k.summary()) {
+        progress.header(&line);
     }
     let mut template = record_template(&settings);
     template.host.kernel_features = schedule.kernel_features.clone();

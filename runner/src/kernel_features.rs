@@ -333,10 +333,10 @@ pub fn qdiscs(text: &str) -> Vec<String> {
     out
 }
 
-/// What the probe is to look at: the qdiscs, congestion controls and
-/// sysctls some job needs (AccECN is always probed).
+/// What the probe is to look at: the features some job needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeRequest {
+    pub accecn: bool,
     pub qdiscs: BTreeSet<String>,
     pub congestion_controls: BTreeSet<String>,
     pub sysctls: BTreeSet<String>,
@@ -348,7 +348,7 @@ impl ProbeRequest {
         let mut r = ProbeRequest::default();
         for need in needs {
             match &need.feature {
-                Feature::Accecn => {}
+                Feature::Accecn => r.accecn = true,
                 Feature::Qdisc(k) => {
                     r.qdiscs.insert(k.clone());
                 }
@@ -361,6 +361,11 @@ impl ProbeRequest {
             }
         }
         r
+    }
+
+    /// Whether there is nothing to look at (then no probe runs).
+    pub fn is_empty(&self) -> bool {
+        *self == ProbeRequest::default()
     }
 }
 
@@ -393,10 +398,17 @@ impl KernelFeatures {
             .find(|f| &f.feature == feature && !f.present)
     }
 
-    /// One line for the run's header: `kernel features: AccECN missing
-    /// (net.ipv4.tcp_ecn=3 refused: Invalid argument); fq qdisc missing (...);
-    /// 3 more present`.
-    pub fn summary(&self) -> String {
+    /// One line for the run's header, when the probe ran: `kernel features:
+    /// AccECN missing (net.ipv4.tcp_ecn=3 refused: Invalid argument); the fq
+    /// qdisc missing (...); present: the pfifo qdisc, 3 sysctls`.
+    pub fn summary(&self) -> Option<String> {
+        if self.findings.is_empty() && self.probe_error.is_none() {
+            return None;
+        }
+        Some(self.summary_line())
+    }
+
+    fn summary_line(&self) -> String {
         if let Some(e) = &self.probe_error {
             return format!("kernel features: not probed ({e}); no job is skipped for one");
         }

@@ -5,7 +5,7 @@
 //! network namespace, tries each feature there, prints its
 //! [`KernelFeatures`] as JSON and exits, and the namespace goes with it.
 //!
-//! What it tries, in the scratch namespace:
+//! What it tries, in the scratch namespace, for the features some job needs:
 //! - AccECN: writing `3` to `net.ipv4.tcp_ecn` (a kernel without AccECN
 //!   refuses it with `EINVAL`);
 //! - a qdisc: putting one of that kind at the root of `lo` over rtnetlink (a
@@ -29,6 +29,9 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Run the probe for `request` as `exe __probe` and read what it found. A
 /// probe that could not run says why in [`KernelFeatures::probe_error`].
 pub fn probe(exe: &Path, request: &ProbeRequest) -> KernelFeatures {
+    if request.is_empty() {
+        return KernelFeatures::default();
+    }
     match run_probe(exe, request) {
         Ok(k) => k,
         Err(e) => KernelFeatures {
@@ -112,7 +115,7 @@ pub fn child_main(request_json: &str) -> ! {
 
 /// Every finding for `request`, in this (scratch) network namespace.
 fn find(request: &ProbeRequest) -> Vec<Finding> {
-    let mut findings = vec![accecn()];
+    let mut findings: Vec<Finding> = request.accecn.then(accecn).into_iter().collect();
     let mut netlink = Netlink::open();
     for kind in &request.qdiscs {
         let finding = match &mut netlink {

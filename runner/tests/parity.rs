@@ -19,6 +19,11 @@
 //! runs and flakes"). So a row that differs is run again alone, up to
 //! [`RECHECKS`] more times; it fails the test only if it differs every time,
 //! which a real difference does. Rows that needed a re-run are printed.
+//!
+//! Each row runs as `netdrill exec` (the engine alone, as packetdrill runs),
+//! so no kernel probe turns a failure into a skip here: these are the
+//! verdicts `netdrill run --no-skip-unsupported` gives. The skip mode's
+//! counts on this suite are checked in `unsupported.rs`.
 
 mod support;
 

@@ -239,9 +239,10 @@ fn only_a_feature_the_probe_found_missing_makes_a_skip() {
         unsupported_reason(&[need(Feature::Accecn)], &unprobed),
         None
     );
-    assert!(unprobed.summary().contains("not probed"));
+    assert!(unprobed.summary().unwrap().contains("not probed"));
+    assert_eq!(KernelFeatures::default().summary(), None);
     assert_eq!(
-        no_accecn.summary(),
+        no_accecn.summary().unwrap(),
         "kernel features: AccECN missing (net.ipv4.tcp_ecn=3 refused: Invalid argument); \
          the fq qdisc missing (unknown qdisc kind: No such file or directory); present: the pfifo qdisc, \
          2 sysctls"
@@ -257,6 +258,9 @@ fn the_probe_request_is_every_job_s_needs() {
         need(Feature::CongestionControl("bbr".into())),
         need(sysctl("net.ipv4.tcp_ecn_option")),
     ];
+    assert!(ProbeRequest::of(&needs[..0]).is_empty());
+    assert!(ProbeRequest::of(&needs[..1]).accecn);
+    assert!(!ProbeRequest::of(&needs[1..]).accecn);
     let r = ProbeRequest::of(&needs);
     assert_eq!(r.qdiscs.into_iter().collect::<Vec<_>>(), vec!["fq"]);
     assert_eq!(

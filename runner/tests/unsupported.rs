@@ -269,12 +269,21 @@ fn the_kernel_suite_skips_its_accecn_rows_and_fails_only_what_packetdrill_fails(
         assert_eq!(got.len(), expected.len(), "{mode}: every row ran\n{text}");
         let accecn = mode == "skip" && missing(&doc, "accecn", None);
         let (mut skipped, mut failed, mut flakes) = (0, 0, Vec::new());
+        let mut skipped_accecn = 0;
         for ((script, ip), (verdict, why)) in &got {
             let want = expected[&(script.clone(), ip.clone())].as_str();
             let row = format!("{mode}: {script} {ip}: packetdrill {want}, netdrill {verdict}");
             match verdict.as_str() {
                 "skip" => {
                     skipped += 1;
+                    if script.starts_with("tcp_accecn_") {
+                        skipped_accecn += 1;
+                        assert!(
+                            why.as_deref()
+                                .is_some_and(|w| w.starts_with("kernel lacks AccECN (")),
+                            "{row}: {why:?}"
+                        );
+                    }
                     assert_eq!(mode, "skip", "{row}");
                     // Only a row packetdrill fails, with the kernel's reason.
                     assert_eq!(want, "fail", "{row}");
@@ -312,7 +321,8 @@ fn the_kernel_suite_skips_its_accecn_rows_and_fails_only_what_packetdrill_fails(
             .count();
         println!("{mode}: {skipped} skipped, {failed} failed ({} flakes); {accecn_failing} AccECN rows fail under packetdrill", flakes.len());
         if accecn {
-            assert!(skipped >= accecn_failing, "{mode}: {skipped} skipped");
+            // Every AccECN row packetdrill fails, and no other AccECN row.
+            assert_eq!(skipped_accecn, accecn_failing, "{mode}");
             assert!(text.contains("kernel features: AccECN missing"), "{text}");
         }
         if mode == "no-skip" {

@@ -441,14 +441,52 @@ impl KernelFeatures {
     }
 }
 
-/// The skip reason of a job whose script has `needs`, if one of them is a
-/// feature the probe found missing: `kernel lacks AccECN (net.ipv4.tcp_ecn=3
-/// refused: Invalid argument)`. The first such need in script order.
-pub fn unsupported_reason(needs: &[Need], kernel: &KernelFeatures) -> Option<String> {
-    needs.iter().find_map(|need| {
-        kernel
-            .missing(&need.feature)
-            .map(|f| format!("kernel lacks {} ({})", f.feature, f.evidence))
+/// Which failures a missing feature explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Any failure of the script: without AccECN, a qdisc or a congestion
+    /// control, the kernel behaves otherwise all along.
+    AnyFailure,
+    /// Only the init command's failure (before the first timed event): a
+    /// sysctl that is not there fails where it is set; a later failure is
+    /// the script's.
+    InitCommand,
+}
+
+/// Why a job's failure would be a skip, and which failures that covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsupported {
+    /// `kernel lacks AccECN (net.ipv4.tcp_ecn=3 refused: Invalid argument)`.
+    pub reason: String,
+    pub scope: Scope,
+}
+
+impl Feature {
+    /// Which failures this feature, missing, explains.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Feature::Sysctl(_) => Scope::InitCommand,
+            _ => Scope::AnyFailure,
+        }
+    }
+}
+
+/// The skip of a job whose script has `needs`, if one of them is a feature
+/// the probe found missing: the first such need in script order that
+/// explains any failure, else the first that explains the init command's.
+pub fn unsupported_reason(needs: &[Need], kernel: &KernelFeatures) -> Option<Unsupported> {
+    let missing: Vec<&Finding> = needs
+        .iter()
+        .filter_map(|need| kernel.missing(&need.feature))
+        .collect();
+    let first = missing
+        .iter()
+        .find(|f| f.feature.scope() == Scope::AnyFailure)
+        .or_else(|| missing.first())?;
+    Some(Unsupported {
+        reason: format!("kernel lacks {} ({})", first.feature, first.evidence),
+        scope: first.feature.scope(),
     })
 }
 

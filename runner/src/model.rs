@@ -54,8 +54,9 @@ pub struct Job {
     pub skip_reason: Option<String>,
     /// Set when the script needs a kernel feature that the kernel probe found
     /// missing ([`crate::kernel_features::unsupported_reason`]): a failure of
-    /// the job is then a skip, with this reason (a pass stays a pass).
-    pub unsupported: Option<String>,
+    /// the job that the feature explains is then a skip, with its reason (a
+    /// pass stays a pass; see [`crate::record::unsupported_verdict`]).
+    pub unsupported: Option<crate::kernel_features::Unsupported>,
     /// Set when the script cannot be run at all (e.g. two `--ip_version=` lines,
     /// which `ksft_runner.sh` rejects): the job fails with this message.
     pub problem: Option<String>,

@@ -189,6 +189,48 @@ fn need(feature: Feature) -> Need {
     Need { feature, line: 1 }
 }
 
+fn reason(needs: &[Need], kernel: &KernelFeatures) -> Option<String> {
+    let u = unsupported_reason(needs, kernel)?;
+    assert_eq!(u.scope, Scope::AnyFailure);
+    Some(u.reason)
+}
+
+#[test]
+fn a_missing_sysctl_explains_only_the_init_command_and_yields_to_other_needs() {
+    let old_kernel = kernel(&[
+        (
+            Feature::Accecn,
+            false,
+            "net.ipv4.tcp_ecn=3 refused: Invalid argument",
+        ),
+        (
+            sysctl("net.ipv4.tcp_ecn_option"),
+            false,
+            "not in /proc/sys/net",
+        ),
+    ]);
+    let only_sysctl =
+        unsupported_reason(&[need(sysctl("net.ipv4.tcp_ecn_option"))], &old_kernel).unwrap();
+    assert_eq!(
+        only_sysctl,
+        Unsupported {
+            reason: "kernel lacks the sysctl net.ipv4.tcp_ecn_option (not in /proc/sys/net)".into(),
+            scope: Scope::InitCommand,
+        }
+    );
+    // AccECN explains any failure: it comes first, though written later.
+    let both = unsupported_reason(
+        &[
+            need(sysctl("net.ipv4.tcp_ecn_option")),
+            need(Feature::Accecn),
+        ],
+        &old_kernel,
+    )
+    .unwrap();
+    assert_eq!(both.scope, Scope::AnyFailure);
+    assert!(both.reason.starts_with("kernel lacks AccECN"), "{both:?}");
+}
+
 #[test]
 fn only_a_feature_the_probe_found_missing_makes_a_skip() {
     let no_accecn = kernel(&[
@@ -211,11 +253,11 @@ fn only_a_feature_the_probe_found_missing_makes_a_skip() {
         (sysctl("net.ipv4.tcp_ecn_option"), true, "in /proc/sys/net"),
     ]);
     assert_eq!(
-        unsupported_reason(&[need(sysctl(TCP_ECN)), need(Feature::Accecn)], &no_accecn).as_deref(),
+        reason(&[need(sysctl(TCP_ECN)), need(Feature::Accecn)], &no_accecn).as_deref(),
         Some("kernel lacks AccECN (net.ipv4.tcp_ecn=3 refused: Invalid argument)")
     );
     assert_eq!(
-        unsupported_reason(&[need(Feature::Qdisc("fq".into()))], &no_accecn).as_deref(),
+        reason(&[need(Feature::Qdisc("fq".into()))], &no_accecn).as_deref(),
         Some("kernel lacks the fq qdisc (unknown qdisc kind: No such file or directory)")
     );
     // Needs the kernel meets, needs the probe did not look at, no needs.

@@ -134,6 +134,11 @@ fn scripts() -> Vec<(&'static str, String)> {
             "sysctl_typo.pkt",
             format!("--ip_version=ipv4\n`sysctl -q net.ipv4.tcp_ecnn=3`\n{LISTEN}"),
         ),
+        // A value no kernel takes: refused as AccECN's is, but no feature.
+        (
+            "wrong_value.pkt",
+            format!("--ip_version=ipv4\n`sysctl -q net.ipv4.tcp_ecn=9`\n{LISTEN}"),
+        ),
         // AccECN's refused sysctl, after the first event: not an init need.
         (
             "refused_after_first_event.pkt",
@@ -168,6 +173,7 @@ fn a_missing_feature_skips_only_the_scripts_that_need_it() {
     // These stay failures whatever the kernel has.
     for s in [
         "sysctl_typo.pkt",
+        "wrong_value.pkt",
         "refused_after_first_event.pkt",
         "fails_after_first_event.pkt",
     ] {

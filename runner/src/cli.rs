@@ -83,6 +83,9 @@ pub enum Command {
     /// (internal) One job, started by `netdrill run`.
     #[command(name = "__job", hide = true)]
     Job(JobArgs),
+    /// (internal) The kernel probe, started by `netdrill run`.
+    #[command(name = "__probe", hide = true)]
+    Probe(ProbeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -118,6 +121,13 @@ pub struct RunArgs {
     /// docs/engine/time-and-tolerance.md, "Reaction time".
     #[arg(long, value_enum, value_name = "WHICH", default_value_t = ReactionChoice::Packetdrill)]
     pub reaction: ReactionChoice,
+    /// Report packetdrill's verdicts as they are. By default, before the jobs
+    /// run, netdrill probes the kernel (in a scratch network namespace) for
+    /// the features the scripts need and kernels differ in (AccECN, qdiscs,
+    /// congestion controls, sysctls), and a job that fails while its script
+    /// needs a feature the probe found missing is SKIP, with the reason.
+    #[arg(long)]
+    pub no_skip_unsupported: bool,
     /// Let child namespaces select the congestion controls the suite needs
     /// (the one host setting netdrill changes).
     #[arg(long)]
@@ -284,6 +294,12 @@ pub struct InstallArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ProbeArgs {
+    #[arg(long)]
+    pub request: String,
+}
+
+#[derive(Args, Debug)]
 pub struct JobArgs {
     #[arg(long)]
     pub result_fd: i32,
@@ -421,6 +437,9 @@ pub struct RunSettings {
     pub verbosity: Verbosity,
     pub color: bool,
     pub reports: ReportSettings,
+    /// Probe the kernel, and make a failure of a job whose script needs a
+    /// feature it lacks a skip (not `--no-skip-unsupported`).
+    pub skip_unsupported: bool,
 }
 
 /// kselftest's `KSFT_MACHINE_SLOW`: set and non-empty.
@@ -541,6 +560,7 @@ impl RunSettings {
             verbosity,
             color,
             reports,
+            skip_unsupported: !a.no_skip_unsupported,
         })
     }
 }
@@ -761,8 +781,27 @@ pub mod exit {
     }
 }
 
+/// Probe the kernel for what `jobs` need ([`crate::kernel_probe`], as
+/// `exe __probe`) and mark each job whose script needs a feature it found
+/// missing ([`Job::unsupported`]). Returns the findings.
+pub fn probe_kernel(jobs: &mut [Job], exe: &Path) -> crate::kernel_features::KernelFeatures {
+    use crate::kernel_features::{defines_of, needs_of_source, unsupported_reason, ProbeRequest};
+    let needs: Vec<_> = jobs
+        .iter()
+        .map(|job| match std::fs::read(job.dir.join(&job.file_name)) {
+            Ok(source) => needs_of_source(&source, &defines_of(&job.args)),
+            Err(_) => Vec::new(),
+        })
+        .collect();
+    let kernel = crate::kernel_probe::probe(exe, &ProbeRequest::of(needs.iter().flatten()));
+    for (job, needs) in jobs.iter_mut().zip(&needs) {
+        job.unsupported = unsupported_reason(needs, &kernel);
+    }
+    kernel
+}
+
 pub fn cmd_run(settings: RunSettings) -> i32 {
-    let jobs = match discover::discover(&settings.paths, &settings.discover) {
+    let mut jobs = match discover::discover(&settings.paths, &settings.discover) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("netdrill: {e}");
@@ -797,6 +836,11 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         return e.exit_status();
     }
     let mut schedule = settings.schedule.clone();
+    if settings.skip_unsupported {
+        // Findings when the probe ran (some script needs a feature it looks at).
+        let kernel = probe_kernel(&mut jobs, &schedule.job_exe);
+        schedule.kernel_features = kernel.summary().is_some().then_some(kernel);
+    }
     let (fit, fd_limit) = fit_jobs_to_fd_limit(schedule.jobs_at_once);
     if fit < schedule.jobs_at_once {
         eprintln!(
@@ -814,10 +858,15 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     }
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
         .with(settings.verbosity, settings.color);
+    if let Some(line) = schedule.kernel_features.as_ref().and_then(|k| k.summary()) {
+        progress.header(&line);
+    }
+    let mut template = record_template(&settings);
+    template.host.kernel_features = schedule.kernel_features.clone();
     let mut reports = ReportStream::new(
         settings.reports.targets(),
         report_options_for(&jobs, &settings.reports),
-        record_template(&settings),
+        template,
     );
     let record = match driver::run(&jobs, &schedule, &mut |ev| {
         // The reports first: a line on the display may be the last thing a
@@ -1086,6 +1135,7 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> i32 {
             crate::packetdrill::packetdrill_main(args)
         }
         Command::Job(a) => job_child::child_main(a.result_fd, &a.spec),
+        Command::Probe(a) => crate::kernel_probe::child_main(&a.request),
     }
 }
 
@@ -1243,6 +1293,7 @@ mod tests {
                 hostname: String::new(),
                 kernel_release: String::new(),
                 netdrill_version: String::new(),
+                kernel_features: None,
             },
             start_unix: 0.0,
             end_unix: 0.0,

@@ -271,6 +271,7 @@ pub fn discover(paths: &[PathBuf], opts: &DiscoverOptions) -> Result<Vec<Job>, S
             limits,
             xfail: None,
             skip_reason: None,
+            unsupported: None,
             problem: not_utf8.clone(),
         };
         let versions = match versions_for(

@@ -8,7 +8,9 @@
 
 use crate::durations::Durations;
 use crate::kernel_log::KernelLog;
-use crate::model::{host_info, Attempt, AttemptResult, Job, RunRecord, RunnerEvent, Verdict};
+use crate::model::{
+    host_info, Attempt, AttemptResult, HostInfo, Job, RunRecord, RunnerEvent, Verdict,
+};
 use crate::process::cgroup::Delegation;
 use crate::process::{unix_now, JobProcess};
 use crate::record::{self, Packets};
@@ -52,6 +54,8 @@ pub struct ScheduleSettings {
     pub kernel_log: Option<PathBuf>,
     /// `--reaction`: which reaction the jobs' relative times count from.
     pub reaction: Reaction,
+    /// What the kernel probe found, for the record's host facts.
+    pub kernel_features: Option<crate::kernel_features::KernelFeatures>,
 }
 
 /// New jobs per second at most, by default (`--start-rate`).
@@ -98,6 +102,7 @@ impl Default for ScheduleSettings {
             artifacts: None,
             kernel_log: None,
             reaction: Reaction::Packetdrill,
+            kernel_features: None,
         }
     }
 }
@@ -173,7 +178,10 @@ pub fn run_with_signals(
         let _ = durations.save(path);
     }
     let record = RunRecord {
-        host: host_info(),
+        host: HostInfo {
+            kernel_features: settings.kernel_features.clone(),
+            ..host_info()
+        },
         start_unix,
         end_unix: unix_now(),
         jobs_at_once: settings.jobs_at_once.max(1),

@@ -7,6 +7,8 @@
 //! - [`cli`]: the command line; [`check`], [`packetdrill`], [`report_command`]:
 //!   the other commands;
 //! - [`discover`]: paths to jobs, with [`suite`] (`suite.toml`) and [`preflight`];
+//! - [`kernel_features`]: what each script needs of the kernel, and whether a
+//!   failure is a SKIP because the [`kernel_probe`] found it missing;
 //! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
@@ -29,7 +31,9 @@ pub mod escape;
 pub mod history;
 pub mod job_child;
 pub mod job_limits;
+pub mod kernel_features;
 pub mod kernel_log;
+pub mod kernel_probe;
 pub mod model;
 pub mod packetdrill;
 pub mod preflight;

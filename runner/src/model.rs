@@ -52,6 +52,11 @@ pub struct Job {
     pub xfail: Option<ExpectedFailure>,
     /// Set when the job is listed but will not run.
     pub skip_reason: Option<String>,
+    /// Set when the script needs a kernel feature that the kernel probe found
+    /// missing ([`crate::kernel_features::unsupported_reason`]): a failure of
+    /// the job that the feature explains is then a skip, with its reason (a
+    /// pass stays a pass; see [`crate::record::unsupported_verdict`]).
+    pub unsupported: Option<crate::kernel_features::Unsupported>,
     /// Set when the script cannot be run at all (e.g. two `--ip_version=` lines,
     /// which `ksft_runner.sh` rejects): the job fails with this message.
     pub problem: Option<String>,
@@ -374,6 +379,10 @@ pub struct HostInfo {
     pub hostname: String,
     pub kernel_release: String,
     pub netdrill_version: String,
+    /// What the kernel probe found about the features the run's scripts
+    /// need (`netdrill run`; none with `--no-skip-unsupported`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_features: Option<crate::kernel_features::KernelFeatures>,
 }
 
 /// Facts about this machine for the record.
@@ -388,6 +397,7 @@ pub fn host_info() -> HostInfo {
         hostname,
         kernel_release,
         netdrill_version: env!("CARGO_PKG_VERSION").to_string(),
+        kernel_features: None,
     }
 }
 

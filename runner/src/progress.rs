@@ -312,6 +312,13 @@ impl Progress {
         }
     }
 
+    /// A line of the run's header, before the jobs (not with `--quiet`).
+    pub fn header(&mut self, line: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            self.say(line);
+        }
+    }
+
     fn say(&mut self, line: &str) {
         match &self.bar {
             Some(pb) => pb.println(line),
@@ -474,6 +481,7 @@ mod tests {
                 hostname: "h".into(),
                 kernel_release: "k".into(),
                 netdrill_version: "v".into(),
+                kernel_features: None,
             },
             start_unix: 10.0,
             end_unix: 12.5,

@@ -6,6 +6,7 @@
 //! calls them, nothing here starts or watches a process.
 
 use crate::escape::clean_text;
+use crate::kernel_features::Scope;
 use crate::model::{
     Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, LimitKind, Verdict,
 };
@@ -294,16 +295,52 @@ pub fn verdict_of(attempts: &[Attempt], expected: Option<Expectation>) -> Verdic
 
 /// The record of `job` with this verdict and these attempts.
 pub fn job_record(job: &Job, verdict: Verdict, attempts: Vec<Attempt>) -> JobRecord {
+    let (verdict, skip_reason) = unsupported_verdict(job, verdict, attempts.last());
     JobRecord {
         id: job.id.clone(),
         path: job.path.clone(),
         args: job.args.clone(),
         verdict,
-        skip_reason: job.skip_reason.clone(),
+        skip_reason,
         xfail_reason: job.xfail.as_ref().map(|x| x.reason.clone()),
         attempts,
         replay_command: replay_command(job),
     }
+}
+
+/// The verdict and skip reason of `job` given its verdict from its attempts
+/// and the last of them: a plain failure ([`Verdict::Fail`]) that a kernel
+/// feature the probe found missing explains ([`is_unsupported_failure`]) is
+/// a skip with its reason (kselftest's convention for missing support).
+/// Every other verdict stands: a pass, a timeout, a crash, a failure the
+/// suite expects, and a failure the missing feature does not explain.
+pub fn unsupported_verdict(
+    job: &Job,
+    verdict: Verdict,
+    last: Option<&Attempt>,
+) -> (Verdict, Option<String>) {
+    match (&job.unsupported, verdict, last) {
+        (Some(why), Verdict::Fail, Some(last)) if is_unsupported_failure(job, last) => {
+            (Verdict::Skip, Some(why.reason.clone()))
+        }
+        _ => (verdict, job.skip_reason.clone()),
+    }
+}
+
+/// Whether a failed `attempt` of `job` is explained by a kernel feature the
+/// probe found missing: a failure of the script (not a timeout or a crash),
+/// and for a feature that only the init command meets (a sysctl), a failure
+/// of the init command (a command's failure with no script line: the init
+/// command's, before the first timed event, or the cleanup command's, which
+/// puts such sysctls back; a timed command has its line). It is not retried.
+pub fn is_unsupported_failure(job: &Job, attempt: &Attempt) -> bool {
+    let Some(unsupported) = &job.unsupported else {
+        return false;
+    };
+    let init_command = attempt.kind == Some(FailureKind::Engine(EngineFailureKind::Command))
+        && attempt.line.is_none();
+    attempt.result == AttemptResult::Fail
+        && (unsupported.scope == Scope::AnyFailure || init_command)
 }
 
 /// One line that reruns this job alone, in a sandbox.

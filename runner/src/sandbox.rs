@@ -100,8 +100,11 @@ const READ_ONLY_PROC: &[&str] = &[
 /// namespace, and the new IPC namespace's System V shared memory held to the
 /// `/tmp` cap.
 ///
-/// The directory change comes before the `/tmp` mount so that a script folder
-/// under `/tmp` stays reachable through the current directory.
+/// A suite folder or a runner's current directory under `/tmp` (or
+/// `/dev/shm`), which the tmpfs would hide, is bound back at its own path
+/// inside the job's tmpfs ([`folders_to_keep`]): a suite in a `mktemp -d`
+/// folder, or a checkout under `/tmp`, runs as anywhere else, and a command
+/// that changes to its working directory by name (a pyenv shim) finds it.
 pub fn enter(
     workdir: &Path,
     sysctls: &[(String, String)],
@@ -126,12 +129,37 @@ pub fn enter(
             None::<&str>,
         ),
     )?;
+    // The folders the job must still reach at their own paths once a tmpfs
+    // covers /tmp: the suite's (the script's folder) and the runner's current
+    // directory (the job process's, inherited), held open across the mount.
+    let runner_dir = std::env::current_dir().ok();
+    let kept: Vec<_> = folders_to_keep(
+        [Some(workdir.to_path_buf()), runner_dir]
+            .into_iter()
+            .flatten(),
+        &PRIVATE_POINTS,
+    )
+    .into_iter()
+    .map(|path| {
+        let fd = step(
+            &format!("opening {}", path.display()),
+            nix::fcntl::open(
+                &path,
+                nix::fcntl::OFlag::O_PATH
+                    | nix::fcntl::OFlag::O_DIRECTORY
+                    | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            ),
+        )?;
+        Ok((path, fd))
+    })
+    .collect::<Result<_, SandboxError>>()?;
     step(
         &format!("cd {}", workdir.display()),
         std::env::set_current_dir(workdir),
     )?;
     let tmpfs_options = format!("mode=1777,size={}", limits.tmp_bytes());
-    for point in ["/tmp", "/dev/shm"] {
+    for point in PRIVATE_POINTS {
         if point == "/dev/shm" && !Path::new(point).is_dir() {
             continue;
         }
@@ -144,6 +172,16 @@ pub fn enter(
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
                 Some(tmpfs_options.as_str()),
             ),
+        )?;
+    }
+    for (path, fd) in &kept {
+        bind_back(path, fd)?;
+    }
+    if !kept.is_empty() {
+        // On the bound folder now, not on the one the tmpfs hides.
+        step(
+            &format!("cd {}", workdir.display()),
+            std::env::set_current_dir(workdir),
         )?;
     }
     // sysfs shows the network devices of the namespace that mounts it.
@@ -237,6 +275,52 @@ fn page_size() -> u64 {
         .and_then(|n| u64::try_from(n).ok())
         .filter(|&n| n > 0)
         .unwrap_or(4096)
+}
+
+/// The mount points that get a private tmpfs in each job.
+pub const PRIVATE_POINTS: [&str; 2] = ["/tmp", "/dev/shm"];
+
+/// Of `folders` (absolute), those that a tmpfs on one of `points` would hide,
+/// each once, a folder inside another one left out (binding the outer one
+/// brings it back too), outer ones first.
+pub fn folders_to_keep(
+    folders: impl IntoIterator<Item = std::path::PathBuf>,
+    points: &[&str],
+) -> Vec<std::path::PathBuf> {
+    let mut hidden: Vec<_> = folders
+        .into_iter()
+        .filter(|f| f.is_absolute())
+        .filter(|f| points.iter().any(|p| f.starts_with(p) && f != Path::new(p)))
+        .collect();
+    hidden.sort();
+    hidden.dedup();
+    let mut kept: Vec<std::path::PathBuf> = Vec::new();
+    for f in hidden {
+        if !kept.iter().any(|k| f.starts_with(k)) {
+            kept.push(f);
+        }
+    }
+    kept
+}
+
+/// Bind the folder open as `fd` (opened before a tmpfs covered it) back at
+/// `path`, a mount point made for it in that tmpfs.
+fn bind_back(path: &Path, fd: &std::os::fd::OwnedFd) -> Result<(), SandboxError> {
+    step(
+        &format!("making {} in the job's tmpfs", path.display()),
+        std::fs::create_dir_all(path),
+    )?;
+    let source = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    step(
+        &format!("binding {} back over the job's tmpfs", path.display()),
+        mount(
+            Some(source.as_str()),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        ),
+    )
 }
 
 /// Bind `path` over itself, read-only.
@@ -400,6 +484,31 @@ mod tests {
         };
         assert_eq!(pid_max_for(&limits(512)), 513);
         assert_eq!(pid_max_for(&limits(16)), 301);
+    }
+
+    #[test]
+    fn folders_under_a_private_tmp_are_kept_once_outer_first() {
+        let keep = |folders: &[&str]| {
+            folders_to_keep(
+                folders.iter().map(std::path::PathBuf::from),
+                &PRIVATE_POINTS,
+            )
+        };
+        assert_eq!(
+            keep(&["/tmp/tmp.x/seed", "/tmp/tmp.x"]),
+            vec![std::path::PathBuf::from("/tmp/tmp.x")]
+        );
+        assert_eq!(
+            keep(&["/tmp/a/seed", "/tmp/a/seed", "/dev/shm/b"]),
+            vec![
+                std::path::PathBuf::from("/dev/shm/b"),
+                std::path::PathBuf::from("/tmp/a/seed")
+            ]
+        );
+        // Outside the private mounts, or the mount point itself: nothing to do.
+        assert!(keep(&["/work/suite", "/tmp", "/tmpx/a", "tmp/rel"]).is_empty());
+        // A sibling is not inside: both kept.
+        assert_eq!(keep(&["/tmp/ab", "/tmp/a"]).len(), 2);
     }
 
     #[test]

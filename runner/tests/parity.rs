@@ -21,6 +21,11 @@
 //! every time, which a real difference does. Rows that needed a re-run are
 //! printed, and their count closes the table. `NETDRILL_PARITY_STRICT=1`
 //! re-runs nothing: the first difference fails.
+//!
+//! Each row runs as `netdrill exec` (the engine alone, as packetdrill runs),
+//! so no kernel probe turns a failure into a skip here: these are the
+//! verdicts `netdrill run --no-skip-unsupported` gives. The skip mode's
+//! counts on this suite are checked in `unsupported.rs`.
 
 mod support;
 

@@ -24,6 +24,7 @@ use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use std::fmt;
@@ -215,6 +216,23 @@ impl Netlink {
         };
         self.request(RouteNetlinkMessage::SetLink(msg), 0)
             .map_err(failed(what))
+    }
+
+    /// Put a qdisc of `kind`, with its default settings, at the root of the
+    /// link (`tc qdisc replace dev NAME root KIND`). The kernel refuses a kind
+    /// it does not have with `ENOENT` (after trying to load its module).
+    pub fn replace_root_qdisc(&mut self, link: Link<'_>, kind: &str) -> Result<(), NetlinkError> {
+        let mut msg = TcMessage::with_index(i32::try_from(link.index).unwrap_or(i32::MAX));
+        msg.header.parent = TcHandle::ROOT;
+        msg.attributes.push(TcAttribute::Kind(kind.to_string()));
+        self.request(
+            RouteNetlinkMessage::NewQueueDiscipline(msg),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .map_err(failed(format!(
+            "replacing the root qdisc of {} by {kind}",
+            link.name
+        )))
     }
 
     /// Set the link's MTU (`ip link set dev NAME mtu N`).

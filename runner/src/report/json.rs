@@ -120,6 +120,9 @@ pub struct RunDetails {
     pub hostname: String,
     pub kernel_release: String,
     pub netdrill_version: String,
+    /// What the kernel probe found (the host facts' `kernel_features`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_features: Option<crate::kernel_features::KernelFeatures>,
     pub jobs_at_once: usize,
     pub tolerance_usecs: u64,
     pub interrupted: bool,
@@ -207,6 +210,7 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             hostname: run.host.hostname.clone(),
             kernel_release: run.host.kernel_release.clone(),
             netdrill_version: run.host.netdrill_version.clone(),
+            kernel_features: run.host.kernel_features.clone(),
             jobs_at_once: run.jobs_at_once,
             tolerance_usecs: run.tolerance_usecs,
             interrupted: run.interrupted.is_some(),

@@ -287,6 +287,7 @@ mod tests {
                 hostname: "h".into(),
                 kernel_release: "6.18.0".into(),
                 netdrill_version: "0.1.0".into(),
+                kernel_features: None,
             },
             start_unix: 0.0,
             end_unix: 0.0,

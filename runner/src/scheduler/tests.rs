@@ -22,6 +22,7 @@ fn job(script: &str) -> Job {
         limits: crate::model::Limits::default(),
         xfail: None,
         skip_reason: None,
+        unsupported: None,
         problem: None,
     }
 }
@@ -647,4 +648,102 @@ fn nothing_is_decided_before_the_run_begins_or_after_it_ends() {
     assert!(is_finish(&run.ends(10, 0, passed())));
     assert!(run.event(20, SchedulerEvent::Tick).is_empty());
     assert!(run.begin().is_empty());
+}
+
+fn unsupported_job(script: &str, scope: crate::kernel_features::Scope) -> Job {
+    Job {
+        unsupported: Some(crate::kernel_features::Unsupported {
+            reason: "kernel lacks AccECN (net.ipv4.tcp_ecn=3 refused: Invalid argument)".into(),
+            scope,
+        }),
+        ..job(script)
+    }
+}
+
+fn init_command_failed() -> Box<JobExit> {
+    let mut e = exit(Some(Outcome::Fail(Failure {
+        kind: EngineFailureKind::Command,
+        line: None,
+        message: "a.pkt: error executing init command: non-zero status 1".into(),
+        mismatch: None,
+    })));
+    e.last_line = None;
+    e
+}
+
+/// The verdicts and skip reasons of `jobs`, each ending with its exit, at
+/// one retry.
+fn settled(
+    jobs: &[Job],
+    exits: Vec<fn() -> Box<JobExit>>,
+) -> Vec<(Verdict, Option<String>, usize)> {
+    let mut run = Run::new(
+        jobs,
+        Policy {
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    for (i, e) in exits.into_iter().enumerate() {
+        let mut ms = 10;
+        // Its retry, when there is one, ends the same way.
+        while run
+            .ends(ms, i, e())
+            .iter()
+            .any(|a| matches!(a, Action::Start { job, .. } if *job == i))
+        {
+            ms += 10;
+        }
+    }
+    run.s
+        .into_records()
+        .into_iter()
+        .map(|r| (r.verdict, r.skip_reason, r.attempts.len()))
+        .collect()
+}
+
+#[test]
+fn a_failure_a_missing_kernel_feature_explains_is_a_skip_not_retried() {
+    use crate::kernel_features::Scope::{AnyFailure, InitCommand};
+    let why = Some("kernel lacks AccECN (net.ipv4.tcp_ecn=3 refused: Invalid argument)".into());
+    let jobs = [
+        unsupported_job("init.pkt", AnyFailure),
+        unsupported_job("later.pkt", AnyFailure),
+        unsupported_job("passes.pkt", AnyFailure),
+        unsupported_job("sysctl_init.pkt", InitCommand),
+    ];
+    let got = settled(
+        &jobs,
+        vec![init_command_failed, failed, passed, init_command_failed],
+    );
+    assert_eq!(
+        got,
+        vec![
+            (Verdict::Skip, why.clone(), 1),
+            (Verdict::Skip, why.clone(), 1),
+            // A pass stays a pass.
+            (Verdict::Pass, None, 1),
+            (Verdict::Skip, why.clone(), 1),
+        ]
+    );
+}
+
+#[test]
+fn a_failure_no_missing_feature_explains_stays_a_failure() {
+    use crate::kernel_features::Scope::{AnyFailure, InitCommand};
+    let jobs = [
+        // A missing sysctl explains the init command, not a later failure.
+        unsupported_job("sysctl_later.pkt", InitCommand),
+        // No feature missing for this script (a typo is no need).
+        job("typo.pkt"),
+        // A timeout is no missing feature's doing.
+        unsupported_job("hangs.pkt", AnyFailure),
+    ];
+    let got = settled(&jobs, vec![failed, init_command_failed, || exit(None)]);
+    // Each failed twice (one retry), and stays what it was.
+    assert_eq!(got[0], (Verdict::Fail, None, 2));
+    assert_eq!(got[1], (Verdict::Fail, None, 2));
+    assert_eq!(got[2].0, Verdict::Error);
+    assert_eq!(got[2].1, None);
 }

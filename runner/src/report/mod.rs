@@ -50,6 +50,11 @@ pub struct Options {
     /// JUnit in the form Jenkins' `junit-10.xsd` accepts, without the
     /// elements and attributes it does not know.
     pub junit_strict: bool,
+    /// `--partition`: this run is one shard; its `--json-full` document says
+    /// which, and lists the whole run's jobs (for `netdrill merge`).
+    pub shard: Option<crate::partition::ShardPlan>,
+    /// `netdrill merge`: the shards the run was put together from.
+    pub shards: Vec<crate::partition::ShardFacts>,
 }
 
 impl Default for Options {
@@ -62,6 +67,8 @@ impl Default for Options {
             link: None,
             link_root: None,
             junit_strict: false,
+            shard: None,
+            shards: Vec::new(),
         }
     }
 }

@@ -1,0 +1,307 @@
+//! `netdrill merge`: the `--json-full` documents of a run's shards (`netdrill
+//! run --partition KIND:K/N`) back into the one run they are parts of, for
+//! the same reporters a single run uses.
+//!
+//! Each shard's document lists every job of the whole run in list order with
+//! the shard that runs it (its [`ShardPlan`]). So merge knows N, which shards
+//! it was given and which are missing, and puts the jobs back in the order a
+//! single run has them: the KTAP numbering, the counts and the JUnit and JSON
+//! order are a single run's. A shard whose document is missing or cannot be
+//! read leaves its jobs [`Verdict::NotRun`]: the merged run is incomplete,
+//! and [`Merged::problems`] says which shard and why.
+//!
+//! The run's host facts are each shard's (in [`Options::shards`]); the merged
+//! record's host fields list the distinct values (`host-a, host-b`), its
+//! start and end are the earliest start and the latest end, its jobs at once
+//! the most of one shard.
+
+use crate::model::{
+    Attempt, HostInfo, JobId, JobRecord, KernelSplat, RunRecord, StopSignal, Verdict,
+};
+use crate::partition::{ShardFacts, ShardPlan};
+use crate::report::json::{NipaRun, NipaSubtest, RunDetails};
+use crate::report::Options;
+use std::collections::BTreeMap;
+
+/// One file named to `netdrill merge`.
+#[derive(Clone, Debug)]
+pub enum ShardInput {
+    Read { file: String, doc: Box<NipaRun> },
+    /// Missing, unreadable, or not JSON: why.
+    Unreadable { file: String, why: String },
+}
+
+/// The run put back together.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    pub record: RunRecord,
+    /// Executor, branch and link as the shards had them, the per-script
+    /// timeout, and each shard's facts.
+    pub opts: Options,
+    /// What makes the merged run incomplete, each naming its shard or file.
+    pub problems: Vec<String>,
+}
+
+/// A shard document that can be merged.
+struct Shard<'a> {
+    file: &'a str,
+    doc: &'a NipaRun,
+    details: &'a RunDetails,
+    plan: &'a ShardPlan,
+}
+
+/// Check that a document is a shard's full document.
+fn shard_of<'a>(file: &'a str, doc: &'a NipaRun) -> Result<Shard<'a>, String> {
+    let details = doc.netdrill.as_ref().ok_or_else(|| {
+        format!("{file}: has no netdrill details (write shards with --json FILE --json-full)")
+    })?;
+    let plan = details.partition.as_ref().ok_or_else(|| {
+        format!("{file}: not a shard (its run had no --partition KIND:K/N)")
+    })?;
+    Ok(Shard {
+        file,
+        doc,
+        details,
+        plan,
+    })
+}
+
+/// The shards, checked to be parts of one run: one per K at most.
+fn shards<'a>(
+    inputs: &'a [ShardInput],
+    problems: &mut Vec<String>,
+) -> Result<Vec<Shard<'a>>, String> {
+    let mut out: Vec<Shard<'a>> = Vec::new();
+    for input in inputs {
+        let shard = match input {
+            ShardInput::Unreadable { file, why } => {
+                problems.push(format!("{file}: {why}"));
+                continue;
+            }
+            ShardInput::Read { file, doc } => shard_of(file, doc)?,
+        };
+        if let Some(first) = out.first() {
+            let (a, b) = (&first.plan, &shard.plan);
+            if a.partition.kind != b.partition.kind
+                || a.partition.count != b.partition.count
+                || a.jobs.iter().map(|j| (&j.id, j.shard)).ne(b.jobs.iter().map(|j| (&j.id, j.shard)))
+            {
+                return Err(format!(
+                    "{} ({}) and {} ({}) are not shards of the same run: their job lists or \
+                     partitions differ (did the shards see the same scripts and, for duration, \
+                     the same --durations file?)",
+                    first.file, a.partition, shard.file, b.partition
+                ));
+            }
+        }
+        if let Some(same) = out
+            .iter()
+            .find(|s| s.plan.partition.index == shard.plan.partition.index)
+        {
+            return Err(format!(
+                "{} and {} are both shard {}",
+                same.file, shard.file, shard.plan.partition
+            ));
+        }
+        out.push(shard);
+    }
+    Ok(out)
+}
+
+/// A job of a shard's document, back as the record it was rendered from.
+fn job_of(sub: &NipaSubtest) -> Option<JobRecord> {
+    let d = sub.netdrill.as_ref()?;
+    Some(JobRecord {
+        id: JobId {
+            suite: d.suite.clone(),
+            script: d.script.clone(),
+            ip_version: sub.test.clone(),
+        },
+        path: d.path.clone(),
+        args: d.args.clone(),
+        verdict: d.verdict,
+        skip_reason: d.skip_reason.clone(),
+        xfail_reason: d.xfail_reason.clone(),
+        attempts: d
+            .attempts
+            .iter()
+            .map(|a| Attempt {
+                number: a.number,
+                result: a.result,
+                start_unix: a.start_unix,
+                duration_secs: a.duration_secs,
+                cpu_secs: a.cpu_secs,
+                max_rss_kib: a.max_rss_kib,
+                line: a.line,
+                kind: a.kind,
+                message: a.message.clone(),
+                mismatch: None,
+                log: a.log.clone(),
+                artifacts: a.artifacts.clone(),
+            })
+            .collect(),
+        replay_command: d.replay_command.clone(),
+    })
+}
+
+/// A job whose shard did not report it.
+fn not_run(id: &JobId) -> JobRecord {
+    JobRecord {
+        id: id.clone(),
+        path: format!("{}/{}", id.suite, id.script).into(),
+        args: Vec::new(),
+        verdict: Verdict::NotRun,
+        skip_reason: None,
+        xfail_reason: None,
+        attempts: Vec::new(),
+        replay_command: String::new(),
+    }
+}
+
+fn signal_named(name: &str) -> Option<StopSignal> {
+    [
+        StopSignal::Interrupt,
+        StopSignal::Terminate,
+        StopSignal::Hangup,
+    ]
+    .into_iter()
+    .find(|s| s.name() == name)
+}
+
+/// The distinct values, in shard order, joined by `, `.
+fn distinct<'a>(values: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for v in values {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen.join(", ")
+}
+
+/// Each shard's facts, K = 1 ..= N, saying which are missing.
+fn facts(plan: &ShardPlan, found: &[Shard<'_>], problems: &mut Vec<String>) -> Vec<ShardFacts> {
+    let mut partition = plan.partition;
+    (1..=partition.count)
+        .map(|k| {
+            partition.index = k;
+            match found.iter().find(|s| s.plan.partition.index == k) {
+                Some(s) => ShardFacts {
+                    partition,
+                    file: Some(s.file.to_string()),
+                    missing: None,
+                    host: Some(HostInfo {
+                        hostname: s.details.hostname.clone(),
+                        kernel_release: s.details.kernel_release.clone(),
+                        netdrill_version: s.details.netdrill_version.clone(),
+                    }),
+                    jobs_at_once: Some(s.details.jobs_at_once),
+                    start_unix: s.details.start_unix,
+                    end_unix: s.details.end_unix,
+                    interrupted: s.doc.interrupted.clone(),
+                },
+                None => {
+                    let jobs = plan.jobs.iter().filter(|j| j.shard == k).count();
+                    let why = format!("no readable JSON document of shard {partition} was given");
+                    problems.push(format!("shard {partition} ({jobs} jobs): {why}"));
+                    ShardFacts {
+                        partition,
+                        file: None,
+                        missing: Some(why),
+                        host: None,
+                        jobs_at_once: None,
+                        start_unix: 0.0,
+                        end_unix: 0.0,
+                        interrupted: None,
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+/// Merge the shards' documents. An error when there is nothing to merge (no
+/// shard document could be read) or the documents are not shards of one run.
+pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
+    let mut problems = Vec::new();
+    let found = shards(inputs, &mut problems)?;
+    let Some(first) = found.first() else {
+        return Err(format!(
+            "no shard document could be read: {}",
+            problems.join("; ")
+        ));
+    };
+    let plan = first.plan.clone();
+    let mut jobs: BTreeMap<JobId, JobRecord> = BTreeMap::new();
+    for s in &found {
+        for sub in s.doc.results.iter().flat_map(|t| t.results.iter()) {
+            let job = job_of(sub).ok_or_else(|| {
+                format!("{}: a job without netdrill details (write shards with --json-full)", s.file)
+            })?;
+            let planned = plan.jobs.iter().find(|p| p.id == job.id);
+            if planned.map(|p| p.shard) != Some(s.plan.partition.index) {
+                return Err(format!(
+                    "{}: job {}/{} {} is not one of shard {}'s jobs in its own plan",
+                    s.file, job.id.suite, job.id.script, job.id.ip_version, s.plan.partition
+                ));
+            }
+            jobs.insert(job.id.clone(), job);
+        }
+    }
+    let shards = facts(&plan, &found, &mut problems);
+    let mut records = Vec::with_capacity(plan.jobs.len());
+    for p in &plan.jobs {
+        match jobs.remove(&p.id) {
+            Some(job) => records.push(job),
+            None => {
+                if found.iter().any(|s| s.plan.partition.index == p.shard) {
+                    problems.push(format!(
+                        "shard {}: its document lacks job {}/{} {}",
+                        p.shard, p.id.suite, p.id.script, p.id.ip_version
+                    ));
+                }
+                records.push(not_run(&p.id));
+            }
+        }
+    }
+    let mut splats: Vec<KernelSplat> = found
+        .iter()
+        .flat_map(|s| s.details.kernel_splats.iter().cloned())
+        .collect();
+    splats.sort_by(|a, b| a.at_unix.total_cmp(&b.at_unix));
+    let record = RunRecord {
+        host: HostInfo {
+            hostname: distinct(found.iter().map(|s| s.details.hostname.as_str())),
+            kernel_release: distinct(found.iter().map(|s| s.details.kernel_release.as_str())),
+            netdrill_version: distinct(found.iter().map(|s| s.details.netdrill_version.as_str())),
+        },
+        start_unix: found
+            .iter()
+            .map(|s| s.details.start_unix)
+            .fold(f64::INFINITY, f64::min),
+        end_unix: found
+            .iter()
+            .map(|s| s.details.end_unix)
+            .fold(f64::NEG_INFINITY, f64::max),
+        jobs_at_once: found.iter().map(|s| s.details.jobs_at_once).max().unwrap_or(1),
+        tolerance_usecs: found.iter().map(|s| s.details.tolerance_usecs).max().unwrap_or(4000),
+        interrupted: found
+            .iter()
+            .find_map(|s| s.doc.interrupted.as_deref().and_then(signal_named)),
+        jobs: records,
+        kernel_splats: splats,
+    };
+    let opts = Options {
+        timeout_secs: plan.timeout_secs(),
+        executor: first.doc.executor.clone(),
+        branch: first.doc.branch.clone(),
+        link: first.doc.link.clone(),
+        shards,
+        ..Options::default()
+    };
+    Ok(Merged {
+        record,
+        opts,
+        problems,
+    })
+}

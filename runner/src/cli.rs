@@ -818,11 +818,8 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         .with(settings.verbosity, settings.color);
     let mut opts = report_options_for(&jobs, &settings.reports);
     opts.shard = shard;
-    let mut reports = ReportStream::new(
-        settings.reports.targets(),
-        opts,
-        record_template(&settings),
-    );
+    let mut reports =
+        ReportStream::new(settings.reports.targets(), opts, record_template(&settings));
     let record = match driver::run(&jobs, &schedule, &mut |ev| {
         // The reports first: a line on the display may be the last thing a
         // dying run does.
@@ -864,7 +861,10 @@ fn shard_of(jobs: Vec<Job>, p: Partition, durations: Option<&Path>) -> (Vec<Job>
     let ids: Vec<_> = jobs
         .iter()
         .map(|j| {
-            let timeout = j.skip_reason.is_none().then(|| j.timeout.map_or(0, |d| d.as_secs()));
+            let timeout = j
+                .skip_reason
+                .is_none()
+                .then(|| j.timeout.map_or(0, |d| d.as_secs()));
             (j.id.clone(), timeout)
         })
         .collect();

@@ -26,9 +26,15 @@ use std::collections::BTreeMap;
 /// One file named to `netdrill merge`.
 #[derive(Clone, Debug)]
 pub enum ShardInput {
-    Read { file: String, doc: Box<NipaRun> },
+    Read {
+        file: String,
+        doc: Box<NipaRun>,
+    },
     /// Missing, unreadable, or not JSON: why.
-    Unreadable { file: String, why: String },
+    Unreadable {
+        file: String,
+        why: String,
+    },
 }
 
 /// The run put back together.
@@ -55,9 +61,10 @@ fn shard_of<'a>(file: &'a str, doc: &'a NipaRun) -> Result<Shard<'a>, String> {
     let details = doc.netdrill.as_ref().ok_or_else(|| {
         format!("{file}: has no netdrill details (write shards with --json FILE --json-full)")
     })?;
-    let plan = details.partition.as_ref().ok_or_else(|| {
-        format!("{file}: not a shard (its run had no --partition KIND:K/N)")
-    })?;
+    let plan = details
+        .partition
+        .as_ref()
+        .ok_or_else(|| format!("{file}: not a shard (its run had no --partition KIND:K/N)"))?;
     Ok(Shard {
         file,
         doc,
@@ -84,7 +91,10 @@ fn shards<'a>(
             let (a, b) = (&first.plan, &shard.plan);
             if a.partition.kind != b.partition.kind
                 || a.partition.count != b.partition.count
-                || a.jobs.iter().map(|j| (&j.id, j.shard)).ne(b.jobs.iter().map(|j| (&j.id, j.shard)))
+                || a.jobs
+                    .iter()
+                    .map(|j| (&j.id, j.shard))
+                    .ne(b.jobs.iter().map(|j| (&j.id, j.shard)))
             {
                 return Err(format!(
                     "{} ({}) and {} ({}) are not shards of the same run: their job lists or \
@@ -236,7 +246,10 @@ pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
     for s in &found {
         for sub in s.doc.results.iter().flat_map(|t| t.results.iter()) {
             let job = job_of(sub).ok_or_else(|| {
-                format!("{}: a job without netdrill details (write shards with --json-full)", s.file)
+                format!(
+                    "{}: a job without netdrill details (write shards with --json-full)",
+                    s.file
+                )
             })?;
             let planned = plan.jobs.iter().find(|p| p.id == job.id);
             if planned.map(|p| p.shard) != Some(s.plan.partition.index) {
@@ -283,8 +296,16 @@ pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
             .iter()
             .map(|s| s.details.end_unix)
             .fold(f64::NEG_INFINITY, f64::max),
-        jobs_at_once: found.iter().map(|s| s.details.jobs_at_once).max().unwrap_or(1),
-        tolerance_usecs: found.iter().map(|s| s.details.tolerance_usecs).max().unwrap_or(4000),
+        jobs_at_once: found
+            .iter()
+            .map(|s| s.details.jobs_at_once)
+            .max()
+            .unwrap_or(1),
+        tolerance_usecs: found
+            .iter()
+            .map(|s| s.details.tolerance_usecs)
+            .max()
+            .unwrap_or(4000),
         interrupted: found
             .iter()
             .find_map(|s| s.doc.interrupted.as_deref().and_then(signal_named)),
@@ -304,4 +325,208 @@ pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
         opts,
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AttemptResult;
+    use crate::partition::{JobWeight, Partition, PartitionKind};
+    use crate::report::{json, junit, ktap};
+
+    fn job(script: &str, ip: &str, verdict: Verdict, results: &[AttemptResult]) -> JobRecord {
+        JobRecord {
+            id: JobId {
+                suite: "s".into(),
+                script: script.into(),
+                ip_version: ip.into(),
+            },
+            path: format!("/x/s/{script}").into(),
+            args: vec!["--ip_version=4".into()],
+            verdict,
+            skip_reason: (verdict == Verdict::Skip).then(|| "not here".into()),
+            xfail_reason: None,
+            attempts: results
+                .iter()
+                .enumerate()
+                .map(|(i, &result)| Attempt {
+                    number: i as u32 + 1,
+                    result,
+                    start_unix: 1000.0 + i as f64,
+                    duration_secs: 0.5,
+                    cpu_secs: Some(0.25),
+                    max_rss_kib: Some(5000),
+                    line: (result != AttemptResult::Pass).then_some(3),
+                    kind: None,
+                    message: if result == AttemptResult::Pass {
+                        String::new()
+                    } else {
+                        "s.pkt:3: error\n".into()
+                    },
+                    mismatch: None,
+                    log: "a log line\n".into(),
+                    artifacts: (result != AttemptResult::Pass)
+                        .then(|| format!("/art/{script}/{ip}/attempt-{}", i + 1).into()),
+                })
+                .collect(),
+            replay_command: format!("netdrill run /x/s/{script}"),
+        }
+    }
+
+    /// A whole run of five jobs: a pass, a flaky, a failure, a skip.
+    fn whole() -> RunRecord {
+        use AttemptResult::*;
+        RunRecord {
+            host: HostInfo {
+                hostname: "h".into(),
+                kernel_release: "6.1".into(),
+                netdrill_version: "0.1.0".into(),
+            },
+            start_unix: 1000.0,
+            end_unix: 1010.0,
+            jobs_at_once: 4,
+            tolerance_usecs: 4000,
+            interrupted: None,
+            jobs: vec![
+                job("a.pkt", "ipv4", Verdict::Pass, &[Pass]),
+                job("a.pkt", "ipv6", Verdict::Flaky, &[Fail, Pass]),
+                job("b.pkt", "ipv4", Verdict::Fail, &[Fail, Fail]),
+                job("b.pkt", "ipv6", Verdict::Pass, &[Pass]),
+                job("c.pkt", "ipv4", Verdict::Skip, &[]),
+            ],
+            kernel_splats: vec![],
+        }
+    }
+
+    /// The shards' full documents of `whole()` split `kind:K/n`.
+    fn shard_docs(kind: PartitionKind, n: usize) -> Vec<ShardInput> {
+        let run = whole();
+        let ids: Vec<(JobId, Option<u64>)> = run
+            .jobs
+            .iter()
+            .map(|j| (j.id.clone(), j.skip_reason.is_none().then_some(45)))
+            .collect();
+        let weights: Vec<JobWeight> = run
+            .jobs
+            .iter()
+            .map(|j| JobWeight {
+                name: format!("s/{} {}", j.id.script, j.id.ip_version),
+                secs: Some(j.total_secs()),
+            })
+            .collect();
+        (1..=n)
+            .map(|index| {
+                let p = Partition {
+                    kind,
+                    index,
+                    count: n,
+                };
+                let plan = ShardPlan::new(p, &ids, &weights);
+                let mut shard = run.clone();
+                shard.jobs.retain(|j| {
+                    plan.jobs
+                        .iter()
+                        .any(|pj| pj.id == j.id && pj.shard == index)
+                });
+                let opts = Options {
+                    timeout_secs: Some(45),
+                    shard: Some(plan),
+                    ..Options::default()
+                };
+                let text = json::render_with(&shard, true, &opts);
+                ShardInput::Read {
+                    file: format!("shard{index}.json"),
+                    doc: Box::new(json::parse(&text).unwrap()),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_merge_into_the_single_runs_reports() {
+        let single = Options {
+            timeout_secs: Some(45),
+            ..Options::default()
+        };
+        for kind in [
+            PartitionKind::Count,
+            PartitionKind::Hash,
+            PartitionKind::Duration,
+        ] {
+            for n in 1..=6 {
+                let mut docs = shard_docs(kind, n);
+                docs.reverse(); // the order files are named in does not matter
+                let m = merge(&docs).unwrap();
+                assert!(m.problems.is_empty(), "{:?}", m.problems);
+                assert_eq!(m.opts.shards.len(), n);
+                assert_eq!(
+                    ktap::render_with(&m.record, &m.opts),
+                    ktap::render_with(&whole(), &single)
+                );
+                assert_eq!(
+                    junit::render_with(&m.record, &m.opts),
+                    junit::render_with(&whole(), &single)
+                );
+                let mut doc = json::build(&m.record, true, &m.opts);
+                doc.netdrill.as_mut().unwrap().shards.clear();
+                assert_eq!(doc, json::build(&whole(), true, &single), "{kind:?} {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_shard_leaves_its_jobs_not_run_and_says_so() {
+        let mut docs = shard_docs(PartitionKind::Count, 2);
+        docs[1] = ShardInput::Unreadable {
+            file: "shard2.json".into(),
+            why: "No such file or directory (os error 2)".into(),
+        };
+        let m = merge(&docs).unwrap();
+        assert_eq!(
+            m.problems,
+            vec![
+                "shard2.json: No such file or directory (os error 2)".to_string(),
+                "shard count:2/2 (2 jobs): no readable JSON document of shard count:2/2 was given"
+                    .to_string(),
+            ]
+        );
+        let verdicts: Vec<Verdict> = m.record.jobs.iter().map(|j| j.verdict).collect();
+        use Verdict::*;
+        assert_eq!(verdicts, vec![Pass, NotRun, Fail, NotRun, Skip]);
+        assert!(!m.record.complete());
+        let doc = json::build(&m.record, true, &m.opts);
+        assert!(doc.incomplete);
+        let shards = &doc.netdrill.unwrap().shards;
+        assert_eq!(
+            shards[1]
+                .missing
+                .as_deref()
+                .map(|m| m.contains("count:2/2")),
+            Some(true)
+        );
+        let tap = ktap::render_with(&m.record, &m.opts);
+        assert!(
+            tap.contains("not ok 1 selftests: net/s: a.pkt # ERROR"),
+            "{tap}"
+        );
+    }
+
+    #[test]
+    fn documents_of_different_runs_or_the_same_shard_twice_are_refused() {
+        let mut docs = shard_docs(PartitionKind::Count, 2);
+        docs.push(shard_docs(PartitionKind::Count, 2).remove(0));
+        let e = merge(&docs).unwrap_err();
+        assert_eq!(e, "shard1.json and shard1.json are both shard count:1/2");
+        let mut docs = shard_docs(PartitionKind::Count, 2);
+        docs.push(shard_docs(PartitionKind::Count, 3).remove(2));
+        assert!(merge(&docs)
+            .unwrap_err()
+            .contains("are not shards of the same run"));
+        let e = merge(&[ShardInput::Unreadable {
+            file: "x.json".into(),
+            why: "gone".into(),
+        }])
+        .unwrap_err();
+        assert_eq!(e, "no shard document could be read: x.json: gone");
+    }
 }

@@ -260,7 +260,14 @@ mod tests {
             }
         );
         assert_eq!(p.to_string(), "duration:2/3");
-        for bad in ["count", "count:1", "count:0/2", "count:3/2", "size:1/2", "hash:a/b"] {
+        for bad in [
+            "count",
+            "count:1",
+            "count:0/2",
+            "count:3/2",
+            "size:1/2",
+            "hash:a/b",
+        ] {
             let e = Partition::parse(bad).unwrap_err();
             assert!(e.starts_with(&format!("--partition {bad}: ")), "{e}");
         }

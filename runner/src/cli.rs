@@ -981,10 +981,9 @@ pub fn cmd_merge(a: MergeArgs) -> i32 {
         eprintln!("netdrill merge: incomplete: {p}");
     }
     let status = exit::of_run(&merged.record, written.is_ok());
-    if status == exit::SUCCESS || status == exit::SKIPPED {
-        if !merged.problems.is_empty() {
-            return exit::FAILURES;
-        }
+    // An incomplete merge is never a success, even when what it has passed.
+    if (status == exit::SUCCESS || status == exit::SKIPPED) && !merged.problems.is_empty() {
+        return exit::FAILURES;
     }
     status
 }

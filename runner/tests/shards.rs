@@ -192,6 +192,21 @@ fn the_seed_suite_in_3_shards_merges_to_a_single_runs_reports() {
     insta::assert_snapshot!("seed_merged_junit", junit);
     insta::assert_snapshot!("seed_merged_json", json);
 
+    // The merged document is a run for `netdrill report`: the single run's.
+    let out = netdrill(
+        &["report", "--compare", &d("single.json"), &d("merged.json")],
+        &new_tag("shards-report"),
+        &state,
+    )
+    .output()
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("0 changed, 0 new failures") && said.contains("Unchanged: 18 tests."),
+        "{said}"
+    );
+
     // Shard 2's document gone: the merge says so, reports the rest and its
     // jobs as not run, and fails.
     std::fs::remove_file(&shards[1]).unwrap();

@@ -7,8 +7,8 @@
 # reports, and the merge job (merge.sh) runs whatever the shards' statuses.
 #
 # Environment: NETDRILL (default: netdrill on PATH); PARTITION (default: hash; count
-# or duration); NETDRILL_DURATIONS (a durations file every shard shares, for
-# `duration`); NETDRILL_ARGS (more `netdrill run` flags, split on spaces).
+# or duration); NETDRILL_DURATIONS (the durations file every shard balances by, for
+# `duration`: copied to OUT/shard-K/durations.json, which the run updates); NETDRILL_ARGS (more `netdrill run` flags, split on spaces).
 # The GitHub Actions, GitLab CI and NIPA fan-out examples beside it all call this,
 # and play.sh plays their matrix on one machine.
 set -u
@@ -27,8 +27,11 @@ mkdir -p "$dir" || exit 2
 set -- --partition "${PARTITION:-hash}:$k/$n" --no-progress \
 	--ktap "$dir/ktap.txt" --junit "$dir/junit.xml" \
 	--json "$dir/results.json" --json-full --artifacts "$dir/artifacts" "$@"
+# Every shard balances by the same durations: each reads (and then updates) its own
+# copy of the shared file, so no shard sees another's update before it splits the list.
 if [ -n "${NETDRILL_DURATIONS:-}" ]; then
-	set -- --durations "$NETDRILL_DURATIONS" "$@"
+	cp "$NETDRILL_DURATIONS" "$dir/durations.json" 2>/dev/null || : >"$dir/durations.json"
+	set -- --durations "$dir/durations.json" "$@"
 fi
 # shellcheck disable=SC2086 # NETDRILL_ARGS is a list of flags
 exec "$netdrill" run ${NETDRILL_ARGS:-} "$@"

@@ -13,7 +13,10 @@
 //! The run's host facts are each shard's (in [`Options::shards`]); the merged
 //! record's host fields list the distinct values (`host-a, host-b`), its
 //! start and end are the earliest start and the latest end, its jobs at once
-//! the most of one shard.
+//! the most of one shard. The kernel splats are every shard's, a splat that
+//! shards on one host both read kept once; a splat is put with the jobs that
+//! ran when it was read, as in a single run, so with shards on several
+//! machines it is also put with another machine's jobs that ran then.
 
 use crate::model::{
     Attempt, HostInfo, JobId, JobRecord, KernelSplat, RunRecord, StopSignal, Verdict,
@@ -230,6 +233,32 @@ fn facts(plan: &ShardPlan, found: &[Shard<'_>], problems: &mut Vec<String>) -> V
         .collect()
 }
 
+/// Shards on one machine read the same kernel log: a splat they both read
+/// (the same text, read within [`SAME_SPLAT_SECS`]) is kept once.
+const SAME_SPLAT_SECS: f64 = 2.0;
+
+/// The shards' kernel splats in the order they came, each once.
+fn kernel_splats(found: &[Shard<'_>]) -> Vec<KernelSplat> {
+    let mut all: Vec<(&str, &KernelSplat)> = found
+        .iter()
+        .flat_map(|s| {
+            let host = s.details.hostname.as_str();
+            s.details.kernel_splats.iter().map(move |k| (host, k))
+        })
+        .collect();
+    all.sort_by(|a, b| a.1.at_unix.total_cmp(&b.1.at_unix));
+    let mut kept: Vec<(&str, &KernelSplat)> = Vec::new();
+    for (host, splat) in all {
+        let seen = kept.iter().any(|(h, k)| {
+            *h == host && k.text == splat.text && splat.at_unix - k.at_unix <= SAME_SPLAT_SECS
+        });
+        if !seen {
+            kept.push((host, splat));
+        }
+    }
+    kept.into_iter().map(|(_, k)| k.clone()).collect()
+}
+
 /// Merge the shards' documents. An error when there is nothing to merge (no
 /// shard document could be read) or the documents are not shards of one run.
 pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
@@ -277,11 +306,7 @@ pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
             }
         }
     }
-    let mut splats: Vec<KernelSplat> = found
-        .iter()
-        .flat_map(|s| s.details.kernel_splats.iter().cloned())
-        .collect();
-    splats.sort_by(|a, b| a.at_unix.total_cmp(&b.at_unix));
+    let splats = kernel_splats(&found);
     let record = RunRecord {
         host: HostInfo {
             hostname: distinct(found.iter().map(|s| s.details.hostname.as_str())),
@@ -531,5 +556,44 @@ mod tests {
         }])
         .unwrap_err();
         assert_eq!(e, "no shard document could be read: x.json: gone");
+    }
+    #[test]
+    fn a_splat_two_shards_on_one_host_read_is_kept_once() {
+        let splat = |at: f64, text: &str| KernelSplat {
+            at_unix: at,
+            title: "WARNING: x".into(),
+            fingerprint: "a:b".into(),
+            text: text.into(),
+        };
+        let mut docs = shard_docs(PartitionKind::Count, 2);
+        for (i, d) in docs.iter_mut().enumerate() {
+            let ShardInput::Read { doc, .. } = d else {
+                unreachable!()
+            };
+            let details = doc.netdrill.as_mut().unwrap();
+            details.kernel_splats =
+                vec![splat(1000.2 + i as f64 * 0.5, "one"), splat(1001.0, "two")];
+            if i == 1 {
+                details.hostname = "other".into();
+                details.kernel_splats.push(splat(1003.0, "three"));
+            }
+        }
+        // Both shards on host h: each splat once.
+        let mut same = docs.clone();
+        if let ShardInput::Read { doc, .. } = &mut same[1] {
+            doc.netdrill.as_mut().unwrap().hostname = "h".into();
+        }
+        let texts = |inputs: &[ShardInput]| -> Vec<String> {
+            merge(inputs)
+                .unwrap()
+                .record
+                .kernel_splats
+                .iter()
+                .map(|k| k.text.clone())
+                .collect()
+        };
+        assert_eq!(texts(&same), ["one", "two", "three"]);
+        // On two hosts, the same text is two splats.
+        assert_eq!(texts(&docs), ["one", "one", "two", "two", "three"]);
     }
 }

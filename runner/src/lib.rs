@@ -7,6 +7,7 @@
 //! - [`cli`]: the command line; [`check`], [`packetdrill`], [`report_command`]:
 //!   the other commands;
 //! - [`discover`]: paths to jobs, with [`suite`] (`suite.toml`) and [`preflight`];
+//!   [`partition`]: which of them a shard runs (`--partition KIND:K/N`, pure);
 //! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
@@ -15,6 +16,7 @@
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
+//!   [`merge`]: the shards' documents back into one record (`netdrill merge`);
 //! - [`history`]: run records kept over time (`--record`), read back for
 //!   `netdrill report` (its pages are in [`report`]);
 //! - [`model`]: the data they share; [`escape`]: script and job text made

@@ -778,7 +778,11 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         }
         return exit::SUCCESS;
     }
-    if let Some(plan) = shard.as_ref().filter(|_| jobs.is_empty()) {
+    // A shard with none of the jobs still reports; no job at all is no job.
+    if let Some(plan) = shard
+        .as_ref()
+        .filter(|p| jobs.is_empty() && !p.jobs.is_empty())
+    {
         return empty_shard(&settings, plan);
     }
     if jobs.is_empty() {

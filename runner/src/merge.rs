@@ -216,7 +216,12 @@ fn facts(plan: &ShardPlan, found: &[Shard<'_>], problems: &mut Vec<String>) -> V
                 None => {
                     let jobs = plan.jobs.iter().filter(|j| j.shard == k).count();
                     let why = format!("no readable JSON document of shard {partition} was given");
-                    problems.push(format!("shard {partition} ({jobs} jobs): {why}"));
+                    let jobs = if jobs == 1 {
+                        "1 job".to_string()
+                    } else {
+                        format!("{jobs} jobs")
+                    };
+                    problems.push(format!("shard {partition} ({jobs}): {why}"));
                     ShardFacts {
                         partition,
                         file: None,

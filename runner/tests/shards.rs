@@ -243,3 +243,82 @@ fn the_seed_suite_in_3_shards_merges_to_a_single_runs_reports() {
         "{ktap}"
     );
 }
+
+#[test]
+fn a_shard_without_jobs_still_reports_and_bad_partitions_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = corpus("seed");
+    let json = dir.path().join("shard7.json");
+    let args = [
+        "run",
+        seed.to_str().unwrap(),
+        "--filter",
+        "syscall_bad_arg",
+        "--partition",
+        "count:7/7",
+        "--json",
+        json.to_str().unwrap(),
+        "--json-full",
+    ];
+    let out = netdrill(&args, &new_tag("shards-empty"), dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("count:7/7: this shard has none of the 6 jobs"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["results"], serde_json::json!([]));
+    let plan = &doc["netdrill"]["partition"];
+    assert_eq!(
+        (
+            plan["kind"].as_str(),
+            plan["index"].as_u64(),
+            plan["count"].as_u64()
+        ),
+        (Some("count"), Some(7), Some(7))
+    );
+    assert_eq!(plan["jobs"].as_array().unwrap().len(), 6);
+
+    // Alone, it is one shard of seven: the other six are missing.
+    let merged = dir.path().join("merged.ktap");
+    let out = netdrill(
+        &[
+            "merge",
+            json.to_str().unwrap(),
+            "--ktap",
+            merged.to_str().unwrap(),
+        ],
+        &new_tag("shards-empty"),
+        dir.path(),
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for k in 1..=6 {
+        assert!(
+            stderr.contains(&format!("incomplete: shard count:{k}/7 (1 job)")),
+            "{stderr}"
+        );
+    }
+
+    for bad in ["count:0/3", "count:4/3", "random:1/2", "hash:1"] {
+        let out = netdrill(
+            &["run", "--list", seed.to_str().unwrap(), "--partition", bad],
+            &new_tag("shards-bad"),
+            dir.path(),
+        )
+        .output()
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("netdrill: --partition {bad}: ")),
+            "{stderr}"
+        );
+    }
+}

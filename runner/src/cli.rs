@@ -5,6 +5,7 @@ use crate::discover::{self, DiscoverOptions, Filter};
 use crate::driver::{self, ScheduleSettings};
 use crate::job_child;
 use crate::model::{Job, Limits, RunRecord};
+use crate::partition::{JobWeight, Partition, ShardPlan};
 use crate::progress::{ColorChoice, Progress, Stream, Verbosity};
 use crate::report;
 use crate::report::stream::{is_stdout, ReportStream, Targets};
@@ -72,6 +73,12 @@ pub enum Command {
     /// page (--html), a digest (--summary), or compare two runs (--compare).
     #[command(after_help = crate::report_command::AFTER_HELP)]
     Report(crate::report_command::ReportArgs),
+    /// Put the reports of a run's shards (`netdrill run --partition KIND:K/N
+    /// --json FILE --json-full`) back together: the same KTAP, JUnit and JSON
+    /// as one run's. A missing or unreadable shard makes the merged run
+    /// incomplete, named on stderr, and the exit status non-zero.
+    #[command(after_help = MERGE_AFTER_HELP)]
+    Merge(MergeArgs),
     /// Print a shell completion script (e.g. `netdrill completions bash >
     /// /etc/bash_completion.d/netdrill`).
     Completions(CompletionsArgs),
@@ -103,6 +110,17 @@ pub struct RunArgs {
     /// Print the jobs, run nothing.
     #[arg(long)]
     pub list: bool,
+    /// Run only shard K of N of the jobs (KIND: `count`, round robin over the
+    /// list; `hash`, by name, stable when scripts come and go; `duration`,
+    /// balanced by the durations of past runs). With --json --json-full the
+    /// document says which shard it is, for `netdrill merge`.
+    #[arg(long, value_name = "KIND:K/N")]
+    pub partition: Option<String>,
+    /// The durations of past jobs, read to order the run (and to balance
+    /// `--partition duration:K/N`) and updated after it [default:
+    /// $XDG_STATE_HOME/netdrill/durations.json]. Every shard must read the same.
+    #[arg(long, value_name = "FILE")]
+    pub durations: Option<PathBuf>,
     /// IP versions for scripts that pin none (comma-separated: ipv4, ipv6,
     /// ipv4-mapped-ipv6) [default: ipv4,ipv6, as the kernel's runner].
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
@@ -206,6 +224,40 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64)
         .range(Limits::MIN.processes..=Limits::MAX.processes))]
     pub process_limit: Option<u64>,
+}
+
+/// What `netdrill merge --help` says after the options.
+pub const MERGE_AFTER_HELP: &str = "\
+Exit status of `netdrill merge`: as `netdrill run`'s for the merged run (0, 1, 4, 129-143), and
+  1    a shard's document is missing or unreadable (the merged reports are incomplete: its jobs
+       are reported as not run)
+  2    usage error, or the documents are not shards of one run
+  110  a report could not be written";
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The shards' `--json FILE --json-full` documents (one per shard).
+    #[arg(required = true, value_name = "RUN.json")]
+    pub files: Vec<PathBuf>,
+    /// Write TAP as kselftest prints it to FILE (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub ktap: Option<PathBuf>,
+    /// With --ktap: indented KTAP v1 instead.
+    #[arg(long, requires = "ktap")]
+    pub ktap_nested: bool,
+    /// Write a JUnit XML report to FILE (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// With --junit: `jenkins` writes the form Jenkins' junit-10.xsd validates.
+    #[arg(long, value_enum, value_name = "SCHEMA", requires = "junit")]
+    pub junit_schema: Option<JunitSchema>,
+    /// Write NIPA's result JSON to FILE (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// With --json: every attempt, the host facts of each shard (what
+    /// `netdrill report` reads).
+    #[arg(long, requires = "json")]
+    pub json_full: bool,
 }
 
 #[derive(Args, Debug)]
@@ -430,6 +482,8 @@ pub struct RunSettings {
     pub discover: DiscoverOptions,
     pub schedule: ScheduleSettings,
     pub list: bool,
+    /// `--partition`: the shard of the jobs to run.
+    pub partition: Option<Partition>,
     pub prepare_host: bool,
     /// Where the progress display goes: stderr when a report takes stdout.
     pub progress_stream: Stream,
@@ -518,7 +572,7 @@ impl RunSettings {
             } else {
                 4000
             },
-            durations: crate::durations::default_path(),
+            durations: a.durations.or_else(crate::durations::default_path),
             artifacts: reports.artifacts.clone(),
             kernel_log: match a.kernel_log {
                 Some(p) if p == Path::new("none") => None,
@@ -554,6 +608,7 @@ impl RunSettings {
             },
             schedule,
             list: a.list,
+            partition: a.partition.as_deref().map(Partition::parse).transpose()?,
             prepare_host: a.prepare_host,
             progress_stream,
             progress_bar: !a.no_progress && !a.quiet && progress_stream.is_terminal(),
@@ -801,12 +856,19 @@ pub fn probe_kernel(jobs: &mut [Job], exe: &Path) -> crate::kernel_features::Ker
 }
 
 pub fn cmd_run(settings: RunSettings) -> i32 {
-    let mut jobs = match discover::discover(&settings.paths, &settings.discover) {
+    let jobs = match discover::discover(&settings.paths, &settings.discover) {
         Ok(j) => j,
         Err(e) => {
             eprintln!("netdrill: {e}");
             return exit::USAGE;
         }
+    };
+    let (mut jobs, shard) = match settings.partition {
+        Some(p) => {
+            let (jobs, plan) = shard_of(jobs, p, settings.schedule.durations.as_deref());
+            (jobs, Some(plan))
+        }
+        None => (jobs, None),
     };
     if settings.list {
         use std::io::Write;
@@ -817,6 +879,13 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
             }
         }
         return exit::SUCCESS;
+    }
+    // A shard with none of the jobs still reports; no job at all is no job.
+    if let Some(plan) = shard
+        .as_ref()
+        .filter(|p| jobs.is_empty() && !p.jobs.is_empty())
+    {
+        return empty_shard(&settings, plan);
     }
     if jobs.is_empty() {
         eprintln!("netdrill: no jobs (no *.pkt under the given paths, or none matches --filter)");
@@ -863,11 +932,9 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     }
     let mut template = record_template(&settings);
     template.host.kernel_features = schedule.kernel_features.clone();
-    let mut reports = ReportStream::new(
-        settings.reports.targets(),
-        report_options_for(&jobs, &settings.reports),
-        template,
-    );
+    let mut opts = report_options_for(&jobs, &settings.reports);
+    opts.shard = shard;
+    let mut reports = ReportStream::new(settings.reports.targets(), opts, template);
     let record = match driver::run(&jobs, &schedule, &mut |ev| {
         // The reports first: a line on the display may be the last thing a
         // dying run does.
@@ -893,6 +960,67 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     exit::of_run(&record, errors.is_empty())
 }
 
+/// The jobs of shard `p` (in list order), and the plan of the whole run,
+/// balanced by the durations in `durations` for `duration`.
+fn shard_of(jobs: Vec<Job>, p: Partition, durations: Option<&Path>) -> (Vec<Job>, ShardPlan) {
+    let history = durations
+        .map(crate::durations::Durations::load)
+        .unwrap_or_default();
+    let weights: Vec<JobWeight> = jobs
+        .iter()
+        .map(|j| JobWeight {
+            name: j.full_name(),
+            secs: history.of(&j.id),
+        })
+        .collect();
+    let ids: Vec<_> = jobs
+        .iter()
+        .map(|j| {
+            let timeout = j
+                .skip_reason
+                .is_none()
+                .then(|| j.timeout.map_or(0, |d| d.as_secs()));
+            (j.id.clone(), timeout)
+        })
+        .collect();
+    let plan = ShardPlan::new(p, &ids, &weights);
+    let mine = jobs
+        .into_iter()
+        .zip(&plan.jobs)
+        .filter(|(_, planned)| planned.shard == p.index)
+        .map(|(j, _)| j)
+        .collect();
+    (mine, plan)
+}
+
+/// A shard with no job (more shards than jobs): its reports are still
+/// written, saying which shard it is, so that `netdrill merge` finds it.
+fn empty_shard(settings: &RunSettings, plan: &ShardPlan) -> i32 {
+    eprintln!(
+        "netdrill: note: --partition {}: this shard has none of the {} jobs",
+        plan.partition,
+        plan.jobs.len()
+    );
+    if let Err(e) = settings.reports.prepare_folders() {
+        eprintln!("netdrill: {e}");
+        return exit::USAGE;
+    }
+    let mut opts = report_options_for(&[], &settings.reports);
+    opts.shard = Some(plan.clone());
+    let mut record = record_template(settings);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    (record.start_unix, record.end_unix) = (now, now);
+    match write_reports(&record, &settings.reports, &opts) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            eprintln!("netdrill: {e}");
+            exit::REPORT_WRITE
+        }
+    }
+}
+
 /// What a report written before the end says of the run: the host, the jobs
 /// at once and the tolerance (the jobs and times come with the events).
 fn record_template(settings: &RunSettings) -> RunRecord {
@@ -906,6 +1034,77 @@ fn record_template(settings: &RunSettings) -> RunRecord {
         jobs: Vec::new(),
         kernel_splats: Vec::new(),
     }
+}
+
+/// Read the shards' documents for `netdrill merge`: each one, or why not.
+fn read_shards(files: &[PathBuf]) -> Vec<crate::merge::ShardInput> {
+    use crate::merge::ShardInput;
+    files
+        .iter()
+        .map(|path| {
+            let file = path.display().to_string();
+            match std::fs::read_to_string(path) {
+                Err(e) => ShardInput::Unreadable {
+                    file,
+                    why: e.to_string(),
+                },
+                Ok(text) => match report::json::parse(&text) {
+                    Ok(doc) => ShardInput::Read {
+                        file,
+                        doc: Box::new(doc),
+                    },
+                    Err(e) => ShardInput::Unreadable {
+                        file,
+                        why: format!("not a netdrill JSON document: {e}"),
+                    },
+                },
+            }
+        })
+        .collect()
+}
+
+/// `netdrill merge`.
+pub fn cmd_merge(a: MergeArgs) -> i32 {
+    let reports = ReportSettings {
+        ktap: a.ktap,
+        ktap_nested: a.ktap_nested,
+        junit: a.junit,
+        json: a.json,
+        json_full: a.json_full,
+        junit_strict: a.junit_schema == Some(JunitSchema::Jenkins),
+        ..ReportSettings::default()
+    };
+    if let Err(e) = reports.check() {
+        eprintln!("netdrill merge: {e}");
+        return exit::USAGE;
+    }
+    if let Err(e) = reports.prepare_folders() {
+        eprintln!("netdrill merge: {e}");
+        return e.exit_status();
+    }
+    let merged = match crate::merge::merge(&read_shards(&a.files)) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("netdrill merge: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut opts = merged.opts;
+    opts.junit_strict = reports.junit_strict;
+    opts.link_root = report_options_for(&[], &reports).link_root;
+    let written = write_reports(&merged.record, &reports, &opts);
+    if let Err(e) = &written {
+        eprintln!("netdrill merge: {e}");
+    }
+    for p in &merged.problems {
+        eprintln!("netdrill merge: incomplete: {p}");
+    }
+    let status = exit::of_run(&merged.record, written.is_ok());
+    // An incomplete merge is never a success, even when what it has passed.
+    if (status == exit::SUCCESS || status == exit::SKIPPED) && !merged.problems.is_empty() {
+        return exit::FAILURES;
+    }
+    status
 }
 
 /// `netdrill completions SHELL`.
@@ -1125,6 +1324,7 @@ pub fn main(argv: Vec<std::ffi::OsString>) -> i32 {
         Command::Exec(a) => cmd_exec(a),
         Command::Check(a) => cmd_check(a),
         Command::Report(a) => crate::report_command::cmd_report(a),
+        Command::Merge(a) => cmd_merge(a),
         Command::Completions(a) => cmd_completions(a),
         Command::Man => cmd_man(),
         Command::InstallAsPacketdrill(a) => cmd_install_as_packetdrill(a),

@@ -9,6 +9,7 @@
 //! - [`discover`]: paths to jobs, with [`suite`] (`suite.toml`) and [`preflight`];
 //! - [`kernel_features`]: what each script needs of the kernel, and whether a
 //!   failure is a SKIP because the [`kernel_probe`] found it missing;
+//!   [`partition`]: which of them a shard runs (`--partition KIND:K/N`, pure);
 //! - [`driver`]: the run's poll loop, which feeds the [`scheduler`] (every
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
@@ -17,6 +18,7 @@
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
+//!   [`merge`]: the shards' documents back into one record (`netdrill merge`);
 //! - [`history`]: run records kept over time (`--record`), read back for
 //!   `netdrill report` (its pages are in [`report`]);
 //! - [`model`]: the data they share; [`escape`]: script and job text made
@@ -34,8 +36,10 @@ pub mod job_limits;
 pub mod kernel_features;
 pub mod kernel_log;
 pub mod kernel_probe;
+pub mod merge;
 pub mod model;
 pub mod packetdrill;
+pub mod partition;
 pub mod preflight;
 pub mod process;
 pub mod progress;

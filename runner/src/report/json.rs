@@ -22,12 +22,15 @@
 //!
 //! With `full`, each nested entry also carries netdrill's own verdict, reasons, the
 //! replay command and every attempt with its timing and diagnostic; the run carries
-//! the host facts and the kernel splats.
+//! the host facts and the kernel splats; a shard's (`--partition`) says which
+//! shard it is and lists the whole run's jobs, and a merged run's (`netdrill
+//! merge`) has each shard's host facts.
 
 use super::{namify, script_groups, Options, ScriptGroup};
 use crate::model::{
     Attempt, AttemptResult, FailureKind, JobRecord, KernelSplat, RunRecord, Verdict,
 };
+use crate::partition::{ShardFacts, ShardPlan};
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -130,6 +133,12 @@ pub struct RunDetails {
     pub end_unix: f64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kernel_splats: Vec<KernelSplat>,
+    /// `--partition`: which shard this run is, and the whole run's jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<ShardPlan>,
+    /// `netdrill merge`: each shard's facts (or why it is missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardFacts>,
 }
 
 /// One job in full (`--json-full`).
@@ -217,6 +226,8 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             start_unix: micros(run.start_unix),
             end_unix: micros(run.end_unix),
             kernel_splats: run.kernel_splats.clone(),
+            partition: opts.shard.clone(),
+            shards: opts.shards.clone(),
         }),
     }
 }

@@ -104,7 +104,7 @@ pub fn build(run: &RunRecord, opts: &Options) -> Report {
             span.0 = span.0.min(a.start_unix);
             span.1 = span.1.max(end);
         }
-        suites[index].add_test_case(test_case(run, job));
+        suites[index].add_test_case(test_case(run, job, opts));
     }
     for (s, span) in suites.iter_mut().zip(suite_span) {
         s.set_time(duration(span.map_or(0.0, |(start, end)| end - start)));
@@ -113,8 +113,8 @@ pub fn build(run: &RunRecord, opts: &Options) -> Report {
     report
 }
 
-fn test_case(run: &RunRecord, job: &JobRecord) -> TestCase {
-    let mut case = TestCase::new(job.id.ip_version.as_str(), status(run, job));
+fn test_case(run: &RunRecord, job: &JobRecord, opts: &Options) -> TestCase {
+    let mut case = TestCase::new(job.id.ip_version.as_str(), status(run, job, opts));
     case.set_classname(classname(&job.id.suite, &job.id.script));
     // A job that did not run took no time; a skipped one has no attempt.
     case.set_time(Duration::ZERO);
@@ -215,14 +215,14 @@ fn rerun(a: &Attempt) -> TestRerun {
     r
 }
 
-fn status(run: &RunRecord, job: &JobRecord) -> TestCaseStatus {
+fn status(run: &RunRecord, job: &JobRecord, opts: &Options) -> TestCaseStatus {
     let failed = |a: &&Attempt| a.result != AttemptResult::Pass;
     match job.verdict {
         Verdict::Pass => TestCaseStatus::success(),
         Verdict::NotRun => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             s.set_type("not-run")
-                .set_message(super::not_run_reason(run.interrupted));
+                .set_message(super::not_run_reason(run.interrupted, opts));
             s
         }
         Verdict::Flaky => TestCaseStatus::Success {

@@ -389,7 +389,7 @@ impl Writer<'_> {
             }
             ScriptOutcome::NotRun => format!(
                 "not ok {number} {description} # ERROR {}",
-                not_run_reason(self.stopped_by)
+                not_run_reason(self.stopped_by, self.opts)
             ),
             ScriptOutcome::Fail | ScriptOutcome::Error | ScriptOutcome::Xpass => format!(
                 "not ok {number} {description} # exit={}",
@@ -470,7 +470,7 @@ impl Writer<'_> {
             Verdict::NotRun => {
                 format!(
                     "not ok {number} {name} # ERROR {}",
-                    not_run_reason(self.stopped_by)
+                    not_run_reason(self.stopped_by, self.opts)
                 )
             }
         };

@@ -50,6 +50,11 @@ pub struct Options {
     /// JUnit in the form Jenkins' `junit-10.xsd` accepts, without the
     /// elements and attributes it does not know.
     pub junit_strict: bool,
+    /// `--partition`: this run is one shard; its `--json-full` document says
+    /// which, and lists the whole run's jobs (for `netdrill merge`).
+    pub shard: Option<crate::partition::ShardPlan>,
+    /// `netdrill merge`: the shards the run was put together from.
+    pub shards: Vec<crate::partition::ShardFacts>,
 }
 
 impl Default for Options {
@@ -62,6 +67,8 @@ impl Default for Options {
             link: None,
             link_root: None,
             junit_strict: false,
+            shard: None,
+            shards: Vec::new(),
         }
     }
 }
@@ -164,10 +171,21 @@ pub fn script_groups(run: &RunRecord) -> Vec<ScriptGroup<'_>> {
 }
 
 /// Why a job has no result, for the reports: the signal that stopped the run,
-/// or (a report written while the run goes on) that it has not come yet.
-pub fn not_run_reason(stopped_by: Option<StopSignal>) -> String {
+/// a shard missing from a merged run (`netdrill merge`), or (a report written
+/// while the run goes on) that it has not come yet.
+pub fn not_run_reason(stopped_by: Option<StopSignal>, opts: &Options) -> String {
+    let missing: Vec<String> = opts
+        .shards
+        .iter()
+        .filter(|s| s.missing.is_some())
+        .map(|s| s.partition.to_string())
+        .collect();
     match stopped_by {
         Some(signal) => format!("not run: the run was stopped by {}", signal.name()),
+        None if !missing.is_empty() => format!(
+            "not run: the report of shard {} was missing when the shards were merged",
+            missing.join(", ")
+        ),
         None => "not run: the run had not finished it when this report was written".into(),
     }
 }

@@ -586,6 +586,7 @@ mod tests {
             interrupted: None,
             jobs,
             kernel_splats: vec![],
+            vm: None,
         }
     }
 

@@ -295,6 +295,7 @@ mod tests {
             interrupted: None,
             jobs: vec![],
             kernel_splats: vec![],
+            vm: None,
         }
     }
 

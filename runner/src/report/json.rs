@@ -127,6 +127,9 @@ pub struct RunDetails {
     pub end_unix: f64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kernel_splats: Vec<KernelSplat>,
+    /// The VM of `--kernel`, when the run went in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<crate::model::VmRun>,
 }
 
 /// One job in full (`--json-full`).
@@ -213,6 +216,7 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             start_unix: micros(run.start_unix),
             end_unix: micros(run.end_unix),
             kernel_splats: run.kernel_splats.clone(),
+            vm: run.vm.clone(),
         }),
     }
 }

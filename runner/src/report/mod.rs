@@ -165,10 +165,29 @@ pub fn script_groups(run: &RunRecord) -> Vec<ScriptGroup<'_>> {
 
 /// Why a job has no result, for the reports: the signal that stopped the run,
 /// or (a report written while the run goes on) that it has not come yet.
-pub fn not_run_reason(stopped_by: Option<StopSignal>) -> String {
+pub fn not_run_reason(stopped_by: Option<Stop<'_>>) -> String {
     match stopped_by {
-        Some(signal) => format!("not run: the run was stopped by {}", signal.name()),
+        Some(Stop::Signal(signal)) => format!("not run: the run was stopped by {}", signal.name()),
+        Some(Stop::VmLost(_)) => "not run: the VM of --kernel was lost before it ran".into(),
         None => "not run: the run had not finished it when this report was written".into(),
+    }
+}
+
+/// What stopped a run before every job had a result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stop<'a> {
+    /// A stop signal.
+    Signal(StopSignal),
+    /// The VM of `--kernel` was lost (a panic, a hang): its record says how.
+    VmLost(&'a crate::model::VmRun),
+}
+
+/// What stopped `run`, if something did.
+pub fn stop_of(run: &RunRecord) -> Option<Stop<'_>> {
+    match (run.interrupted, &run.vm) {
+        (Some(signal), _) => Some(Stop::Signal(signal)),
+        (None, Some(vm)) if !vm.completed() => Some(Stop::VmLost(vm)),
+        _ => None,
     }
 }
 

@@ -210,6 +210,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS", requires = "kernel",
         value_parser = clap::value_parser!(u64).range(1..=crate::suite::MAX_TIMEOUT_SECS))]
     pub vm_boot_timeout: Option<u64>,
+    /// With --kernel: more kernel command-line arguments for the VM (e.g.
+    /// `panic_on_warn=1`; repeatable).
+    #[arg(long, value_name = "ARGS", requires = "kernel")]
+    pub vm_append: Vec<String>,
     /// With --kernel: the VM's memory, as QEMU's -m takes it.
     #[arg(long, value_name = "SIZE", requires = "kernel", default_value = "2G")]
     pub vm_memory: String,
@@ -429,6 +433,8 @@ pub struct VmSettings {
     pub accel: crate::vm::plan::AccelChoice,
     pub boot_timeout: Option<Duration>,
     pub memory: String,
+    /// `--vm-append`.
+    pub append: Vec<String>,
     /// The arguments of the run inside (filled from the command line by
     /// [`main`]: see [`crate::vm::plan::inner_args`]).
     pub inner_args: Vec<String>,
@@ -556,6 +562,7 @@ impl RunSettings {
                 accel: a.vm_accel,
                 boot_timeout: a.vm_boot_timeout.map(Duration::from_secs),
                 memory: a.vm_memory,
+                append: a.vm_append,
                 inner_args: Vec::new(),
             }),
             events: a.events,
@@ -927,6 +934,7 @@ fn cmd_run_in_vm(settings: &RunSettings, vm: &VmSettings, jobs: &[Job]) -> i32 {
         accel: vm.accel,
         boot_timeout: vm.boot_timeout,
         memory: vm.memory.clone(),
+        append: vm.append.clone(),
         inner_args: vm.inner_args.clone(),
         artifacts,
         planned: jobs

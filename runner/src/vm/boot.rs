@@ -24,6 +24,8 @@ pub struct VmCommand {
     pub accel: Accel,
     /// Guest memory, as QEMU's `-m` takes it (`2G`).
     pub memory: String,
+    /// More kernel command-line arguments.
+    pub append: Vec<String>,
     /// Host folders the guest writes to, at the same paths.
     pub rwdirs: Vec<PathBuf>,
     /// The shell command the guest runs, then powers off.
@@ -59,6 +61,9 @@ impl Vm {
             c.arg("--disable-kvm");
         }
         c.args(["--verbose", "--memory", &cmd.memory]);
+        for a in &cmd.append {
+            c.arg(format!("--append={a}"));
+        }
         for d in &cmd.rwdirs {
             let mut arg = std::ffi::OsString::from("--rwdir=");
             arg.push(d);
@@ -164,6 +169,7 @@ pub fn probe_kvm(kernel: &Path, exchange: &Path, console: &Path) -> ProbeResult 
         kernel: kernel.to_path_buf(),
         accel: Accel::Kvm,
         memory: "512M".into(),
+        append: Vec::new(),
         rwdirs: vec![exchange.to_path_buf()],
         script: format!(
             "echo up > {}",

@@ -21,6 +21,8 @@ pub struct VmRequest {
     pub boot_timeout: Option<Duration>,
     /// `--vm-memory`.
     pub memory: String,
+    /// `--vm-append`: more kernel command-line arguments.
+    pub append: Vec<String>,
     /// The run's arguments for the run inside ([`plan::inner_args`]).
     pub inner_args: Vec<String>,
     /// `--artifacts`, made already: shared read-write, and where the console
@@ -176,6 +178,7 @@ impl Session {
             kernel: req.kernel.clone(),
             accel,
             memory: req.memory.clone(),
+            append: req.append.clone(),
             rwdirs,
             script,
             console: console.to_path_buf(),

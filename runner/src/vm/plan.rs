@@ -309,6 +309,7 @@ const HOST_ONLY_WITH_VALUE: &[&str] = &[
     "--vm-accel",
     "--vm-boot-timeout",
     "--vm-memory",
+    "--vm-append",
     "--ktap",
     "--junit",
     "--json",

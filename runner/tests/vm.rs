@@ -102,6 +102,12 @@ fn suite(dir: &Path) -> Vec<String> {
     scripts
 }
 
+/// A folder for a test's suite and reports: not under /tmp, which each job
+/// of a local run sees as a private tmpfs of its own.
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
 const BROKEN: &str = "tcp_syscall_bad_arg_broken-write.pkt";
 
 /// The KTAP lines of one script, from its `# selftests:` line to its result.
@@ -148,7 +154,7 @@ fn jobs(json: &Value) -> Vec<(String, String, Vec<(Value, Value, Value)>)> {
 #[test]
 fn founding_scripts_pass_in_the_vm_and_a_broken_one_fails_as_on_the_host() {
     let kernel = kernel_or_skip!();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch();
     let dir = tmp.path().join("bad_arg");
     std::fs::create_dir(&dir).unwrap();
     let scripts = suite(&dir);
@@ -163,7 +169,7 @@ fn founding_scripts_pass_in_the_vm_and_a_broken_one_fails_as_on_the_host() {
             "--kernel",
             &k,
             "-j",
-            "2",
+            "1",
             "--ktap",
             &out("vm.ktap"),
             "--json",
@@ -229,18 +235,32 @@ fn founding_scripts_pass_in_the_vm_and_a_broken_one_fails_as_on_the_host() {
     let host_json: Value = serde_json::from_str(&text(Path::new(&out("host.json")))).unwrap();
     assert_eq!(
         host.status.code(),
-        Some(1),
+        Some(failed),
         "{}",
         String::from_utf8_lossy(&host.stderr)
     );
 
     let (vm_jobs, host_jobs) = (jobs(&vm_json), jobs(&host_json));
     assert_eq!(vm_jobs.len(), 8);
+    // Every good job passes; under emulation kselftest's slow-machine policy
+    // may turn a missed packet time (and only that) into XFAIL: counted, shown.
+    let mut timing_xfails = 0;
     for (name, verdict, attempts) in &vm_jobs {
-        if !name.starts_with(BROKEN) {
-            assert_eq!(verdict, "pass", "{name} in the VM: {attempts:?}");
+        if name.starts_with(BROKEN) {
+            continue;
         }
+        let slow_timing =
+            tcg && verdict == "xfail" && attempts.iter().all(|a| a.0 == "timing-error");
+        timing_xfails += usize::from(slow_timing);
+        assert!(
+            verdict == "pass" || slow_timing,
+            "{name} in the VM: {verdict} {attempts:?}"
+        );
     }
+    println!(
+        "good jobs in the VM: {} passed, {timing_xfails} timing errors as XFAIL",
+        6 - timing_xfails
+    );
     for s in &scripts {
         assert!(vm_jobs
             .iter()
@@ -273,7 +293,7 @@ fn founding_scripts_pass_in_the_vm_and_a_broken_one_fails_as_on_the_host() {
 #[test]
 fn a_kernel_that_panics_fails_the_run_with_its_console_log() {
     let kernel = kernel_or_skip!();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch();
     let dir = tmp.path().join("bad_arg");
     std::fs::create_dir(&dir).unwrap();
     suite(&dir);
@@ -337,7 +357,7 @@ fn a_kernel_that_panics_fails_the_run_with_its_console_log() {
 #[test]
 fn a_vm_that_does_not_boot_in_time_is_killed_by_the_watchdog() {
     let kernel = kernel_or_skip!();
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = scratch();
     let dir = tmp.path().join("bad_arg");
     std::fs::create_dir(&dir).unwrap();
     suite(&dir);

@@ -126,7 +126,10 @@ fn ktap_block(ktap: &str, script: &str) -> Vec<String> {
 }
 
 /// `script ipvX` -> (verdict, [(kind, line, message)] of each attempt).
-fn jobs(json: &Value) -> Vec<(String, String, Vec<(Value, Value, Value)>)> {
+/// A job's name, verdict, and each attempt's (kind, line, message).
+type JobReport = (String, String, Vec<(Value, Value, Value)>);
+
+fn jobs(json: &Value) -> Vec<JobReport> {
     let mut out = Vec::new();
     for test in json["results"].as_array().unwrap() {
         for sub in test["results"].as_array().unwrap() {
@@ -266,7 +269,7 @@ fn founding_scripts_pass_in_the_vm_and_a_broken_one_fails_as_on_the_host() {
             .iter()
             .any(|(n, v, _)| n.starts_with(s.as_str()) && v == "pass"));
     }
-    let broken = |jobs: &[(String, String, Vec<(Value, Value, Value)>)]| {
+    let broken = |jobs: &[JobReport]| {
         jobs.iter()
             .filter(|(n, _, _)| n.starts_with(BROKEN))
             .cloned()

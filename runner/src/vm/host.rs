@@ -36,8 +36,9 @@ pub struct VmRequest {
     pub tolerance_usecs: u64,
 }
 
-/// How a `--kernel` run ended.
+/// How a `--kernel` run ended (one per run: its size does not matter).
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum VmRunEnd {
     /// The record (also sent to the sink as `RunFinished`).
     Record(RunRecord),

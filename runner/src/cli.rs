@@ -440,6 +440,20 @@ pub struct VmSettings {
     pub inner_args: Vec<String>,
 }
 
+impl VmSettings {
+    /// `--kernel` and its options, when given.
+    fn of(a: &RunArgs) -> Option<VmSettings> {
+        a.kernel.as_ref().map(|kernel| VmSettings {
+            kernel: kernel.clone(),
+            accel: a.vm_accel,
+            boot_timeout: a.vm_boot_timeout.map(Duration::from_secs),
+            memory: a.vm_memory.clone(),
+            append: a.vm_append.clone(),
+            inner_args: Vec::new(),
+        })
+    }
+}
+
 /// kselftest's `KSFT_MACHINE_SLOW`: set and non-empty.
 fn machine_slow() -> bool {
     std::env::var_os("KSFT_MACHINE_SLOW").is_some_and(|v| !v.is_empty())
@@ -484,6 +498,7 @@ impl RunSettings {
             return Err(format!("-j {n}: at most {MAX_JOBS} jobs at once"));
         }
         let start_interval = start_interval(a.start_rate)?;
+        let vm = VmSettings::of(&a);
         let reports = ReportSettings {
             ktap: a.ktap,
             ktap_nested: a.ktap_nested,
@@ -557,14 +572,7 @@ impl RunSettings {
             verbosity,
             color,
             reports,
-            vm: a.kernel.map(|kernel| VmSettings {
-                kernel,
-                accel: a.vm_accel,
-                boot_timeout: a.vm_boot_timeout.map(Duration::from_secs),
-                memory: a.vm_memory,
-                append: a.vm_append,
-                inner_args: Vec::new(),
-            }),
+            vm,
             events: a.events,
         })
     }

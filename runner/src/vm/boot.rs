@@ -32,6 +32,9 @@ pub struct VmCommand {
     pub script: String,
     /// Where the guest's console (and vng's own messages) go.
     pub console: PathBuf,
+    /// vng's `TMPDIR`: a folder the host removes, as vng killed by the
+    /// watchdog leaves its temporary files behind.
+    pub tmpdir: PathBuf,
 }
 
 /// Whether `/dev/kvm` opens for reading and writing (its error otherwise).
@@ -70,7 +73,8 @@ impl Vm {
             c.arg(arg);
         }
         c.arg("--exec").arg(&cmd.script);
-        c.stdin(Stdio::null())
+        c.env("TMPDIR", &cmd.tmpdir)
+            .stdin(Stdio::null())
             .stdout(console.try_clone()?)
             .stderr(console)
             .process_group(0);
@@ -176,6 +180,7 @@ pub fn probe_kvm(kernel: &Path, exchange: &Path, console: &Path) -> ProbeResult 
             crate::record::shell_quote(&mark.to_string_lossy())
         ),
         console: console.to_path_buf(),
+        tmpdir: exchange.to_path_buf(),
     };
     let mut vm = match Vm::start(&cmd) {
         Ok(vm) => vm,

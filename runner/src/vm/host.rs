@@ -98,32 +98,30 @@ fn make_exchange() -> Result<PathBuf, String> {
     })
 }
 
-/// Remove what the run inside sent back; the exchange folder itself goes
-/// unless the console log is in it and the VM did not complete.
+/// Remove what the run inside sent back and vng's temporary files; the
+/// exchange folder itself goes unless the console log is in it and the VM
+/// did not complete.
 fn cleanup(exchange: &Path, keep_dir: &Path, outcome: &VmRunEnd, say: &mut dyn FnMut(&str)) {
-    for f in [
-        plan::EVENTS_FILE,
-        plan::STATUS_FILE,
-        plan::STDERR_FILE,
-        plan::RELEASE_FILE,
-        "kvm-probe",
-    ] {
-        let _ = std::fs::remove_file(exchange.join(f));
-    }
     let completed =
         matches!(outcome, VmRunEnd::Record(r) if r.vm.as_ref().is_some_and(VmRun::completed));
-    if keep_dir == exchange && !completed {
+    let keep_console = keep_dir == exchange && !completed;
+    if let Ok(entries) = std::fs::read_dir(exchange) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let console = name == CONSOLE_LOG || name == PROBE_CONSOLE_LOG;
+            if !(keep_console && console) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    if keep_console {
         say(&format!(
             "the VM's console log is kept in {}",
             exchange.join(CONSOLE_LOG).display()
         ));
-        return;
+    } else {
+        let _ = std::fs::remove_dir(exchange);
     }
-    if keep_dir == exchange {
-        let _ = std::fs::remove_file(exchange.join(CONSOLE_LOG));
-        let _ = std::fs::remove_file(exchange.join(PROBE_CONSOLE_LOG));
-    }
-    let _ = std::fs::remove_dir(exchange);
 }
 
 /// One VM and the run inside it.
@@ -183,6 +181,7 @@ impl Session {
             rwdirs,
             script,
             console: console.to_path_buf(),
+            tmpdir: exchange.to_path_buf(),
         };
         // Signals first: a Ctrl-C from now on kills the VM, never leaves it.
         let signals = SignalPipe::new().ok();

@@ -323,7 +323,13 @@ const HOST_ONLY_WITH_VALUE: &[&str] = &[
 ];
 
 /// The same, without a value.
-const HOST_ONLY_FLAGS: &[&str] = &["--ktap-nested", "--json-full", "--no-progress"];
+/// (`--prepare-host` and `--no-progress` the run inside always gets.)
+const HOST_ONLY_FLAGS: &[&str] = &[
+    "--ktap-nested",
+    "--json-full",
+    "--no-progress",
+    "--prepare-host",
+];
 
 /// The arguments of the run inside: the host's `netdrill run` arguments (those
 /// after `run`) without the options the host handles ([`HOST_ONLY_WITH_VALUE`],
@@ -594,6 +600,7 @@ some user output
             "--filter",
             "bad_arg",
             "--no-progress",
+            "--prepare-host",
             "suite",
             "--",
             "--json",

@@ -4,6 +4,7 @@
 //! probe boot with KVM. What to do is decided in [`super::plan`].
 
 use super::plan::{Accel, ProbeResult, PROBE_DEADLINE};
+use crate::signals::SignalSource;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
@@ -167,7 +168,14 @@ impl Follower {
 /// within [`PROBE_DEADLINE`] (the guest writes a file in `exchange`); the VM
 /// is killed as soon as it has, or at the deadline. Its console goes to
 /// `console`.
-pub fn probe_kvm(kernel: &Path, exchange: &Path, console: &Path) -> ProbeResult {
+/// A stop signal from `signals` kills the probe VM and ends the probe
+/// ([`ProbeResult::Stopped`]).
+pub fn probe_kvm(
+    kernel: &Path,
+    exchange: &Path,
+    console: &Path,
+    signals: Option<&mut dyn SignalSource>,
+) -> ProbeResult {
     let mark = exchange.join("kvm-probe");
     let cmd = VmCommand {
         kernel: kernel.to_path_buf(),
@@ -187,7 +195,12 @@ pub fn probe_kvm(kernel: &Path, exchange: &Path, console: &Path) -> ProbeResult 
         Err(e) => return ProbeResult::Failed { why: e.to_string() },
     };
     let up = || std::fs::read_to_string(&mark).is_ok_and(|t| t.trim() == "up");
+    let mut signals = signals;
     loop {
+        if let Some(signal) = signals.as_mut().and_then(|s| s.take().into_iter().next()) {
+            vm.kill();
+            return ProbeResult::Stopped(signal);
+        }
         if up() {
             vm.kill();
             return ProbeResult::Booted;

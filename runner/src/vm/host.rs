@@ -63,6 +63,8 @@ pub fn run(
     let keep_dir = req.artifacts.clone().unwrap_or_else(|| exchange.clone());
     let console = keep_dir.join(CONSOLE_LOG);
     let kernel_shown = req.kernel.display().to_string();
+    // Signals first: a Ctrl-C from now on kills the VM, never leaves it.
+    let mut signals = SignalPipe::new().ok();
     let (accel, note) = match plan::plan_accel(req.accel, kvm_device()) {
         AccelPlan::Use { accel, note } => (accel, note),
         AccelPlan::Probe => {
@@ -70,12 +72,24 @@ pub fn run(
                 "probing KVM: booting {kernel_shown} once (at most {} s)",
                 plan::PROBE_DEADLINE.as_secs()
             ));
-            let result = probe_kvm(&req.kernel, &exchange, &keep_dir.join(PROBE_CONSOLE_LOG));
+            let probe_console = keep_dir.join(PROBE_CONSOLE_LOG);
+            let source = signals.as_mut().map(|s| s as &mut dyn SignalSource);
+            let result = probe_kvm(&req.kernel, &exchange, &probe_console, source);
+            if let plan::ProbeResult::Stopped(signal) = result {
+                let outcome = stopped_before_the_run(req, signal, &probe_console);
+                cleanup(&exchange, &keep_dir, &outcome, say);
+                if let VmRunEnd::Record(record) = &outcome {
+                    sink(&RunnerEvent::RunFinished {
+                        record: record.clone(),
+                    });
+                }
+                return Ok(outcome);
+            }
             plan::after_probe(&result)
         }
     };
     say(&plan::accel_message(&kernel_shown, accel, note.as_deref()));
-    let mut session = Session::start(req, accel, &exchange, &console)?;
+    let mut session = Session::start(req, accel, &exchange, &console, signals)?;
     let end = session.follow(sink);
     let outcome = session.finish(req, accel, note, &console, end);
     cleanup(&exchange, &keep_dir, &outcome, say);
@@ -85,6 +99,32 @@ pub fn run(
         });
     }
     Ok(outcome)
+}
+
+/// The record of a run stopped by `signal` during the KVM probe: every job
+/// not run.
+fn stopped_before_the_run(req: &VmRequest, signal: StopSignal, console: &Path) -> VmRunEnd {
+    let vm = VmRun {
+        kernel: req.kernel.clone(),
+        accelerator: Accel::Kvm.name().into(),
+        accelerator_note: None,
+        boot_secs: None,
+        outcome: crate::model::VmOutcomeKind::Lost,
+        message: format!(
+            "the run was stopped by {} during the KVM probe",
+            signal.name()
+        ),
+        console_log: console.to_path_buf(),
+    };
+    let tracker = Tracker::new(
+        req.planned.clone(),
+        req.host.clone(),
+        req.jobs_at_once,
+        req.tolerance_usecs,
+    );
+    let mut record = tracker.close(vm, Vec::new(), None, unix_now());
+    record.interrupted = Some(signal);
+    VmRunEnd::Record(record)
 }
 
 /// A fresh folder for what the run inside sends back.
@@ -116,8 +156,8 @@ fn cleanup(exchange: &Path, keep_dir: &Path, outcome: &VmRunEnd, say: &mut dyn F
     }
     if keep_console {
         say(&format!(
-            "the VM's console log is kept in {}",
-            exchange.join(CONSOLE_LOG).display()
+            "the VM's console log is kept in {}/",
+            exchange.display()
         ));
     } else {
         let _ = std::fs::remove_dir(exchange);
@@ -149,6 +189,7 @@ impl Session {
         accel: Accel,
         exchange: &Path,
         console: &Path,
+        signals: Option<SignalPipe>,
     ) -> Result<Session, String> {
         let exe = std::env::current_exe()
             .and_then(std::fs::canonicalize)
@@ -183,8 +224,6 @@ impl Session {
             console: console.to_path_buf(),
             tmpdir: exchange.to_path_buf(),
         };
-        // Signals first: a Ctrl-C from now on kills the VM, never leaves it.
-        let signals = SignalPipe::new().ok();
         let vm = Vm::start(&cmd).map_err(|e| format!("--kernel: {e}"))?;
         Ok(Session {
             vm,

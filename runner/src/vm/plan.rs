@@ -77,6 +77,8 @@ pub enum ProbeResult {
     Hung { after: Duration },
     /// The VM ended without running the command.
     Failed { why: String },
+    /// A stop signal came during the probe: the run stops there.
+    Stopped(crate::model::StopSignal),
 }
 
 /// The accelerator after a probe boot, and why emulation when it is.
@@ -94,6 +96,10 @@ pub fn after_probe(result: &ProbeResult) -> (Accel, Option<String>) {
         ProbeResult::Failed { why } => (
             Accel::Tcg,
             Some(format!("KVM does not boot this kernel: a probe boot {why}")),
+        ),
+        ProbeResult::Stopped(signal) => (
+            Accel::Kvm,
+            Some(format!("stopped by {} during the KVM probe", signal.name())),
         ),
     }
 }

@@ -955,19 +955,21 @@ fn cmd_run_in_vm(settings: &RunSettings, vm: &VmSettings, jobs: &[Job]) -> i32 {
     };
     let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
         .with(settings.verbosity, settings.color);
-    let mut reports = ReportStream::new(
+    let reports = std::cell::RefCell::new(ReportStream::new(
         settings.reports.targets(),
         report_options_for(jobs, &settings.reports),
         template,
-    );
+    ));
     let ended = crate::vm::host::run(
         &request,
         &mut |line| eprintln!("netdrill: {line}"),
+        &mut |usecs| reports.borrow_mut().set_tolerance(usecs),
         &mut |ev| {
-            reports.event(ev);
+            reports.borrow_mut().event(ev);
             progress.event(ev);
         },
     );
+    let reports = reports.into_inner();
     match ended {
         Ok(crate::vm::host::VmRunEnd::Record(record)) => {
             if let Some(vm) = record.vm.as_ref().filter(|v| !v.completed()) {

@@ -52,11 +52,13 @@ pub const CONSOLE_LOG: &str = "kernel-console.log";
 pub const PROBE_CONSOLE_LOG: &str = "kernel-console-kvm-probe.log";
 
 /// Run `req`: `say` gets the lines for the user (which accelerator, and
-/// why), `sink` the run's events as a local run's. An error is a setup
-/// error (no `vng`, no exchange folder).
+/// why), `tolerance` the run's `--tolerance_usecs` once the accelerator is
+/// known (for the reports written while it runs), `sink` the run's events as
+/// a local run's. An error is a setup error (no `vng`, no exchange folder).
 pub fn run(
     req: &VmRequest,
     say: &mut dyn FnMut(&str),
+    tolerance: &mut dyn FnMut(u64),
     sink: &mut dyn FnMut(&RunnerEvent),
 ) -> Result<VmRunEnd, String> {
     let exchange = make_exchange()?;
@@ -89,6 +91,11 @@ pub fn run(
         }
     };
     say(&plan::accel_message(&kernel_shown, accel, note.as_deref()));
+    let req = &VmRequest {
+        tolerance_usecs: plan::tolerance_inside(accel, req.tolerance_usecs),
+        ..req.clone()
+    };
+    tolerance(req.tolerance_usecs);
     let mut session = Session::start(req, accel, &exchange, &console, signals)?;
     let end = session.follow(sink);
     let outcome = session.finish(req, accel, note, &console, end);

@@ -119,6 +119,15 @@ pub fn accel_message(kernel: &str, accel: Accel, note: Option<&str>) -> String {
     }
 }
 
+/// The `--tolerance_usecs` of the run inside: kselftest's slow-machine one
+/// under emulation, else the host's.
+pub fn tolerance_inside(accel: Accel, host_usecs: u64) -> u64 {
+    match accel {
+        Accel::Tcg => crate::discover::SLOW_MACHINE_TOLERANCE_USECS,
+        Accel::Kvm => host_usecs,
+    }
+}
+
 /// How long the watchdog lets each phase of the VM go without a sign of life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Deadlines {
@@ -458,6 +467,8 @@ mod tests {
             why: "ended with status 1".into(),
         });
         assert_eq!(accel, Accel::Tcg);
+        assert_eq!(tolerance_inside(Accel::Tcg, 4000), 14000);
+        assert_eq!(tolerance_inside(Accel::Kvm, 4000), 4000);
         let m = accel_message("bzImage", Accel::Tcg, Some("no KVM (x)"));
         assert!(
             m.contains("emulation (TCG)") && m.contains("KSFT_MACHINE_SLOW"),

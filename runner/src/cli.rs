@@ -224,6 +224,37 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64)
         .range(Limits::MIN.processes..=Limits::MAX.processes))]
     pub process_limit: Option<u64>,
+    /// Boot this kernel image (a bzImage or vmlinuz) in a VM with virtme-ng
+    /// (`vng`; the host's root file system shared read-only) and run there,
+    /// with the same options: KTAP, reports and artifacts come back to the
+    /// host as from a local run, and the kernel's console log is kept
+    /// (`--artifacts`/kernel-console.log). A kernel that panics or hangs
+    /// fails the run (a watchdog kills the VM).
+    #[arg(long, value_name = "BZIMAGE")]
+    pub kernel: Option<PathBuf>,
+    /// With --kernel: auto (KVM when /dev/kvm opens and a probe boot comes
+    /// up, else emulation), kvm, or tcg (emulation). Under emulation the run
+    /// inside gets KSFT_MACHINE_SLOW=yes.
+    #[arg(long, value_enum, value_name = "ACCEL", requires = "kernel",
+        default_value_t = crate::vm::plan::AccelChoice::Auto)]
+    pub vm_accel: crate::vm::plan::AccelChoice,
+    /// With --kernel: seconds the VM may take to boot and start the run
+    /// before the watchdog kills it [default: 120 under KVM, 600 under
+    /// emulation].
+    #[arg(long, value_name = "SECS", requires = "kernel",
+        value_parser = clap::value_parser!(u64).range(1..=crate::suite::MAX_TIMEOUT_SECS))]
+    pub vm_boot_timeout: Option<u64>,
+    /// With --kernel: more kernel command-line arguments for the VM (e.g.
+    /// `panic_on_warn=1`; repeatable).
+    #[arg(long, value_name = "ARGS", requires = "kernel")]
+    pub vm_append: Vec<String>,
+    /// With --kernel: the VM's memory, as QEMU's -m takes it.
+    #[arg(long, value_name = "SIZE", requires = "kernel", default_value = "2G")]
+    pub vm_memory: String,
+    /// (internal) Write the run's events to FILE as JSON lines (the run in
+    /// the VM of --kernel tells the host this way).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub events: Option<PathBuf>,
 }
 
 /// What `netdrill merge --help` says after the options.
@@ -494,6 +525,38 @@ pub struct RunSettings {
     /// Probe the kernel, and make a failure of a job whose script needs a
     /// feature it lacks a skip (not `--no-skip-unsupported`).
     pub skip_unsupported: bool,
+    /// `--kernel`: the run goes in a VM.
+    pub vm: Option<VmSettings>,
+    /// `--events`: where the run's events go, as JSON lines.
+    pub events: Option<PathBuf>,
+}
+
+/// `--kernel` and its options.
+#[derive(Clone, Debug)]
+pub struct VmSettings {
+    pub kernel: PathBuf,
+    pub accel: crate::vm::plan::AccelChoice,
+    pub boot_timeout: Option<Duration>,
+    pub memory: String,
+    /// `--vm-append`.
+    pub append: Vec<String>,
+    /// The arguments of the run inside (filled from the command line by
+    /// [`main`]: see [`crate::vm::plan::inner_args`]).
+    pub inner_args: Vec<String>,
+}
+
+impl VmSettings {
+    /// `--kernel` and its options, when given.
+    fn of(a: &RunArgs) -> Option<VmSettings> {
+        a.kernel.as_ref().map(|kernel| VmSettings {
+            kernel: kernel.clone(),
+            accel: a.vm_accel,
+            boot_timeout: a.vm_boot_timeout.map(Duration::from_secs),
+            memory: a.vm_memory.clone(),
+            append: a.vm_append.clone(),
+            inner_args: Vec::new(),
+        })
+    }
 }
 
 /// kselftest's `KSFT_MACHINE_SLOW`: set and non-empty.
@@ -540,6 +603,7 @@ impl RunSettings {
             return Err(format!("-j {n}: at most {MAX_JOBS} jobs at once"));
         }
         let start_interval = start_interval(a.start_rate)?;
+        let vm = VmSettings::of(&a);
         let reports = ReportSettings {
             ktap: a.ktap,
             ktap_nested: a.ktap_nested,
@@ -616,6 +680,8 @@ impl RunSettings {
             color,
             reports,
             skip_unsupported: !a.no_skip_unsupported,
+            vm,
+            events: a.events,
         })
     }
 }
@@ -891,6 +957,9 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         eprintln!("netdrill: no jobs (no *.pkt under the given paths, or none matches --filter)");
         return exit::SKIPPED;
     }
+    if let Some(vm) = &settings.vm {
+        return cmd_run_in_vm(&settings, vm, &jobs);
+    }
     if let Err(e) = crate::preflight::run(&jobs, settings.prepare_host) {
         eprintln!("netdrill: {e}");
         return exit::SETUP;
@@ -935,9 +1004,17 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
     let mut opts = report_options_for(&jobs, &settings.reports);
     opts.shard = shard;
     let mut reports = ReportStream::new(settings.reports.targets(), opts, template);
+    let mut events = match EventsFile::create(settings.events.as_deref()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("netdrill: {e}");
+            return exit::SETUP;
+        }
+    };
     let record = match driver::run(&jobs, &schedule, &mut |ev| {
         // The reports first: a line on the display may be the last thing a
         // dying run does.
+        events.event(ev);
         reports.event(ev);
         progress.event(ev);
     }) {
@@ -948,16 +1025,146 @@ pub fn cmd_run(settings: RunSettings) -> i32 {
         }
     };
     let mut errors = reports.errors();
+    errors.extend(events.error);
+    finish_run(&settings, &record, errors)
+}
+
+/// After a run: add it to `--record`'s history, say what went wrong with
+/// the reports, and the exit status.
+fn finish_run(settings: &RunSettings, record: &RunRecord, mut errors: Vec<String>) -> i32 {
     if let Some(dir) = &settings.reports.record {
         let suites = crate::history::record::suite_revisions(&settings.paths);
-        if let Err(e) = crate::history::record::add(dir, &record, &suites) {
+        if let Err(e) = crate::history::record::add(dir, record, &suites) {
             errors.push(format!("--record {}: {e}", dir.display()));
         }
     }
     for e in &errors {
         eprintln!("netdrill: {e}");
     }
-    exit::of_run(&record, errors.is_empty())
+    exit::of_run(record, errors.is_empty())
+}
+
+/// `--events`: the run's events as JSON lines, each written whole as it
+/// comes (the host of a `--kernel` run reads them while the run goes on).
+struct EventsFile {
+    file: Option<std::fs::File>,
+    error: Option<String>,
+    path: PathBuf,
+}
+
+impl EventsFile {
+    fn create(path: Option<&Path>) -> Result<EventsFile, String> {
+        let file = path
+            .map(std::fs::File::create)
+            .transpose()
+            .map_err(|e| format!("--events {}: {e}", path.unwrap_or(Path::new("")).display()))?;
+        Ok(EventsFile {
+            file,
+            error: None,
+            path: path.map(Path::to_path_buf).unwrap_or_default(),
+        })
+    }
+
+    fn event(&mut self, ev: &crate::model::RunnerEvent) {
+        use std::io::Write;
+        let Some(file) = &mut self.file else {
+            return;
+        };
+        let mut line = serde_json::to_string(ev).unwrap_or_default();
+        line.push('\n');
+        if let Err(e) = file.write_all(line.as_bytes()) {
+            self.error = Some(format!("--events {}: {e}", self.path.display()));
+            self.file = None;
+        }
+    }
+}
+
+/// `netdrill run --kernel`: the run in a VM ([`crate::vm`]), its events into
+/// the same reports and display as a local run's.
+fn cmd_run_in_vm(settings: &RunSettings, vm: &VmSettings, jobs: &[Job]) -> i32 {
+    let kernel = match std::fs::canonicalize(&vm.kernel) {
+        Ok(k) if k.is_file() => k,
+        Ok(k) => {
+            eprintln!("netdrill: --kernel {}: not a file", k.display());
+            return exit::USAGE;
+        }
+        Err(e) => {
+            eprintln!("netdrill: --kernel {}: {e}", vm.kernel.display());
+            return exit::USAGE;
+        }
+    };
+    if let Err(e) = settings.reports.prepare_folders() {
+        eprintln!("netdrill: {e}");
+        return exit::USAGE;
+    }
+    if let Some(dir) = &settings.reports.record {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("netdrill: --record {}: {e}", dir.display());
+            return exit::SETUP;
+        }
+    }
+    let artifacts = settings
+        .reports
+        .artifacts
+        .as_deref()
+        .map(std::fs::canonicalize);
+    let artifacts = match artifacts.transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("netdrill: --artifacts: {e}");
+            return exit::SETUP;
+        }
+    };
+    let template = record_template(settings);
+    let request = crate::vm::host::VmRequest {
+        kernel,
+        accel: vm.accel,
+        boot_timeout: vm.boot_timeout,
+        memory: vm.memory.clone(),
+        append: vm.append.clone(),
+        inner_args: vm.inner_args.clone(),
+        artifacts,
+        planned: jobs
+            .iter()
+            .map(|j| crate::record::job_record(j, crate::model::Verdict::NotRun, Vec::new()))
+            .collect(),
+        host: template.host.clone(),
+        jobs_at_once: template.jobs_at_once,
+        tolerance_usecs: template.tolerance_usecs,
+    };
+    let mut progress = Progress::on(settings.progress_stream, settings.progress_bar)
+        .with(settings.verbosity, settings.color);
+    let reports = std::cell::RefCell::new(ReportStream::new(
+        settings.reports.targets(),
+        report_options_for(jobs, &settings.reports),
+        template,
+    ));
+    let ended = crate::vm::host::run(
+        &request,
+        &mut |line| eprintln!("netdrill: {line}"),
+        &mut |usecs| reports.borrow_mut().set_tolerance(usecs),
+        &mut |ev| {
+            reports.borrow_mut().event(ev);
+            progress.event(ev);
+        },
+    );
+    let reports = reports.into_inner();
+    match ended {
+        Ok(crate::vm::host::VmRunEnd::Record(record)) => {
+            if let Some(vm) = record.vm.as_ref().filter(|v| !v.completed()) {
+                eprintln!("netdrill: {}", vm.message);
+            }
+            finish_run(settings, &record, reports.errors())
+        }
+        Ok(crate::vm::host::VmRunEnd::InnerExited { status, stderr }) => {
+            eprint!("{stderr}");
+            status
+        }
+        Err(e) => {
+            eprintln!("netdrill: {e}");
+            exit::SETUP
+        }
+    }
 }
 
 /// The jobs of shard `p` (in list order), and the plan of the whole run,
@@ -1033,6 +1240,7 @@ fn record_template(settings: &RunSettings) -> RunRecord {
         interrupted: None,
         jobs: Vec::new(),
         kernel_splats: Vec::new(),
+        vm: None,
     }
 }
 
@@ -1292,6 +1500,26 @@ pub fn cmd_check(a: CheckArgs) -> i32 {
     crate::check::run_with_defines(&a.paths, &defines)
 }
 
+/// The arguments of the run inside a `--kernel` VM: this command line's
+/// after `run`, less the host's own options ([`crate::vm::plan::inner_args`]).
+fn vm_inner_args(argv: &[std::ffi::OsString]) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    for a in argv.iter().skip_while(|a| *a != "run").skip(1) {
+        match a.to_str() {
+            Some(w) => words.push(w.to_string()),
+            None => {
+                use std::os::unix::ffi::OsStrExt;
+                return Err(format!(
+                    "--kernel: argument {} is not UTF-8: the run in the VM takes its \
+                     arguments as text",
+                    crate::escape::escape_bytes(a.as_bytes())
+                ));
+            }
+        }
+    }
+    Ok(crate::vm::plan::inner_args(&words))
+}
+
 /// What to do for a command line, before clap sees it: netdrill invoked as
 /// `packetdrill` (a symlink or a copy under that name), or `netdrill packetdrill
 /// ...`, takes packetdrill's command line (which clap must not parse). Returns
@@ -1312,10 +1540,22 @@ pub fn packetdrill_argv(argv: &[String]) -> Option<Vec<String>> {
 /// returns the exit status. `main.rs` hands packetdrill's command lines (see
 /// [`packetdrill_argv`]) to the drop-in before this.
 pub fn main(argv: Vec<std::ffi::OsString>) -> i32 {
+    let argv_text = argv.clone();
     let cli = Cli::parse_from(argv);
     match cli.command {
         Command::Run(a) => match RunSettings::from_args(*a) {
-            Ok(s) => cmd_run(s),
+            Ok(mut s) => {
+                if let Some(vm) = &mut s.vm {
+                    match vm_inner_args(&argv_text) {
+                        Ok(args) => vm.inner_args = args,
+                        Err(e) => {
+                            eprintln!("netdrill: {e}");
+                            return exit::USAGE;
+                        }
+                    }
+                }
+                cmd_run(s)
+            }
             Err(e) => {
                 eprintln!("netdrill: {e}");
                 exit::USAGE
@@ -1502,6 +1742,7 @@ mod tests {
             interrupted,
             jobs: verdicts.iter().map(|&v| job(v)).collect(),
             kernel_splats: vec![],
+            vm: None,
         };
         use Verdict::*;
         assert_eq!(exit::of_run(&run(&[Pass, Skip], None), true), 0);

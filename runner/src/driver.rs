@@ -189,6 +189,7 @@ pub fn run_with_signals(
         interrupted,
         jobs,
         kernel_splats,
+        vm: None,
     };
     (driver.sink)(&RunnerEvent::RunFinished {
         record: record.clone(),

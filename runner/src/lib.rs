@@ -51,3 +51,4 @@ pub mod sandbox;
 pub mod scheduler;
 pub mod signals;
 pub mod suite;
+pub mod vm;

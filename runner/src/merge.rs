@@ -345,6 +345,8 @@ pub fn merge(inputs: &[ShardInput]) -> Result<Merged, String> {
             .find_map(|s| s.doc.interrupted.as_deref().and_then(signal_named)),
         jobs: records,
         kernel_splats: splats,
+        // A shard run in a VM (`--kernel`) says so; the first one's is kept.
+        vm: found.iter().find_map(|s| s.details.vm.clone()),
     };
     let opts = Options {
         timeout_secs: plan.timeout_secs(),
@@ -421,6 +423,7 @@ mod tests {
             end_unix: 1010.0,
             jobs_at_once: 4,
             tolerance_usecs: 4000,
+            vm: None,
             interrupted: None,
             jobs: vec![
                 job("a.pkt", "ipv4", Verdict::Pass, &[Pass]),

@@ -206,6 +206,9 @@ pub enum FailureKind {
     SpawnError,
     /// The job went over one of its caps ([`Limits`]).
     OverLimit(LimitKind),
+    /// The job was running in the VM of `--kernel` when that VM was lost (the
+    /// kernel under test panicked or hung): [`VmRun`] says which.
+    VmLost,
 }
 
 /// Every kind the engine has, for reading a kind back from its word.
@@ -225,7 +228,7 @@ const ENGINE_KINDS: [EngineFailureKind; 10] = [
 impl FailureKind {
     /// The word reports use: the engine's (`timing-error`...), or `timeout`,
     /// `crash`, `sandbox-error`, `protocol-error`, `spawn-error`,
-    /// `over-memory-cap`, `over-tmp-cap`, `over-process-cap`.
+    /// `over-memory-cap`, `over-tmp-cap`, `over-process-cap`, `vm-lost`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Engine(kind) => kind.as_str(),
@@ -237,6 +240,7 @@ impl FailureKind {
             FailureKind::OverLimit(LimitKind::Memory) => "over-memory-cap",
             FailureKind::OverLimit(LimitKind::Tmp) => "over-tmp-cap",
             FailureKind::OverLimit(LimitKind::Processes) => "over-process-cap",
+            FailureKind::VmLost => "vm-lost",
         }
     }
 
@@ -251,6 +255,7 @@ impl FailureKind {
             FailureKind::OverLimit(LimitKind::Memory),
             FailureKind::OverLimit(LimitKind::Tmp),
             FailureKind::OverLimit(LimitKind::Processes),
+            FailureKind::VmLost,
         ];
         ENGINE_KINDS
             .into_iter()
@@ -467,6 +472,54 @@ pub struct RunRecord {
     /// What the kernel logged that looks like a bug, in the order it came.
     #[serde(default)]
     pub kernel_splats: Vec<KernelSplat>,
+    /// The VM the run went in, with `--kernel` (see [`crate::vm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<VmRun>,
+}
+
+/// How the VM of a `--kernel` run went: the kernel, the accelerator, and
+/// whether the run inside came back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VmRun {
+    /// The kernel image booted.
+    pub kernel: PathBuf,
+    /// `kvm`, or `tcg` (emulation).
+    pub accelerator: String,
+    /// Why the run went under emulation when KVM was not asked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator_note: Option<String>,
+    /// From starting the VM to the run's first event inside it, when it came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_secs: Option<f64>,
+    /// `completed`, `panicked`, `hung`, `lost`.
+    pub outcome: VmOutcomeKind,
+    /// What happened, for a VM that did not complete (the panic's first line,
+    /// the deadline the watchdog enforced...).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    /// The guest's console (kernel log and all), kept as an artifact.
+    pub console_log: PathBuf,
+}
+
+/// How a VM of `--kernel` ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmOutcomeKind {
+    /// The run inside finished and came back whole.
+    Completed,
+    /// The kernel under test panicked.
+    Panicked,
+    /// The VM stopped answering: the watchdog killed it.
+    Hung,
+    /// The VM ended without a result or a panic in its console.
+    Lost,
+}
+
+impl VmRun {
+    /// Whether the run inside the VM came back whole.
+    pub fn completed(&self) -> bool {
+        self.outcome == VmOutcomeKind::Completed
+    }
 }
 
 /// A splat counts for a job whose attempt ended at most this long before it:
@@ -480,13 +533,17 @@ impl RunRecord {
 
     /// Whether every job ended well.
     pub fn success(&self) -> bool {
-        self.interrupted.is_none() && self.jobs.iter().all(|j| j.verdict.is_success())
+        self.interrupted.is_none()
+            && self.vm.as_ref().is_none_or(VmRun::completed)
+            && self.jobs.iter().all(|j| j.verdict.is_success())
     }
 
     /// Whether every job has a result (the run was not stopped, and the
     /// record is not a snapshot taken while it ran).
     pub fn complete(&self) -> bool {
-        self.interrupted.is_none() && self.jobs.iter().all(|j| j.verdict != Verdict::NotRun)
+        self.interrupted.is_none()
+            && self.vm.as_ref().is_none_or(VmRun::completed)
+            && self.jobs.iter().all(|j| j.verdict != Verdict::NotRun)
     }
 
     /// The kernel splats logged while one of the job's attempts ran (or within
@@ -568,6 +625,7 @@ mod tests {
             FailureKind::Timeout,
             FailureKind::SpawnError,
             FailureKind::OverLimit(LimitKind::Tmp),
+            FailureKind::VmLost,
         ]) {
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));

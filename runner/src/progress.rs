@@ -490,6 +490,7 @@ mod tests {
             interrupted: None,
             jobs: vec![ok, bad, skip],
             kernel_splats: vec![],
+            vm: None,
         };
         let s = summary(&record);
         assert!(

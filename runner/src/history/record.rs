@@ -219,6 +219,7 @@ mod tests {
             interrupted: None,
             jobs: vec![],
             kernel_splats: vec![],
+            vm: None,
         }
     }
 

@@ -139,6 +139,9 @@ pub struct RunDetails {
     /// `netdrill merge`: each shard's facts (or why it is missing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<ShardFacts>,
+    /// The VM of `--kernel`, when the run went in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<crate::model::VmRun>,
 }
 
 /// One job in full (`--json-full`).
@@ -228,6 +231,7 @@ pub fn build(run: &RunRecord, full: bool, opts: &Options) -> NipaRun {
             kernel_splats: run.kernel_splats.clone(),
             partition: opts.shard.clone(),
             shards: opts.shards.clone(),
+            vm: run.vm.clone(),
         }),
     }
 }

@@ -222,7 +222,7 @@ fn status(run: &RunRecord, job: &JobRecord, opts: &Options) -> TestCaseStatus {
         Verdict::NotRun => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             s.set_type("not-run")
-                .set_message(super::not_run_reason(run.interrupted, opts));
+                .set_message(super::not_run_reason(super::stop_of(run), opts));
             s
         }
         Verdict::Flaky => TestCaseStatus::Success {

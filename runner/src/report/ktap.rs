@@ -33,10 +33,10 @@
 //! as diagnostics of the script's TAP (`# # ...`) and avoid the words NIPA's text
 //! checks take for results (`[FAIL]`, ` FAIL:`, `SKIP:`, ` # SKIP`).
 
-use super::{headline, not_run_reason, script_groups, Options, ScriptGroup, ScriptOutcome};
-use crate::model::{
-    Attempt, AttemptResult, JobId, JobRecord, RunRecord, RunnerEvent, StopSignal, Verdict,
+use super::{
+    headline, not_run_reason, script_groups, stop_of, Options, ScriptGroup, ScriptOutcome, Stop,
 };
+use crate::model::{Attempt, AttemptResult, JobId, JobRecord, RunRecord, RunnerEvent, Verdict};
 
 /// kselftest-shaped TAP with the default [`Options`].
 pub fn render(run: &RunRecord) -> String {
@@ -50,12 +50,12 @@ pub fn render_nested(run: &RunRecord) -> String {
 
 /// kselftest-shaped TAP (`TAP version 13`, subtests behind `# `).
 pub fn render_with(run: &RunRecord, opts: &Options) -> String {
-    Writer::new(opts, false, run.interrupted).run(run)
+    Writer::new(opts, false, stop_of(run)).run(run)
 }
 
 /// KTAP v1 with each script's subtests indented by two spaces.
 pub fn render_nested_with(run: &RunRecord, opts: &Options) -> String {
-    Writer::new(opts, true, run.interrupted).run(run)
+    Writer::new(opts, true, stop_of(run)).run(run)
 }
 
 /// Counters of a `# Totals:` line.
@@ -242,7 +242,7 @@ impl KtapStream {
                 (!w.out.is_empty()).then_some(Chunk::Append(w.out))
             }
             RunnerEvent::RunFinished { record } => {
-                let mut w = Writer::new(&self.opts, self.nested, record.interrupted);
+                let mut w = Writer::new(&self.opts, self.nested, stop_of(record));
                 match self.order {
                     StreamOrder::Completion => Some(Chunk::Replace(w.run(record))),
                     StreamOrder::Discovery => {
@@ -265,12 +265,12 @@ struct Writer<'a> {
     opts: &'a Options,
     /// KTAP v1 with indentation instead of kselftest's `# ` prefix.
     nested: bool,
-    /// The signal that stopped the run, for the jobs that did not run.
-    stopped_by: Option<StopSignal>,
+    /// What stopped the run, for the jobs that did not run.
+    stopped_by: Option<Stop<'a>>,
 }
 
-impl Writer<'_> {
-    fn new(opts: &Options, nested: bool, stopped_by: Option<StopSignal>) -> Writer<'_> {
+impl<'a> Writer<'a> {
+    fn new(opts: &'a Options, nested: bool, stopped_by: Option<Stop<'a>>) -> Writer<'a> {
         Writer {
             out: String::new(),
             opts,
@@ -333,11 +333,16 @@ impl Writer<'_> {
     /// The totals, and `Bail out!` when a signal stopped the run.
     fn footer(&mut self, run: &RunRecord) {
         self.line(&Totals::of_scripts(run).line());
-        if let Some(signal) = run.interrupted {
-            self.line(&format!(
+        match stop_of(run) {
+            Some(Stop::Signal(signal)) => self.line(&format!(
                 "Bail out! run stopped by {}: scripts that did not finish are reported as not run",
                 signal.name()
-            ));
+            )),
+            Some(Stop::VmLost(vm)) => self.line(&format!(
+                "Bail out! {}: scripts that did not finish are reported as not run",
+                vm.message
+            )),
+            None => {}
         }
     }
 
@@ -587,6 +592,7 @@ mod tests {
             interrupted: None,
             jobs,
             kernel_splats: vec![],
+            vm: None,
         }
     }
 
@@ -752,7 +758,7 @@ mod tests {
             job("a.pkt", "ipv4", Verdict::Pass, &[Pass]),
             job("b.pkt", "ipv4", Verdict::NotRun, &[]),
         ]);
-        r.interrupted = Some(StopSignal::Interrupt);
+        r.interrupted = Some(crate::model::StopSignal::Interrupt);
         let evs = events(&r, &[0]);
         let disc = streamed(StreamOrder::Discovery, &evs);
         assert_eq!(disc.last().unwrap(), &render(&r));

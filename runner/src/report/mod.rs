@@ -173,7 +173,7 @@ pub fn script_groups(run: &RunRecord) -> Vec<ScriptGroup<'_>> {
 /// Why a job has no result, for the reports: the signal that stopped the run,
 /// a shard missing from a merged run (`netdrill merge`), or (a report written
 /// while the run goes on) that it has not come yet.
-pub fn not_run_reason(stopped_by: Option<StopSignal>, opts: &Options) -> String {
+pub fn not_run_reason(stopped_by: Option<Stop<'_>>, opts: &Options) -> String {
     let missing: Vec<String> = opts
         .shards
         .iter()
@@ -181,12 +181,31 @@ pub fn not_run_reason(stopped_by: Option<StopSignal>, opts: &Options) -> String 
         .map(|s| s.partition.to_string())
         .collect();
     match stopped_by {
-        Some(signal) => format!("not run: the run was stopped by {}", signal.name()),
+        Some(Stop::Signal(signal)) => format!("not run: the run was stopped by {}", signal.name()),
+        Some(Stop::VmLost(_)) => "not run: the VM of --kernel was lost before it ran".into(),
         None if !missing.is_empty() => format!(
             "not run: the report of shard {} was missing when the shards were merged",
             missing.join(", ")
         ),
         None => "not run: the run had not finished it when this report was written".into(),
+    }
+}
+
+/// What stopped a run before every job had a result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Stop<'a> {
+    /// A stop signal.
+    Signal(StopSignal),
+    /// The VM of `--kernel` was lost (a panic, a hang): its record says how.
+    VmLost(&'a crate::model::VmRun),
+}
+
+/// What stopped `run`, if something did.
+pub fn stop_of(run: &RunRecord) -> Option<Stop<'_>> {
+    match (run.interrupted, &run.vm) {
+        (Some(signal), _) => Some(Stop::Signal(signal)),
+        (None, Some(vm)) if !vm.completed() => Some(Stop::VmLost(vm)),
+        _ => None,
     }
 }
 

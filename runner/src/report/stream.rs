@@ -102,6 +102,12 @@ impl ReportStream {
         }
     }
 
+    /// The `--tolerance_usecs` the reports written before the end give (a
+    /// `--kernel` run knows it once its VM's accelerator is chosen).
+    pub fn set_tolerance(&mut self, usecs: u64) {
+        self.snapshot.tolerance_usecs = usecs;
+    }
+
     /// Take one event.
     pub fn event(&mut self, ev: &RunnerEvent) {
         if let Some((stream, out)) = &mut self.ktap {
@@ -296,6 +302,7 @@ mod tests {
             interrupted: None,
             jobs: vec![],
             kernel_splats: vec![],
+            vm: None,
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::discover::{self, DiscoverOptions, Filter};
 use crate::driver::{self, ScheduleSettings};
 use crate::job_child;
-use crate::model::{Job, Limits, RunRecord};
+use crate::model::{Job, Limits, RunRecord, TimeoutPer};
 use crate::progress::{ColorChoice, Progress, Stream, Verbosity};
 use crate::report;
 use crate::report::stream::{is_stdout, ReportStream, Targets};
@@ -108,9 +108,17 @@ pub struct RunArgs {
     /// or suite.toml, else 45].
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// What the timeout covers: `job`, each script x IP version on its own;
+    /// `script`, the IP versions of a script together (their run times add
+    /// up), as kselftest's timeout covers one script run for each IP version
+    /// in turn.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = TimeoutPerArg::Job)]
+    pub timeout_per: TimeoutPerArg,
     /// Run a job that did not pass up to N more times (a later pass is reported
-    /// as flaky).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// as flaky). A retry waits until the machine is quiet: alone or with one
+    /// other job, or with a few while the CPUs are mostly idle, at the latest
+    /// at the end of the run. 0: no retry.
+    #[arg(long, value_name = "N", default_value_t = crate::driver::DEFAULT_RETRIES)]
     pub retries: u32,
     /// Let child namespaces select the congestion controls the suite needs
     /// (the one host setting netdrill changes).
@@ -190,6 +198,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64)
         .range(Limits::MIN.processes..=Limits::MAX.processes))]
     pub process_limit: Option<u64>,
+}
+
+/// `--timeout-per`'s values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeoutPerArg {
+    Job,
+    Script,
 }
 
 #[derive(Args, Debug)]
@@ -460,6 +475,10 @@ impl RunSettings {
                 .jobs
                 .unwrap_or_else(ScheduleSettings::default_jobs_at_once),
             retries: a.retries,
+            timeout_per: match a.timeout_per {
+                TimeoutPerArg::Job => TimeoutPer::Job,
+                TimeoutPerArg::Script => TimeoutPer::Script,
+            },
             start_interval,
             tolerance_usecs: if slow {
                 discover::SLOW_MACHINE_TOLERANCE_USECS
@@ -924,7 +943,7 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
     };
     let outcome = netdrill_engine::run::run_file(&script, &flags, &opts, &mut ExecObserver);
     match &outcome {
-        netdrill_engine::Outcome::Pass { warnings } => {
+        netdrill_engine::Outcome::Pass { warnings, .. } => {
             for w in warnings {
                 eprintln!("{w}");
             }

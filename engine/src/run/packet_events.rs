@@ -37,7 +37,7 @@ impl Runtime<'_> {
         let result = match found {
             Err(e) => Err(PacketError::Socket(e)),
             Ok(id) => match template.direction {
-                Direction::Outbound => self.outbound(time, template, id)?,
+                Direction::Outbound => self.outbound(event.line, time, template, id)?,
                 Direction::Inbound => {
                     self.wait_for(event, time, Timed::InboundPacket)?;
                     self.inbound(template, id)
@@ -239,6 +239,7 @@ impl Runtime<'_> {
     /// call completed meanwhile failed.
     fn outbound(
         &mut self,
+        line: u32,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
@@ -328,11 +329,12 @@ impl Runtime<'_> {
                 Err(e) => return Ok(Err(PacketError::Mapping(e))),
             }
         };
-        Ok(self.verify_outbound(time, template, id, live, last_time))
+        Ok(self.verify_outbound(line, time, template, id, live, last_time))
     }
 
     fn verify_outbound(
         &mut self,
+        line: u32,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
@@ -383,6 +385,8 @@ impl Runtime<'_> {
             };
             super::verify::verify(template, &actual, &mut opts)
                 .map_err(|d| PacketError::Differs(Box::new(d)))?;
+            // The packet is the script's: its time counts.
+            self.note_slack(line, time, actual_time, self.prev_time);
             timing::verify(
                 time,
                 actual_time,

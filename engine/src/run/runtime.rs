@@ -16,7 +16,7 @@ use super::ports::PortPool;
 use super::state::RunState;
 use super::syscall::{self, SyscallEnv};
 use super::timing::{self, EventTime, Timed, Tolerance};
-use crate::outcome::Observer;
+use crate::outcome::{Observer, TimingSlack};
 use crate::plan::config::{Addresses, Config};
 use crate::plan::Plan;
 use crate::script::{Event, Micros, Script, TimeSpec};
@@ -44,6 +44,9 @@ pub(crate) struct Runtime<'a> {
     pub prev_inbound: bool,
     /// Events processed so far (`num_events`): timing is checked from the second on.
     pub num_events: usize,
+    /// The checked time with the least margin so far
+    /// (docs/engine/time-and-tolerance.md, "Timing margin").
+    pub timing_slack: Option<TimingSlack>,
 }
 
 impl<'a> Runtime<'a> {
@@ -79,6 +82,7 @@ impl<'a> Runtime<'a> {
             prev_time: None,
             prev_inbound: false,
             num_events: 0,
+            timing_slack: None,
         }
     }
 
@@ -127,14 +131,29 @@ impl<'a> Runtime<'a> {
 
     /// Compare an actual script-relative time with the event's.
     pub fn check_time(
-        &self,
+        &mut self,
         event: &Event,
         time: &EventTime,
         actual: Micros,
         what: Timed,
     ) -> Result<(), Box<RunFailure>> {
+        self.note_slack(event.line, time, actual, self.prev_time);
         timing::verify(time, actual, self.prev_time, self.tolerance, what)
             .map_err(|e| RunError::Timing(e).at(event.line))
+    }
+
+    /// Keep the margin of a checked time if it is the tightest so far.
+    pub fn note_slack(
+        &mut self,
+        line: u32,
+        time: &EventTime,
+        actual: Micros,
+        previous: Option<Micros>,
+    ) {
+        self.timing_slack = tighter(
+            self.timing_slack,
+            timing::slack(line, time, actual, previous, self.tolerance),
+        );
     }
 
     pub fn syscall_env(&mut self) -> SyscallEnv<'_> {
@@ -178,13 +197,23 @@ impl<'a> Runtime<'a> {
             },
             0,
         );
+        let actual = self.clock.to_script(returned.returned);
+        self.note_slack(line, &expected, actual, Some(start));
         timing::verify(
             &expected,
-            self.clock.to_script(returned.returned),
+            actual,
             Some(start),
             self.tolerance,
             Timed::SyscallReturn,
         )
         .map_err(|e| RunError::Timing(e).at(line))
+    }
+}
+
+/// The tighter of two margins, either of which may be missing.
+pub(crate) fn tighter(a: Option<TimingSlack>, b: Option<TimingSlack>) -> Option<TimingSlack> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.tighter(b)),
+        (a, b) => a.or(b),
     }
 }

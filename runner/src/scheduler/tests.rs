@@ -34,6 +34,8 @@ fn policy() -> Policy {
         grace: Duration::from_secs(2),
         slow_period: Duration::from_secs(15),
         artifacts: false,
+        quiet: QuietRule::for_cpus(2),
+        timeout_per: TimeoutPer::Job,
     }
 }
 
@@ -59,7 +61,10 @@ fn exit(outcome: Option<Outcome>) -> Box<JobExit> {
 }
 
 fn passed() -> Box<JobExit> {
-    exit(Some(Outcome::Pass { warnings: vec![] }))
+    exit(Some(Outcome::Pass {
+        warnings: vec![],
+        timing_slack: None,
+    }))
 }
 
 fn failed() -> Box<JobExit> {
@@ -68,6 +73,7 @@ fn failed() -> Box<JobExit> {
         line: Some(3),
         message: "a.pkt:3: timing error".into(),
         mismatch: None,
+        timing_slack: None,
     })))
 }
 
@@ -647,4 +653,170 @@ fn nothing_is_decided_before_the_run_begins_or_after_it_ends() {
     assert!(is_finish(&run.ends(10, 0, passed())));
     assert!(run.event(20, SchedulerEvent::Tick).is_empty());
     assert!(run.begin().is_empty());
+}
+
+fn load(idle_percent: f64) -> SchedulerEvent {
+    SchedulerEvent::Load { idle_percent }
+}
+
+#[test]
+fn a_retry_waits_while_many_jobs_run_and_starts_when_the_machine_is_quiet() {
+    let jobs: Vec<Job> = ["a", "b", "c", "d", "e", "f"]
+        .iter()
+        .map(|n| job(&format!("{n}.pkt")))
+        .collect();
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
+            retries: 1,
+            ..policy()
+        },
+    );
+    assert_eq!(starts(&run.begin()).len(), 6);
+    assert!(!run.s.wants_load());
+    // a fails while 5 others run: held, however idle the CPUs look.
+    let out = run.ends(100, 0, failed());
+    assert_eq!(retried(&out), vec![1]);
+    assert!(starts(&out).is_empty());
+    assert!(run.s.wants_load());
+    assert!(starts(&run.event(150, load(95.0))).is_empty());
+    // The latest measure counts.
+    assert!(starts(&run.event(160, load(40.0))).is_empty());
+    assert!(starts(&run.ends(200, 1, passed())).is_empty());
+    assert!(starts(&run.ends(210, 2, passed())).is_empty());
+    // Three run: a few, but the CPUs are busy.
+    assert!(starts(&run.event(300, load(30.0))).is_empty());
+    // Mostly idle: the retry starts.
+    assert_eq!(starts(&run.event(400, load(60.0))), vec![(0, 2)]);
+    assert!(!run.s.wants_load());
+    assert_eq!(
+        finished(&run.ends(500, 0, passed()))[0].verdict,
+        Verdict::Flaky
+    );
+    for (ms, j) in [(600, 3), (610, 4)] {
+        run.ends(ms, j, passed());
+    }
+    assert!(is_finish(&run.ends(620, 5, passed())));
+}
+
+#[test]
+fn held_retries_start_at_the_end_alone_or_with_one_other_and_new_jobs_go_on_meanwhile() {
+    let jobs: Vec<Job> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|n| job(&format!("{n}.pkt")))
+        .collect();
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 3,
+            retries: 1,
+            ..policy()
+        },
+    );
+    assert_eq!(starts(&run.begin()), vec![(0, 1), (1, 1), (2, 1)]);
+    // a and b fail while others run: their retries wait, the first
+    // attempts still waiting start.
+    assert_eq!(starts(&run.ends(100, 0, failed())), vec![(3, 1)]);
+    assert_eq!(starts(&run.ends(110, 1, failed())), vec![(4, 1)]);
+    assert!(starts(&run.ends(200, 2, passed())).is_empty());
+    // One other runs: a's retry starts without any measure; b's waits
+    // (two run now) until one ends.
+    assert_eq!(starts(&run.ends(300, 3, passed())), vec![(0, 2)]);
+    assert!(starts(&run.event(350, load(10.0))).is_empty());
+    assert_eq!(starts(&run.ends(400, 4, passed())), vec![(1, 2)]);
+    run.ends(500, 0, failed());
+    let out = run.ends(600, 1, passed());
+    assert_eq!(finished(&out)[0].verdict, Verdict::Flaky);
+    assert!(is_finish(&out));
+    let recs = run.s.into_records();
+    assert_eq!(recs[0].verdict, Verdict::Fail);
+    assert_eq!(recs[0].attempts.len(), 2);
+}
+
+#[test]
+fn a_held_retry_is_recorded_with_its_first_attempt_when_the_run_is_stopped() {
+    let jobs = [job("a.pkt"), job("b.pkt"), job("c.pkt")];
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    assert!(starts(&run.ends(100, 0, failed())).is_empty());
+    let out = run.event(200, SchedulerEvent::Signal(StopSignal::Interrupt));
+    let recs = finished(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0].verdict, recs[0].attempts.len()),
+        (Verdict::Fail, 1)
+    );
+    assert!(!run.s.wants_load());
+    run.ends(300, 1, passed());
+    assert!(is_finish(&run.ends(300, 2, passed())));
+}
+
+fn ip(mut j: Job, version: &str) -> Job {
+    j.id.ip_version = version.into();
+    j
+}
+
+#[test]
+fn timeout_per_script_shares_the_timeout_between_the_ip_versions() {
+    let jobs = [
+        ip(job("a.pkt"), "ipv4"),
+        ip(job("a.pkt"), "ipv6"),
+        job("b.pkt"),
+    ];
+    let script = Policy {
+        timeout_per: TimeoutPer::Script,
+        ..policy()
+    };
+    // Both IP versions at once: they use a's 10 s together at 5 s; b keeps
+    // its own 10 s.
+    let mut run = Run::new(&jobs, script.clone());
+    run.begin();
+    assert!(kills(&run.event(4_999, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(
+        kills(&run.event(5_000, SchedulerEvent::Tick)),
+        vec![(0, KillSignal::Term), (1, KillSignal::Term)]
+    );
+    run.ends(5_100, 1, passed());
+    let out = run.ends(5_100, 0, passed());
+    let a = &finished(&out)[0].attempts[0];
+    assert_eq!(a.result, AttemptResult::Timeout);
+    assert!(
+        a.message
+            .contains("the script's 10 seconds (--timeout-per script)"),
+        "{}",
+        a.message
+    );
+    assert!(kills(&run.event(9_999, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(
+        kills(&run.event(10_000, SchedulerEvent::Tick)),
+        vec![(2, KillSignal::Term)]
+    );
+    // One after the other, as kselftest runs them: ipv4 took 6 s, ipv6 has 4.
+    let mut run = Run::new(
+        &jobs[..2],
+        Policy {
+            jobs_at_once: 1,
+            ..script
+        },
+    );
+    run.begin();
+    assert!(kills(&run.event(5_900, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(starts(&run.ends(6_000, 0, passed())), vec![(1, 1)]);
+    assert_eq!(run.s.next_wake(), Some(run.at(10_000)));
+    assert_eq!(
+        kills(&run.event(10_000, SchedulerEvent::Tick)),
+        vec![(1, KillSignal::Term)]
+    );
+    // Per job (the default), each has its own 10 s.
+    let mut run = Run::new(&jobs[..2], policy());
+    run.begin();
+    assert!(kills(&run.event(9_999, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(kills(&run.event(10_000, SchedulerEvent::Tick)).len(), 2);
 }

@@ -24,11 +24,10 @@ pub mod quiet;
 
 use crate::durations::Durations;
 use crate::model::{
-    Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, KernelSplat, RunnerEvent,
-    StopSignal, TimeoutPer, Verdict,
+    Attempt, AttemptResult, Expectation, Job, JobRecord, KernelSplat, RunnerEvent, StopSignal,
+    TimeoutPer, Verdict,
 };
 use crate::record::{self, JobExit, Packets};
-use netdrill_engine::outcome::FailureKind as EngineFailureKind;
 use quiet::{Load, QuietRule};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -524,17 +523,8 @@ impl<'a> Scheduler<'a> {
         // retried.) Nor is a job that cannot run retried, nor anything after a
         // stop signal.
         let expected = job.xfail.is_some() && attempt.result == AttemptResult::Fail;
-        // A script that does not parse, is meaningless or has a bad option
-        // fails the same way in any conditions.
-        let deterministic = matches!(
-            attempt.kind,
-            Some(FailureKind::Engine(
-                EngineFailureKind::Parse | EngineFailureKind::Semantic | EngineFailureKind::Option
-            ))
-        );
         attempt.result != AttemptResult::Pass
             && !expected
-            && !deterministic
             && job.problem.is_none()
             && attempt.number <= self.policy.retries
             && self.interrupted.is_none()

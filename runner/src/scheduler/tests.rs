@@ -820,32 +820,3 @@ fn timeout_per_script_shares_the_timeout_between_the_ip_versions() {
     assert!(kills(&run.event(9_999, SchedulerEvent::Tick)).is_empty());
     assert_eq!(kills(&run.event(10_000, SchedulerEvent::Tick)).len(), 2);
 }
-
-#[test]
-fn a_script_that_does_not_parse_is_not_retried() {
-    let jobs = [job("a.pkt"), job("b.pkt")];
-    let mut run = Run::new(
-        &jobs,
-        Policy {
-            retries: 1,
-            ..policy()
-        },
-    );
-    run.begin();
-    let parse = |kind| {
-        exit(Some(Outcome::Fail(Failure {
-            kind,
-            line: Some(1),
-            message: "a.pkt:1: syntax error".into(),
-            mismatch: None,
-            timing_slack: None,
-        })))
-    };
-    let out = run.ends(100, 0, parse(EngineFailureKind::Parse));
-    assert!(retried(&out).is_empty());
-    assert_eq!(finished(&out)[0].verdict, Verdict::Fail);
-    // A failure on the wire may be the conditions': retried.
-    let out = run.ends(100, 1, parse(EngineFailureKind::Packet));
-    assert_eq!(retried(&out), vec![1]);
-    assert_eq!(starts(&out), vec![(1, 2)]);
-}

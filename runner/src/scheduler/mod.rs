@@ -147,7 +147,7 @@ pub struct Scheduler<'a> {
     policy: Policy,
     /// (job, attempt number) to start, first first.
     queue: VecDeque<(usize, u32)>,
-    /// Retries waiting for a quiet machine, first first.
+    /// Retries waiting for a quiet machine, the longest failed attempt first.
     held: VecDeque<(usize, u32)>,
     /// The CPUs' idle share measured since the last start, if measured.
     idle_percent: Option<f64>,
@@ -254,9 +254,11 @@ impl<'a> Scheduler<'a> {
     /// The next time something is due (a start, a timeout, the end of a grace
     /// period, a slow-job notice), if anything is.
     pub fn next_wake(&self) -> Option<Instant> {
+        // A held retry that may not start yet waits for an event (a job
+        // ends, a load measure), not for a time.
         let can_start = self.interrupted.is_none()
             && self.running.len() < self.policy.jobs_at_once
-            && !(self.queue.is_empty() && self.held.is_empty());
+            && (!self.queue.is_empty() || (!self.held.is_empty() && self.is_quiet()));
         let start = self.next_start.filter(|_| can_start);
         let running = self
             .running
@@ -398,14 +400,7 @@ impl<'a> Scheduler<'a> {
         while self.running.len() < self.policy.jobs_at_once
             && self.next_start.is_none_or(|t| now >= t)
         {
-            let load = Load {
-                running: self.running.len(),
-                idle_percent: self.idle_percent,
-            };
-            let held = self
-                .held
-                .front()
-                .filter(|_| quiet::is_quiet(load, self.policy.quiet));
+            let held = self.held.front().filter(|_| self.is_quiet());
             let next = match held {
                 Some(_) => self.held.pop_front(),
                 None => self.queue.pop_front(),
@@ -434,6 +429,15 @@ impl<'a> Scheduler<'a> {
             }));
             out.push(Action::Start { job, attempt });
         }
+    }
+
+    /// Whether a held retry may start now.
+    fn is_quiet(&self) -> bool {
+        let load = Load {
+            running: self.running.len(),
+            idle_percent: self.idle_percent,
+        };
+        quiet::is_quiet(load, self.policy.quiet)
     }
 
     fn is_over(&self) -> bool {
@@ -538,7 +542,15 @@ impl<'a> Scheduler<'a> {
                 id: j.id.clone(),
                 attempt: attempt.clone(),
             }));
-            self.held.push_back((job, attempt.number + 1));
+            // Longest first, as the first attempts: a long retry started
+            // last would end the run last.
+            let took = |a: &Attempt| a.duration_secs;
+            let at = self
+                .held
+                .iter()
+                .position(|&(h, _)| self.attempts[h].last().map_or(0.0, took) < took(&attempt))
+                .unwrap_or(self.held.len());
+            self.held.insert(at, (job, attempt.number + 1));
             self.attempts[job].push(attempt);
             return;
         }

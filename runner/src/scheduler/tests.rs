@@ -680,6 +680,8 @@ fn a_retry_waits_while_many_jobs_run_and_starts_when_the_machine_is_quiet() {
     assert_eq!(retried(&out), vec![1]);
     assert!(starts(&out).is_empty());
     assert!(run.s.wants_load());
+    // Nothing is due for it: the next wake is a job's timeout.
+    assert_eq!(run.s.next_wake(), Some(run.at(10_000)));
     assert!(starts(&run.event(150, load(95.0))).is_empty());
     // The latest measure counts.
     assert!(starts(&run.event(160, load(40.0))).is_empty());
@@ -819,4 +821,29 @@ fn timeout_per_script_shares_the_timeout_between_the_ip_versions() {
     run.begin();
     assert!(kills(&run.event(9_999, SchedulerEvent::Tick)).is_empty());
     assert_eq!(kills(&run.event(10_000, SchedulerEvent::Tick)).len(), 2);
+}
+
+fn took(secs: f64, exit: Box<JobExit>) -> Box<JobExit> {
+    Box::new(JobExit {
+        duration_secs: secs,
+        ..*exit
+    })
+}
+
+#[test]
+fn the_longest_held_retry_starts_first() {
+    let jobs = [job("a.pkt"), job("b.pkt"), job("c.pkt"), job("d.pkt")];
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    assert!(starts(&run.ends(100, 0, took(0.1, failed()))).is_empty());
+    assert!(starts(&run.ends(200, 1, took(3.0, failed()))).is_empty());
+    // Alone with one other: b's retry (3 s) before a's (0.1 s).
+    assert_eq!(starts(&run.ends(300, 2, passed())), vec![(1, 2)]);
+    assert_eq!(starts(&run.ends(400, 3, passed())), vec![(0, 2)]);
 }

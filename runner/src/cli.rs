@@ -1078,6 +1078,23 @@ mod tests {
     }
 
     #[test]
+    fn one_quiet_retry_and_per_job_timeouts_by_default() {
+        let s = run_args(&[]).unwrap();
+        assert_eq!(
+            (s.schedule.retries, s.schedule.timeout_per),
+            (1, TimeoutPer::Job)
+        );
+        let s = run_args(&["--retries", "0", "--timeout-per", "script"]).unwrap();
+        assert_eq!(
+            (s.schedule.retries, s.schedule.timeout_per),
+            (0, TimeoutPer::Script)
+        );
+        assert!(run_args(&["--timeout-per", "suite"])
+            .unwrap_err()
+            .contains("possible values: job, script"));
+    }
+
+    #[test]
     fn huge_values_are_refused_clearly() {
         let e = run_args(&["--timeout", "9223372036854775807"]).unwrap_err();
         assert_eq!(

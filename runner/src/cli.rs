@@ -116,8 +116,8 @@ pub struct RunArgs {
     pub timeout_per: TimeoutPerArg,
     /// Run a job that did not pass up to N more times (a later pass is reported
     /// as flaky). A retry waits until the machine is quiet: alone or with one
-    /// other job, or with a few while the CPUs are mostly idle, at the latest
-    /// at the end of the run. 0: no retry.
+    /// other job, or with fewer than two per CPU while the CPUs are at least
+    /// half idle or once no first attempt is left to start. 0: no retry.
     #[arg(long, value_name = "N", default_value_t = crate::driver::DEFAULT_RETRIES)]
     pub retries: u32,
     /// Let child namespaces select the congestion controls the suite needs

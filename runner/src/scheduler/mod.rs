@@ -436,6 +436,7 @@ impl<'a> Scheduler<'a> {
         let load = Load {
             running: self.running.len(),
             idle_percent: self.idle_percent,
+            ending: self.queue.is_empty(),
         };
         quiet::is_quiet(load, self.policy.quiet)
     }

@@ -6,21 +6,22 @@ use std::time::{Duration, Instant};
 
 /// When a failed attempt's retry may start. A job that failed among many
 /// others is retried in other conditions: alone or with one other, or with
-/// few others while the CPUs are mostly idle, or else at the end of the run,
-/// when nothing else is left.
+/// few others while the CPUs are mostly idle, or with few others at the end
+/// of the run, when no first attempt is left to start.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuietRule {
     /// A retry starts whenever at most this many jobs run.
     pub alone_with: usize,
     /// ... or whenever fewer than this many run, if the CPUs were idle at
-    /// least `min_idle_percent` of the time since the last job started.
+    /// least `min_idle_percent` of the time since the last job started, or
+    /// no first attempt is left to start.
     pub few: usize,
     pub min_idle_percent: f64,
 }
 
 impl QuietRule {
-    /// Alone or with one other; with up to two jobs per CPU while the CPUs
-    /// are idle at least half of the time.
+    /// Alone or with one other; with fewer than two jobs per CPU while the
+    /// CPUs are idle at least half of the time, or at the end of the run.
     pub fn for_cpus(cpus: usize) -> QuietRule {
         QuietRule {
             alone_with: 1,
@@ -38,15 +39,18 @@ pub struct Load {
     /// Share of CPU time idle, in percent, measured over a period that began
     /// after the last job started; `None` when there is no such measure.
     pub idle_percent: Option<f64>,
+    /// No first attempt is left to start: the run is ending.
+    pub ending: bool,
 }
 
 /// Whether a held retry may start under `load`.
 pub fn is_quiet(load: Load, rule: QuietRule) -> bool {
     load.running <= rule.alone_with
         || (load.running < rule.few
-            && load
-                .idle_percent
-                .is_some_and(|idle| idle >= rule.min_idle_percent))
+            && (load.ending
+                || load
+                    .idle_percent
+                    .is_some_and(|idle| idle >= rule.min_idle_percent)))
 }
 
 /// When the running attempts of one script must stop under `--timeout-per
@@ -80,6 +84,7 @@ mod tests {
         Load {
             running,
             idle_percent,
+            ending: false,
         }
     }
 
@@ -98,6 +103,13 @@ mod tests {
         assert!(is_quiet(load(1, Some(0.0)), RULE));
         assert!(is_quiet(load(0, None), RULE));
         assert!(!is_quiet(load(2, Some(0.0)), RULE));
+        // No first attempt left: with a few, whatever the CPUs; not with many.
+        let ending = |running| Load {
+            ending: true,
+            ..load(running, Some(0.0))
+        };
+        assert!(is_quiet(ending(3), RULE));
+        assert!(!is_quiet(ending(4), RULE));
         assert_eq!(QuietRule::for_cpus(2), RULE);
         assert_eq!(QuietRule::for_cpus(0).few, 2);
     }

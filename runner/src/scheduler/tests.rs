@@ -659,107 +659,6 @@ fn load(idle_percent: f64) -> SchedulerEvent {
     SchedulerEvent::Load { idle_percent }
 }
 
-#[test]
-fn a_retry_waits_while_many_jobs_run_and_starts_when_the_machine_is_quiet() {
-    let jobs: Vec<Job> = ["a", "b", "c", "d", "e", "f"]
-        .iter()
-        .map(|n| job(&format!("{n}.pkt")))
-        .collect();
-    let mut run = Run::new(
-        &jobs,
-        Policy {
-            jobs_at_once: 8,
-            retries: 1,
-            ..policy()
-        },
-    );
-    assert_eq!(starts(&run.begin()).len(), 6);
-    assert!(!run.s.wants_load());
-    // a fails while 5 others run: held, however idle the CPUs look.
-    let out = run.ends(100, 0, failed());
-    assert_eq!(retried(&out), vec![1]);
-    assert!(starts(&out).is_empty());
-    assert!(run.s.wants_load());
-    // Nothing is due for it: the next wake is a job's timeout.
-    assert_eq!(run.s.next_wake(), Some(run.at(10_000)));
-    assert!(starts(&run.event(150, load(95.0))).is_empty());
-    // The latest measure counts.
-    assert!(starts(&run.event(160, load(40.0))).is_empty());
-    assert!(starts(&run.ends(200, 1, passed())).is_empty());
-    assert!(starts(&run.ends(210, 2, passed())).is_empty());
-    // Three run: a few, but the CPUs are busy.
-    assert!(starts(&run.event(300, load(30.0))).is_empty());
-    // Mostly idle: the retry starts.
-    assert_eq!(starts(&run.event(400, load(60.0))), vec![(0, 2)]);
-    assert!(!run.s.wants_load());
-    assert_eq!(
-        finished(&run.ends(500, 0, passed()))[0].verdict,
-        Verdict::Flaky
-    );
-    for (ms, j) in [(600, 3), (610, 4)] {
-        run.ends(ms, j, passed());
-    }
-    assert!(is_finish(&run.ends(620, 5, passed())));
-}
-
-#[test]
-fn held_retries_start_at_the_end_alone_or_with_one_other_and_new_jobs_go_on_meanwhile() {
-    let jobs: Vec<Job> = ["a", "b", "c", "d", "e"]
-        .iter()
-        .map(|n| job(&format!("{n}.pkt")))
-        .collect();
-    let mut run = Run::new(
-        &jobs,
-        Policy {
-            jobs_at_once: 3,
-            retries: 1,
-            ..policy()
-        },
-    );
-    assert_eq!(starts(&run.begin()), vec![(0, 1), (1, 1), (2, 1)]);
-    // a and b fail while others run: their retries wait, the first
-    // attempts still waiting start.
-    assert_eq!(starts(&run.ends(100, 0, failed())), vec![(3, 1)]);
-    assert_eq!(starts(&run.ends(110, 1, failed())), vec![(4, 1)]);
-    assert!(starts(&run.ends(200, 2, passed())).is_empty());
-    // One other runs: a's retry starts without any measure; b's waits
-    // (two run now) until one ends.
-    assert_eq!(starts(&run.ends(300, 3, passed())), vec![(0, 2)]);
-    assert!(starts(&run.event(350, load(10.0))).is_empty());
-    assert_eq!(starts(&run.ends(400, 4, passed())), vec![(1, 2)]);
-    run.ends(500, 0, failed());
-    let out = run.ends(600, 1, passed());
-    assert_eq!(finished(&out)[0].verdict, Verdict::Flaky);
-    assert!(is_finish(&out));
-    let recs = run.s.into_records();
-    assert_eq!(recs[0].verdict, Verdict::Fail);
-    assert_eq!(recs[0].attempts.len(), 2);
-}
-
-#[test]
-fn a_held_retry_is_recorded_with_its_first_attempt_when_the_run_is_stopped() {
-    let jobs = [job("a.pkt"), job("b.pkt"), job("c.pkt")];
-    let mut run = Run::new(
-        &jobs,
-        Policy {
-            retries: 1,
-            ..policy()
-        },
-    );
-    run.begin();
-    assert!(starts(&run.ends(100, 0, failed())).is_empty());
-    let out = run.event(200, SchedulerEvent::Signal(StopSignal::Interrupt));
-    let recs = finished(&out);
-    assert_eq!(recs.len(), 1);
-    assert_eq!(
-        (recs[0].verdict, recs[0].attempts.len()),
-        (Verdict::Fail, 1)
-    );
-    assert!(!run.s.wants_load());
-    run.ends(300, 1, passed());
-    assert!(is_finish(&run.ends(300, 2, passed())));
-}
-
 fn ip(mut j: Job, version: &str) -> Job {
     j.id.ip_version = version.into();
     j
@@ -830,12 +729,124 @@ fn took(secs: f64, exit: Box<JobExit>) -> Box<JobExit> {
     })
 }
 
+fn jobs_named(names: &[&str]) -> Vec<Job> {
+    names.iter().map(|n| job(&format!("{n}.pkt"))).collect()
+}
+
 #[test]
-fn the_longest_held_retry_starts_first() {
-    let jobs = [job("a.pkt"), job("b.pkt"), job("c.pkt"), job("d.pkt")];
+fn mid_run_a_retry_waits_for_idle_cpus_and_then_goes_before_new_jobs() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f"]);
     let mut run = Run::new(
         &jobs,
         Policy {
+            jobs_at_once: 3,
+            retries: 1,
+            ..policy()
+        },
+    );
+    assert_eq!(starts(&run.begin()), vec![(0, 1), (1, 1), (2, 1)]);
+    assert!(!run.s.wants_load());
+    // a fails with two others running and no measure: held; d starts.
+    let out = run.ends(100, 0, failed());
+    assert_eq!(retried(&out), vec![1]);
+    assert_eq!(starts(&out), vec![(3, 1)]);
+    assert!(run.s.wants_load());
+    // Nothing is due for it: the next wake is a job's timeout.
+    assert_eq!(run.s.next_wake(), Some(run.at(10_000)));
+    // Busy CPUs: e goes first.
+    run.event(150, load(40.0));
+    assert_eq!(starts(&run.ends(200, 1, passed())), vec![(4, 1)]);
+    // Mostly idle since e started: the retry goes before f.
+    run.event(250, load(60.0));
+    assert_eq!(starts(&run.ends(300, 2, passed())), vec![(0, 2)]);
+    assert!(!run.s.wants_load());
+    assert_eq!(starts(&run.ends(400, 3, passed())), vec![(5, 1)]);
+    assert_eq!(
+        finished(&run.ends(500, 0, passed()))[0].verdict,
+        Verdict::Flaky
+    );
+    run.ends(600, 4, passed());
+    assert!(is_finish(&run.ends(700, 5, passed())));
+}
+
+#[test]
+fn alone_or_with_one_other_a_retry_starts_at_once() {
+    let jobs = jobs_named(&["a", "b", "c"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 2,
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    // One other runs: the retry goes before c.
+    assert_eq!(starts(&run.ends(100, 0, failed())), vec![(0, 2)]);
+    assert_eq!(starts(&run.ends(200, 1, passed())), vec![(2, 1)]);
+}
+
+#[test]
+fn a_retry_waits_while_many_jobs_run_and_starts_with_a_few_at_the_end() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
+            retries: 1,
+            ..policy()
+        },
+    );
+    assert_eq!(starts(&run.begin()).len(), 6);
+    // a fails while 5 others run: held, however idle the CPUs look.
+    assert!(starts(&run.ends(100, 0, failed())).is_empty());
+    assert!(starts(&run.event(150, load(95.0))).is_empty());
+    assert!(starts(&run.ends(200, 1, passed())).is_empty());
+    // Three run and no first attempt is left: the end of the run.
+    assert_eq!(starts(&run.ends(210, 2, passed())), vec![(0, 2)]);
+    let out = run.ends(300, 0, failed());
+    assert_eq!(finished(&out)[0].verdict, Verdict::Fail);
+    assert_eq!(finished(&out)[0].attempts.len(), 2);
+    for (ms, j) in [(400, 3), (410, 4)] {
+        run.ends(ms, j, passed());
+    }
+    assert!(is_finish(&run.ends(420, 5, passed())));
+}
+
+#[test]
+fn a_held_retry_is_recorded_with_its_first_attempt_when_the_run_is_stopped() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    assert!(starts(&run.ends(100, 0, failed())).is_empty());
+    let out = run.event(200, SchedulerEvent::Signal(StopSignal::Interrupt));
+    let recs = finished(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0].verdict, recs[0].attempts.len()),
+        (Verdict::Fail, 1)
+    );
+    assert!(!run.s.wants_load());
+    for j in 1..5 {
+        run.ends(300, j, passed());
+    }
+    assert!(is_finish(&run.ends(300, 5, passed())));
+}
+
+#[test]
+fn the_longest_held_retry_starts_first() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f", "g"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
             retries: 1,
             ..policy()
         },
@@ -843,7 +854,9 @@ fn the_longest_held_retry_starts_first() {
     run.begin();
     assert!(starts(&run.ends(100, 0, took(0.1, failed()))).is_empty());
     assert!(starts(&run.ends(200, 1, took(3.0, failed()))).is_empty());
-    // Alone with one other: b's retry (3 s) before a's (0.1 s).
-    assert_eq!(starts(&run.ends(300, 2, passed())), vec![(1, 2)]);
-    assert_eq!(starts(&run.ends(400, 3, passed())), vec![(0, 2)]);
+    assert!(starts(&run.ends(300, 2, passed())).is_empty());
+    // Three left: b's retry (3 s) before a's (0.1 s), then a's when a
+    // place is free again.
+    assert_eq!(starts(&run.ends(400, 3, passed())), vec![(1, 2)]);
+    assert_eq!(starts(&run.ends(500, 4, passed())), vec![(0, 2)]);
 }

@@ -7,13 +7,17 @@
 #               [--keep DIR] [-- EXTRA NETDRILL RUN ARGUMENTS]
 #
 # With `netdrill run --json-full` it does
-#   (a) one run at -j 1: every job's duration, their sum and the longest job;
+#   (a) one run at -j 1: every job's duration, their sum and the longest job (its
+#       longest attempt: a retry is another run of the script);
 #   (b) the wall time of a run at the default -j, against the longest job and the sum;
 #   (c) N runs at the default -j and N at -j 16 (--high-jobs), counting the jobs that
 #       failed, those of them that passed at -j 1, and those whose verdict differs
 #       from the -j 1 run;
 #   (d) CPU seconds per job, the peak memory of one job and of the runner;
-#   (e) the jobs whose verdict differs between -j 1 and the default -j;
+#   (e) with the suite's EXPECTED.tsv: per default -j run, the rows it says pass whose
+#       first attempt failed (the first-attempt turn rate) and those that ended
+#       failed (after netdrill's quiet retry), and the flaky rows;
+#   (f) the jobs whose verdict differs between -j 1 and the default -j;
 # prints the figures as tables, then the targets (0 failures at the default -j over
 # the rounds, counting the jobs that passed at -j 1: a script that fails alone fails
 # on this kernel, wall time at most 2x the longest job, CPU time well under the job's
@@ -158,9 +162,12 @@ def run(label, jobs):
             jobs_out[key] = {
                 "verdict": d["verdict"],
                 "duration": sum(a["duration_secs"] for a in attempts),
+                # One run of the script: its longest attempt (a retry is another run).
+                "attempt": max((a["duration_secs"] for a in attempts), default=0.0),
                 "cpu": sum(a.get("cpu_secs") or 0.0 for a in attempts) if attempts else None,
                 "rss": max((a.get("max_rss_kib") or 0 for a in attempts), default=None),
                 "line": attempts[-1].get("line") if attempts else None,
+                "first": attempts[0].get("result") if attempts else None,
             }
     return {
         "label": label,
@@ -223,8 +230,8 @@ default_j = default_runs[0]["jobs_at_once"]
 jobs = base["jobs"]
 ran = {k: v for k, v in jobs.items() if v["verdict"] != "skip"}
 total = sum(v["duration"] for v in ran.values())
-longest_key = max(ran, key=lambda k: ran[k]["duration"]) if ran else None
-longest = ran[longest_key]["duration"] if longest_key else 0.0
+longest_key = max(ran, key=lambda k: ran[k]["attempt"]) if ran else None
+longest = ran[longest_key]["attempt"] if longest_key else 0.0
 counts = {}
 for v in jobs.values():
     counts[v["verdict"]] = counts.get(v["verdict"], 0) + 1
@@ -235,7 +242,7 @@ table(
         ["jobs", str(len(jobs))],
         ["verdicts", ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))],
         ["sum of job durations", f"{total:.2f} s"],
-        ["longest job", f"{longest:.2f} s ({longest_key})"],
+        ["longest job (one attempt)", f"{longest:.2f} s ({longest_key})"],
         ["wall time of the -j 1 run", f"{base['wall']:.2f} s"],
     ],
 )
@@ -329,31 +336,60 @@ for name, runs in (("default -j", default_runs), (f"-j {args.high_jobs}", high_r
     rows.append([f"runner or any job, wait4 ({name})", mib(max(tree)) if tree else "-"])
 table("(d) CPU and memory", ["figure", "value"], rows)
 
-# (e) verdicts that differ between -j 1 and the default -j
+# The suite's EXPECTED.tsv, when it has one (the reference packetdrill's
+# verdicts, each job run alone over several rounds: pass, fail or flaky).
+expected = {}
+try:
+    with open(os.path.join(suite, "EXPECTED.tsv")) as f:
+        for line in f.read().splitlines()[1:]:
+            cols = line.split("\t")
+            if len(cols) >= 3:
+                expected[(cols[0], cols[1])] = cols[2]
+except OSError:
+    pass
+
+
+def alone(key):
+    script, ip = key.rsplit(" ", 1)
+    return expected.get((script.split("/", 1)[-1], ip), "-")
+
+
+# (e) against EXPECTED.tsv: rows packetdrill passes alone that end failed, rows
+# whose first attempt failed (the first-attempt turn rate), and flaky rows.
+expected_failed = []
+if expected:
+    rows, flaky_rows = [], {}
+    for r in default_runs:
+        passing = [k for k in r["jobs"] if alone(k) == "pass"]
+        ended = [k for k in passing if r["jobs"][k]["verdict"] not in SUCCESS]
+        turned = [k for k in passing if r["jobs"][k]["first"] not in (None, "pass")]
+        for k, v in r["jobs"].items():
+            if v["verdict"] == "flaky":
+                flaky_rows.setdefault(k, 0)
+                flaky_rows[k] += 1
+        expected_failed.append(ended)
+        rows.append([r["label"], str(len(passing)), str(len(turned)),
+                     f"{len(turned) / len(passing):.1%}" if passing else "-",
+                     str(len(ended)), ", ".join(sorted(ended)) or "-"])
+    table("(e) rows EXPECTED.tsv says pass, at the default -j",
+          ["run", "rows", "first attempt failed", "turn rate", "ended failed", "which"],
+          rows)
+    if flaky_rows:
+        table("    flaky rows (failed, then passed on the retry)",
+              ["job", "runs", "EXPECTED.tsv"],
+              [[k, str(n), alone(k)] for k, n in sorted(flaky_rows.items())])
+    else:
+        print("    flaky rows: none")
+
+# (f) verdicts that differ between -j 1 and the default -j
 diffs = {}
 for r in default_runs:
     for k, v in r["jobs"].items():
         if k in jobs and v["verdict"] != jobs[k]["verdict"]:
             diffs.setdefault(k, []).append(v["verdict"])
 if diffs:
-    # The suite's EXPECTED.tsv, when it has one (the reference packetdrill's
-    # verdicts, each job run alone over several rounds: pass, fail or flaky).
-    expected = {}
-    try:
-        with open(os.path.join(suite, "EXPECTED.tsv")) as f:
-            for line in f.read().splitlines()[1:]:
-                cols = line.split("\t")
-                if len(cols) >= 3:
-                    expected[(cols[0], cols[1])] = cols[2]
-    except OSError:
-        pass
-
-    def alone(key):
-        script, ip = key.rsplit(" ", 1)
-        return expected.get((script.split("/", 1)[-1], ip), "-")
-
     table(
-        f"(e) jobs whose verdict differs between -j 1 and the default -j ({len(diffs)})",
+        f"(f) jobs whose verdict differs between -j 1 and the default -j ({len(diffs)})",
         ["job", "-j 1", f"default -j (rounds: {len(default_runs)})"]
         + (["packetdrill alone (EXPECTED.tsv)"] if expected else []),
         [[k, jobs[k]["verdict"],
@@ -362,7 +398,7 @@ if diffs:
          for k, vs in sorted(diffs.items())],
     )
 else:
-    print("\n(e) jobs whose verdict differs between -j 1 and the default -j: none")
+    print("\n(f) jobs whose verdict differs between -j 1 and the default -j: none")
 
 # Targets (issue 5)
 d_failed, d_new, d_differ = failures(default_runs)
@@ -373,6 +409,11 @@ targets = [
     ("wall time at the default -j <= 2x the longest job",
      longest > 0 and med <= 2 * longest, f"{med:.2f} s vs 2 x {longest:.2f} s"),
     ("no verdict differs between -j 1 and the default -j", not diffs, f"{len(diffs)} jobs"),
+] + ([
+    ("0 rows EXPECTED.tsv says pass end failed, in every default -j round",
+     all(not e for e in expected_failed),
+     f"{sum(len(e) for e in expected_failed)} in {len(default_runs)} rounds"),
+] if expected else []) + [
     ("CPU time well under the duration (< 25%, jobs >= 1 s)",
      max_ratio is not None and max_ratio < 0.25,
      "-" if max_ratio is None else f"max {max_ratio:.1%}"),

@@ -9,8 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     /// Every event happened as scripted. `warnings` holds non-fatal packet
-    /// mismatches (`--non_fatal=packet`), in packetdrill's wording.
-    Pass { warnings: Vec<String> },
+    /// mismatches (`--non_fatal=packet`), in packetdrill's wording;
+    /// `timing_slack`, how close a timed event came to failing.
+    Pass {
+        warnings: Vec<String>,
+        #[serde(default)]
+        timing_slack: Option<TimingSlack>,
+    },
     /// The script failed (a packetdrill exit status of 1).
     Fail(Failure),
 }
@@ -18,6 +23,15 @@ pub enum Outcome {
 impl Outcome {
     pub fn passed(&self) -> bool {
         matches!(self, Outcome::Pass { .. })
+    }
+
+    /// The event that came closest to the edge of its tolerance window, if a
+    /// timed event was checked (for a timing failure: the one that missed).
+    pub fn timing_slack(&self) -> Option<TimingSlack> {
+        match self {
+            Outcome::Pass { timing_slack, .. } => *timing_slack,
+            Outcome::Fail(f) => f.timing_slack,
+        }
     }
 
     /// packetdrill's exit status for this outcome.
@@ -42,6 +56,9 @@ pub struct Failure {
     pub message: String,
     /// For packet mismatches: the two packets side by side.
     pub mismatch: Option<Mismatch>,
+    /// The tightest timed event before (or at) the failure.
+    #[serde(default)]
+    pub timing_slack: Option<TimingSlack>,
 }
 
 impl Failure {
@@ -104,6 +121,39 @@ pub struct Mismatch {
     pub script_packet: String,
     /// The live packet mapped to script space, in script syntax (absent on a timeout).
     pub actual_packet: Option<String>,
+}
+
+/// How close a run came to a timing failure: of the events whose time was
+/// checked, the one with the least margin for its tolerance
+/// (docs/engine/time-and-tolerance.md, "Timing margin").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimingSlack {
+    /// The event's script line.
+    pub line: u32,
+    /// Microseconds from the actual time to the nearer edge of the window
+    /// that passes (negative: outside it, the event failed).
+    pub margin_usecs: i64,
+    /// The event's tolerance, in microseconds.
+    pub tolerance_usecs: i64,
+}
+
+impl TimingSlack {
+    /// The tighter of two: the smaller margin as a share of its tolerance
+    /// (the first on a tie).
+    pub fn tighter(self, other: TimingSlack) -> TimingSlack {
+        let mine = i128::from(self.margin_usecs) * i128::from(other.tolerance_usecs.max(1));
+        let theirs = i128::from(other.margin_usecs) * i128::from(self.tolerance_usecs.max(1));
+        if theirs < mine {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// Whether the margin is less than `fraction` of the tolerance.
+    pub fn within(&self, fraction: f64) -> bool {
+        (self.margin_usecs as f64) < fraction * self.tolerance_usecs as f64
+    }
 }
 
 /// Direction of a packet seen on tun0.

@@ -4,7 +4,7 @@
 use crate::discover::{self, DiscoverOptions, Filter};
 use crate::driver::{self, ScheduleSettings};
 use crate::job_child;
-use crate::model::{Job, Limits, RunRecord};
+use crate::model::{Job, Limits, RunRecord, TimeoutPer};
 use crate::partition::{JobWeight, Partition, ShardPlan};
 use crate::progress::{ColorChoice, Progress, Stream, Verbosity};
 use crate::report;
@@ -129,9 +129,17 @@ pub struct RunArgs {
     /// or suite.toml, else 45].
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// What the timeout covers: `job`, each script x IP version on its own;
+    /// `script`, the IP versions of a script together (their run times add
+    /// up), as kselftest's timeout covers one script run for each IP version
+    /// in turn.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = TimeoutPerArg::Job)]
+    pub timeout_per: TimeoutPerArg,
     /// Run a job that did not pass up to N more times (a later pass is reported
-    /// as flaky).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// as flaky). A retry waits until the machine is quiet: alone or with one
+    /// other job, or with fewer than two per CPU while the CPUs are at least
+    /// half idle or once no first attempt is left to start. 0: no retry.
+    #[arg(long, value_name = "N", default_value_t = crate::driver::DEFAULT_RETRIES)]
     pub retries: u32,
     /// Which reaction relative script times count from: `packetdrill` (its
     /// reaction, as modelled from its measured costs, so the verdicts are
@@ -289,6 +297,13 @@ pub struct MergeArgs {
     /// `netdrill report` reads).
     #[arg(long, requires = "json")]
     pub json_full: bool,
+}
+
+/// `--timeout-per`'s values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeoutPerArg {
+    Job,
+    Script,
 }
 
 #[derive(Args, Debug)]
@@ -630,6 +645,10 @@ impl RunSettings {
                 .unwrap_or_else(ScheduleSettings::default_jobs_at_once),
             retries: a.retries,
             reaction: a.reaction.into(),
+            timeout_per: match a.timeout_per {
+                TimeoutPerArg::Job => TimeoutPer::Job,
+                TimeoutPerArg::Script => TimeoutPer::Script,
+            },
             start_interval,
             tolerance_usecs: if slow {
                 discover::SLOW_MACHINE_TOLERANCE_USECS
@@ -1457,7 +1476,7 @@ pub fn cmd_exec(a: ExecArgs) -> i32 {
     };
     let outcome = netdrill_engine::run::run_file(&script, &flags, &opts, &mut ExecObserver);
     match &outcome {
-        netdrill_engine::Outcome::Pass { warnings } => {
+        netdrill_engine::Outcome::Pass { warnings, .. } => {
             for w in warnings {
                 eprintln!("{w}");
             }
@@ -1623,6 +1642,23 @@ mod tests {
             Ok(other) => panic!("{other:?}"),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    #[test]
+    fn one_quiet_retry_and_per_job_timeouts_by_default() {
+        let s = run_args(&[]).unwrap();
+        assert_eq!(
+            (s.schedule.retries, s.schedule.timeout_per),
+            (1, TimeoutPer::Job)
+        );
+        let s = run_args(&["--retries", "0", "--timeout-per", "script"]).unwrap();
+        assert_eq!(
+            (s.schedule.retries, s.schedule.timeout_per),
+            (0, TimeoutPer::Script)
+        );
+        assert!(run_args(&["--timeout-per", "suite"])
+            .unwrap_err()
+            .contains("possible values: job, script"));
     }
 
     #[test]

@@ -8,12 +8,14 @@
 
 use crate::durations::Durations;
 use crate::kernel_log::KernelLog;
+use crate::load::CpuMeter;
 use crate::model::{
-    host_info, Attempt, AttemptResult, HostInfo, Job, RunRecord, RunnerEvent, Verdict,
+    host_info, Attempt, AttemptResult, HostInfo, Job, RunRecord, RunnerEvent, TimeoutPer, Verdict,
 };
 use crate::process::cgroup::Delegation;
 use crate::process::{unix_now, JobProcess};
 use crate::record::{self, Packets};
+use crate::scheduler::quiet::QuietRule;
 use crate::scheduler::{Action, KillSignal, Policy, Scheduler, SchedulerEvent};
 use crate::signals::{SignalPipe, SignalSource};
 use netdrill_engine::run::reaction::Reaction;
@@ -30,8 +32,11 @@ const MAX_SLEEP: Duration = Duration::from_millis(500);
 #[derive(Clone, Debug)]
 pub struct ScheduleSettings {
     pub jobs_at_once: usize,
-    /// Extra attempts for a job that did not pass.
+    /// Extra attempts for a job that did not pass, each held until the
+    /// machine is quiet ([`crate::scheduler::quiet`]).
     pub retries: u32,
+    /// What a job's timeout covers (`--timeout-per`).
+    pub timeout_per: TimeoutPer,
     /// Least time between two job starts (sandbox creation at full rate disturbs the
     /// timing of the jobs already running).
     pub start_interval: Duration,
@@ -61,6 +66,13 @@ pub struct ScheduleSettings {
 /// New jobs per second at most, by default (`--start-rate`).
 pub const DEFAULT_START_RATE: f64 = 60.0;
 
+/// Extra attempts of `netdrill run` by default (`--retries`): one quiet
+/// retry, as NIPA retries once.
+pub const DEFAULT_RETRIES: u32 = 1;
+
+/// How often the CPUs' idle time is read while a retry waits.
+const LOAD_PERIOD: Duration = Duration::from_millis(100);
+
 impl ScheduleSettings {
     /// The default number of jobs at once: twelve per CPU, at most 64.
     ///
@@ -84,6 +96,8 @@ impl ScheduleSettings {
             grace: self.grace,
             slow_period: self.slow_period,
             artifacts: self.artifacts.is_some(),
+            quiet: QuietRule::for_cpus(std::thread::available_parallelism().map_or(1, |n| n.get())),
+            timeout_per: self.timeout_per,
         }
     }
 }
@@ -93,6 +107,7 @@ impl Default for ScheduleSettings {
         ScheduleSettings {
             jobs_at_once: Self::default_jobs_at_once(),
             retries: 0,
+            timeout_per: TimeoutPer::Job,
             start_interval: Duration::from_secs_f64(1.0 / DEFAULT_START_RATE),
             grace: Duration::from_secs(2),
             slow_period: Duration::from_secs(15),
@@ -156,11 +171,17 @@ pub fn run_with_signals(
         processes: (0..jobs.len()).map(|_| None).collect(),
         events: VecDeque::from([SchedulerEvent::Begin { start_unix }]),
         kernel_log,
+        meter: CpuMeter::new(Path::new("/proc/stat"), LOAD_PERIOD),
         sink,
     };
     while !driver.decide(&mut scheduler) {
-        driver.wait(&*signals, scheduler.next_wake())?;
-        driver.look(signals);
+        let mut due = scheduler.next_wake();
+        if scheduler.wants_load() {
+            let next_reading = Instant::now() + driver.meter.period();
+            due = Some(due.map_or(next_reading, |d| d.min(next_reading)));
+        }
+        driver.wait(&*signals, due)?;
+        driver.look(signals, scheduler.wants_load());
     }
     // What the kernel said up to the end, and a report still open.
     driver.read_kernel_log(true);
@@ -208,6 +229,8 @@ struct Driver<'a, 's> {
     /// What happened, for the scheduler.
     events: VecDeque<SchedulerEvent>,
     kernel_log: Option<KernelLog>,
+    /// The CPUs' idle time, read while a retry waits for a quiet machine.
+    meter: CpuMeter,
     sink: &'s mut dyn FnMut(&RunnerEvent),
 }
 
@@ -227,7 +250,11 @@ impl Driver<'_, '_> {
 
     fn perform(&mut self, action: Action) {
         match action {
-            Action::Start { job, attempt: _ } => self.start(job),
+            Action::Start { job, attempt: _ } => {
+                // The idle time before a start says nothing of after it.
+                self.meter.restart();
+                self.start(job);
+            }
             Action::Kill { job, signal } => {
                 let signal = match signal {
                     KillSignal::Term => Signal::SIGTERM,
@@ -298,8 +325,9 @@ impl Driver<'_, '_> {
         }
     }
 
-    /// What happened while the loop slept: signals, output, exits.
-    fn look(&mut self, signals: &mut dyn SignalSource) {
+    /// What happened while the loop slept: signals, output, exits, and the
+    /// CPUs' idle time when it is `wanted`.
+    fn look(&mut self, signals: &mut dyn SignalSource, wanted: bool) {
         self.events
             .extend(signals.take().into_iter().map(SchedulerEvent::Signal));
         self.read_kernel_log(false);
@@ -318,6 +346,11 @@ impl Driver<'_, '_> {
                     self.events
                         .push_back(SchedulerEvent::Collected { job, exit });
                 }
+            }
+        }
+        if wanted {
+            if let Some(idle_percent) = self.meter.sample(now) {
+                self.events.push_back(SchedulerEvent::Load { idle_percent });
             }
         }
         self.events.push_back(SchedulerEvent::Tick);

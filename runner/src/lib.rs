@@ -14,7 +14,8 @@
 //!   decision, pure) and does what it says with [`process`] (job processes and
 //!   their pipes, [`protocol`]) and [`signals`]; each job process runs
 //!   [`job_child`] in its [`sandbox`], watching its caps ([`job_limits`]);
-//! - [`kernel_log`]: kernel splats read while the run goes on;
+//! - [`kernel_log`]: kernel splats read while the run goes on; [`load`]: the
+//!   CPUs' idle time, by which a held retry starts;
 //! - [`record`]: attempts and verdicts into one record; [`durations`]: the order
 //!   of the next run;
 //! - [`report`] and [`progress`]: pure functions of the record or its events;
@@ -36,6 +37,7 @@ pub mod job_limits;
 pub mod kernel_features;
 pub mod kernel_log;
 pub mod kernel_probe;
+pub mod load;
 pub mod merge;
 pub mod model;
 pub mod packetdrill;

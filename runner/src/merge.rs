@@ -151,6 +151,7 @@ fn job_of(sub: &NipaSubtest) -> Option<JobRecord> {
                 mismatch: None,
                 log: a.log.clone(),
                 artifacts: a.artifacts.clone(),
+                timing_slack: a.timing_slack,
             })
             .collect(),
         replay_command: d.replay_command.clone(),
@@ -399,6 +400,7 @@ mod tests {
                     } else {
                         "s.pkt:3: error\n".into()
                     },
+                    timing_slack: None,
                     mismatch: None,
                     log: "a log line\n".into(),
                     artifacts: (result != AttemptResult::Pass)

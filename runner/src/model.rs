@@ -5,7 +5,7 @@
 //! The scheduler emits [`RunnerEvent`]s as things happen; a run ends with a
 //! [`RunRecord`] holding every job and every attempt.
 
-use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Mismatch};
+use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Mismatch, TimingSlack};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::path::PathBuf;
@@ -173,6 +173,19 @@ impl LimitKind {
     }
 }
 
+/// What a job's timeout covers (`netdrill run --timeout-per`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeoutPer {
+    /// Each job (script x IP version) has the whole timeout.
+    #[default]
+    Job,
+    /// The attempts of one number of a script's IP versions share it, as
+    /// kselftest's timeout covers one script with its IP versions run one
+    /// after the other.
+    Script,
+}
+
 /// How one attempt of a job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -311,6 +324,11 @@ pub struct Attempt {
     /// engine reported them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mismatch: Option<Mismatch>,
+    /// How close the attempt came to a timing failure: its checked event with
+    /// the least margin for its tolerance (negative: it missed), when the
+    /// engine checked a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_slack: Option<TimingSlack>,
     /// Everything the job printed (stderr of commands, verbose output...).
     pub log: String,
     /// Where the failure artifacts of this attempt were written.
@@ -376,6 +394,40 @@ impl JobRecord {
     pub fn total_secs(&self) -> f64 {
         self.attempts.iter().map(|a| a.duration_secs).sum()
     }
+
+    /// The closest call of its attempts: the checked event with the least
+    /// margin for its tolerance.
+    pub fn tightest_slack(&self) -> Option<TimingSlack> {
+        self.attempts
+            .iter()
+            .filter_map(|a| a.timing_slack)
+            .reduce(TimingSlack::tighter)
+    }
+}
+
+/// The share of its tolerance under which a margin is a close call.
+pub const CLOSE_CALL_FRACTION: f64 = 0.25;
+
+/// The jobs that passed (or were flaky) whose closest call came within
+/// `fraction` of its tolerance (`margin < fraction * tolerance`), the
+/// closest first, at most `max` of them: the scripts most likely to flake
+/// next.
+pub fn close_calls(
+    jobs: &[JobRecord],
+    fraction: f64,
+    max: usize,
+) -> Vec<(&JobRecord, TimingSlack)> {
+    let mut close: Vec<(&JobRecord, TimingSlack)> = jobs
+        .iter()
+        .filter(|j| matches!(j.verdict, Verdict::Pass | Verdict::Flaky))
+        .filter_map(|j| Some((j, j.tightest_slack()?)))
+        .filter(|(_, s)| s.within(fraction))
+        .collect();
+    // Stable: ties keep the jobs' order.
+    let share = |s: &TimingSlack| s.margin_usecs as f64 / s.tolerance_usecs.max(1) as f64;
+    close.sort_by(|(_, a), (_, b)| share(a).total_cmp(&share(b)));
+    close.truncate(max);
+    close
 }
 
 /// Facts about where the run happened, for reports.

@@ -162,7 +162,7 @@ pub fn packetdrill_main(argv: Vec<String>) -> i32 {
     for script in &scripts {
         let outcome = run_file(Path::new(script), &flags, &opts, &mut NoObserver);
         match &outcome {
-            Outcome::Pass { warnings } => {
+            Outcome::Pass { warnings, .. } => {
                 for w in warnings {
                     eprintln!("{}", w.trim_end());
                 }

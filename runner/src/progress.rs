@@ -7,7 +7,9 @@
 //! line, `-v` also each job as it starts), and whether verdicts are coloured
 //! ([`ColorChoice`]: `--color`, `NO_COLOR`), are the caller's choice.
 
-use crate::model::{JobId, JobRecord, RunRecord, RunnerEvent, Verdict};
+use crate::model::{
+    close_calls, JobId, JobRecord, RunRecord, RunnerEvent, Verdict, CLOSE_CALL_FRACTION,
+};
 use console::Style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::Write;
@@ -184,6 +186,7 @@ pub fn summary(record: &RunRecord) -> String {
             out.push_str(&format!("      replay: {}\n", j.replay_command));
         }
     }
+    out.push_str(&close_calls_text(&record.jobs));
     let c = |v| record.count(v);
     let passed = c(Verdict::Pass) + c(Verdict::Flaky) + c(Verdict::Xfail);
     let failed = c(Verdict::Fail) + c(Verdict::Timeout) + c(Verdict::Error) + c(Verdict::Xpass);
@@ -219,6 +222,50 @@ pub fn summary(record: &RunRecord) -> String {
         "\n{passed} passed, {failed} failed, {} skipped\n",
         c(Verdict::Skip)
     ));
+    out
+}
+
+/// The jobs printed as close calls at most.
+const CLOSE_CALLS_SHOWN: usize = 8;
+
+/// The jobs that passed but came within a quarter of a timing tolerance
+/// ([`close_calls`]), one a line with the line of their closest call, or
+/// nothing.
+fn close_calls_text(jobs: &[JobRecord]) -> String {
+    let close = close_calls(jobs, CLOSE_CALL_FRACTION, usize::MAX);
+    if close.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nClose calls (a timed event within {:.0}% of its tolerance's edge):\n",
+        CLOSE_CALL_FRACTION * 100.0
+    );
+    for (j, slack) in close.iter().take(CLOSE_CALLS_SHOWN) {
+        let ms = |us: i64| us as f64 / 1000.0;
+        let how = if slack.margin_usecs < 0 {
+            format!(
+                "missed by {:.3} ms of {:.3} ms on an attempt",
+                ms(-slack.margin_usecs),
+                ms(slack.tolerance_usecs)
+            )
+        } else {
+            format!(
+                "{:.3} ms of {:.3} ms left",
+                ms(slack.margin_usecs),
+                ms(slack.tolerance_usecs)
+            )
+        };
+        out.push_str(&format!(
+            "  {}:{} ({}): {how}\n",
+            j.id.script, slack.line, j.id.ip_version
+        ));
+    }
+    if close.len() > CLOSE_CALLS_SHOWN {
+        out.push_str(&format!(
+            "  and {} more (--json-full: each attempt's timing_slack)\n",
+            close.len() - CLOSE_CALLS_SHOWN
+        ));
+    }
     out
 }
 
@@ -433,6 +480,7 @@ impl Progress {
 mod tests {
     use super::*;
     use crate::model::{Attempt, AttemptResult, HostInfo};
+    use netdrill_engine::outcome::TimingSlack;
 
     fn rec(script: &str, verdict: Verdict, line: Option<u32>, message: &str) -> JobRecord {
         JobRecord {
@@ -460,6 +508,7 @@ mod tests {
                     kind: None,
                     message: message.into(),
                     mismatch: None,
+                    timing_slack: None,
                     log: String::new(),
                     artifacts: None,
                 }]
@@ -503,6 +552,61 @@ mod tests {
         );
         assert_eq!(jobs(1), "1 job");
         assert_eq!(jobs(0), "0 jobs");
+    }
+
+    #[test]
+    fn close_calls_are_the_passing_jobs_within_a_quarter_of_their_tolerance() {
+        let slack = |line, margin_usecs, tolerance_usecs| TimingSlack {
+            line,
+            margin_usecs,
+            tolerance_usecs,
+        };
+        let with = |script: &str, verdict, slacks: &[TimingSlack]| {
+            let mut r = rec(script, verdict, None, "");
+            let first = r.attempts[0].clone();
+            r.attempts = slacks
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Attempt {
+                    number: i as u32 + 1,
+                    timing_slack: Some(*s),
+                    ..first.clone()
+                })
+                .collect();
+            r
+        };
+        let jobs = vec![
+            // 30% left: not close.
+            with("roomy.pkt", Verdict::Pass, &[slack(3, 1_200, 4_000)]),
+            // 24% of 25 ms: close, though 6 ms is a lot of microseconds.
+            with("wide.pkt", Verdict::Pass, &[slack(9, 6_000, 25_000)]),
+            // 5%: the closest of the passes.
+            with("edge.pkt", Verdict::Pass, &[slack(12, 200, 4_000)]),
+            // Exactly 25%: not within.
+            with("quarter.pkt", Verdict::Pass, &[slack(4, 1_000, 4_000)]),
+            // Flaky: its failed attempt missed, the tightest of all.
+            with(
+                "flaky.pkt",
+                Verdict::Flaky,
+                &[slack(7, -1_500, 4_000), slack(7, 3_000, 4_000)],
+            ),
+            // A failure is in the failures already; no slack is no call.
+            with("failed.pkt", Verdict::Fail, &[slack(5, -10, 4_000)]),
+            rec("untimed.pkt", Verdict::Pass, None, ""),
+        ];
+        let close = close_calls(&jobs, CLOSE_CALL_FRACTION, 10);
+        let names: Vec<&str> = close.iter().map(|(j, _)| j.id.script.as_str()).collect();
+        assert_eq!(names, ["flaky.pkt", "edge.pkt", "wide.pkt"]);
+        assert_eq!(close_calls(&jobs, CLOSE_CALL_FRACTION, 1).len(), 1);
+        let text = close_calls_text(&jobs);
+        assert_eq!(
+            text,
+            "\nClose calls (a timed event within 25% of its tolerance's edge):\n\
+             \x20 flaky.pkt:7 (ipv4): missed by 1.500 ms of 4.000 ms on an attempt\n\
+             \x20 edge.pkt:12 (ipv4): 0.200 ms of 4.000 ms left\n\
+             \x20 wide.pkt:9 (ipv4): 6.000 ms of 25.000 ms left\n"
+        );
+        assert_eq!(close_calls_text(&jobs[..1]), "");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 use crate::escape::clean_text;
 use crate::kernel_features::Scope;
 use crate::model::{
-    Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, LimitKind, Verdict,
+    Attempt, AttemptResult, Expectation, FailureKind, Job, JobRecord, LimitKind, TimeoutPer,
+    Verdict,
 };
 use crate::protocol::PACKET_CAPTURE_LIMIT;
 use netdrill_engine::outcome::{FailureKind as EngineFailureKind, Outcome, PacketDirection};
@@ -107,7 +108,12 @@ pub struct JobExit {
 /// `timed_out` when the scheduler stopped it at its timeout. The packets go
 /// apart (they are written as artifacts, not kept in the record). Its
 /// message and log are safe to show ([`clean_text`]).
-pub fn attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
+pub fn attempt_of(
+    job: &Job,
+    number: u32,
+    exit: JobExit,
+    timed_out: Option<TimeoutPer>,
+) -> (Attempt, Packets) {
     let reached = exit.limits_reached.clone();
     let (attempt, packets) = raw_attempt_of(job, number, exit, timed_out);
     (cleaned(over_limit(job, attempt, &reached)), packets)
@@ -146,7 +152,12 @@ fn cleaned(mut attempt: Attempt) -> Attempt {
     attempt
 }
 
-fn raw_attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (Attempt, Packets) {
+fn raw_attempt_of(
+    job: &Job,
+    number: u32,
+    exit: JobExit,
+    timed_out: Option<TimeoutPer>,
+) -> (Attempt, Packets) {
     let mut attempt = Attempt {
         number,
         result: AttemptResult::Crash,
@@ -158,24 +169,32 @@ fn raw_attempt_of(job: &Job, number: u32, exit: JobExit, timed_out: bool) -> (At
         kind: None,
         message: String::new(),
         mismatch: None,
+        timing_slack: None,
         log: exit.log,
         artifacts: None,
     };
     let script = &job.file_name;
-    if timed_out {
+    if let Some(per) = timed_out {
         let secs = job.timeout.map_or(0, |t| t.as_secs());
         attempt.result = AttemptResult::Timeout;
         attempt.kind = Some(FailureKind::Timeout);
-        attempt.message = match exit.last_line {
-            Some(line) => format!(
-                "{script}:{line}: timed out after {secs} seconds (the last event started on line {line})"
+        let what = match per {
+            TimeoutPer::Job => format!("timed out after {secs} seconds"),
+            TimeoutPer::Script => format!(
+                "timed out: with its other IP versions it ran for the script's {secs} seconds (--timeout-per script)"
             ),
-            None => format!("{script}: timed out after {secs} seconds before its first event"),
+        };
+        attempt.message = match exit.last_line {
+            Some(line) => {
+                format!("{script}:{line}: {what} (the last event started on line {line})")
+            }
+            None => format!("{script}: {what} before its first event"),
         };
         return (attempt, exit.packets);
     }
+    attempt.timing_slack = exit.outcome.as_ref().and_then(Outcome::timing_slack);
     match (exit.outcome, exit.sandbox_failed, exit.protocol_error) {
-        (Some(Outcome::Pass { warnings }), None, None) => {
+        (Some(Outcome::Pass { warnings, .. }), None, None) => {
             attempt.result = AttemptResult::Pass;
             attempt.line = None;
             if !warnings.is_empty() {
@@ -231,6 +250,7 @@ pub fn problem_attempt(job: &Job, problem: &str, start_unix: f64) -> Attempt {
         kind: Some(FailureKind::Engine(EngineFailureKind::Option)),
         message: format!("{}: {problem}", job.file_name),
         mismatch: None,
+        timing_slack: None,
         log: String::new(),
         artifacts: None,
     })
@@ -249,6 +269,7 @@ pub fn spawn_failed_attempt(job: &Job, number: u32, start_unix: f64, error: &str
         kind: Some(FailureKind::SpawnError),
         message: format!("{}: {error}", job.file_name),
         mismatch: None,
+        timing_slack: None,
         log: String::new(),
         artifacts: None,
     })
@@ -390,6 +411,7 @@ mod tests {
             kind: None,
             message: String::new(),
             mismatch: None,
+            timing_slack: None,
             log: String::new(),
             artifacts: None,
         }

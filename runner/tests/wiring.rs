@@ -480,7 +480,7 @@ fn bench_script_prints_its_figures() {
         "\n(d) CPU and memory\n",
         "\n  peak memory of one job (-j 1) ",
         "\n  runner's own peak (default -j) ",
-        "\n(e) jobs whose verdict differs between -j 1 and the default -j: none\n",
+        "\n(f) jobs whose verdict differs between -j 1 and the default -j: none\n",
         // bad.pkt fails alone too: not a failure that parallelism caused.
         "\n  0 failures over the default -j rounds (jobs passing at -j 1)  yes  0 in 1 rounds\n",
         "\n  no verdict differs between -j 1 and the default -j            yes  0 jobs\n",

@@ -146,6 +146,7 @@ impl RunFailure {
             line: self.line,
             message,
             mismatch,
+            timing_slack: None,
         }
     }
 }

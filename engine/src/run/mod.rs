@@ -41,7 +41,7 @@ mod teardown;
 mod testns;
 mod verify;
 
-use crate::outcome::{Failure, FailureKind, Observer, Outcome};
+use crate::outcome::{Failure, FailureKind, Observer, Outcome, TimingSlack};
 use crate::plan::config::{Addresses, CliFlag, Config};
 use crate::plan::Plan;
 use crate::script::{self, DiagnosticKind};
@@ -69,11 +69,18 @@ pub fn run_file(
     } else {
         priority::enter_realtime()
     };
-    let result = run_path(&display, path, cli, opts, observer);
+    let mut timing_slack = None;
+    let result = run_path(&display, path, cli, opts, observer, &mut timing_slack);
     priority::leave_realtime(saved);
     match result {
-        Ok(warnings) => Outcome::Pass { warnings },
-        Err(failure) => Outcome::Fail(*failure),
+        Ok(warnings) => Outcome::Pass {
+            warnings,
+            timing_slack,
+        },
+        Err(failure) => Outcome::Fail(Failure {
+            timing_slack,
+            ..*failure
+        }),
     }
 }
 
@@ -85,6 +92,7 @@ fn failure(kind: FailureKind, line: Option<u32>, message: String) -> Box<Failure
         line,
         message,
         mismatch: None,
+        timing_slack: None,
     })
 }
 
@@ -147,6 +155,7 @@ fn run_path(
     cli: &[CliFlag],
     opts: &RunOptions,
     observer: &mut dyn Observer,
+    timing_slack: &mut Option<TimingSlack>,
 ) -> Result<Vec<String>, Box<Failure>> {
     let located = |f: Box<RunFailure>| Box::new(f.into_failure(display));
     let source = std::fs::read(path).map_err(|e| located(RunError::ReadScript(e).unlocated()))?;
@@ -154,20 +163,44 @@ fn run_path(
     if config.dry_run {
         return Ok(Vec::new());
     }
-    replay(display, &script, &config, &addrs, &plan, opts, observer).map_err(located)
+    let setup = Setup {
+        display,
+        script: &script,
+        config: &config,
+        addrs: &addrs,
+        plan: &plan,
+        opts,
+    };
+    replay(&setup, observer, timing_slack).map_err(located)
+}
+
+/// What a replay works from: the prepared script and how to run it.
+struct Setup<'a> {
+    display: &'a str,
+    script: &'a script::Script,
+    config: &'a Config,
+    addrs: &'a Addresses,
+    plan: &'a Plan,
+    opts: &'a RunOptions,
 }
 
 /// Everything after the script is prepared: packetdrill's lifecycle
 /// (docs/engine/lifecycle.md).
+/// `timing_slack` gets the tightest checked time, whether the run passes or
+/// fails.
 fn replay(
-    display: &str,
-    script: &script::Script,
-    config: &Config,
-    addrs: &Addresses,
-    plan: &Plan,
-    opts: &RunOptions,
+    setup: &Setup,
     observer: &mut dyn Observer,
+    timing_slack: &mut Option<TimingSlack>,
 ) -> Result<Vec<String>, Box<RunFailure>> {
+    let Setup {
+        display,
+        script,
+        config,
+        addrs,
+        plan,
+        opts,
+    } = *setup;
     if !opts.allow_initial_namespace && in_initial_netns() {
         return Err(RunError::HostNamespace {
             script: display.to_string(),
@@ -194,7 +227,18 @@ fn replay(
         display, script, plan, config, addrs, observer, netdev, ports,
     );
     rt.reaction = reaction::ReactionModel::new(opts.reaction);
+    let result = lifecycle(&mut rt, script, config, opts);
+    *timing_slack = rt.timing_slack;
+    result
+}
 
+/// From the init command to the teardown (docs/engine/lifecycle.md).
+fn lifecycle(
+    rt: &mut Runtime,
+    script: &script::Script,
+    config: &Config,
+    opts: &RunOptions,
+) -> Result<Vec<String>, Box<RunFailure>> {
     let mut init_ran = false;
     if let Some(init) = &script.init_command {
         rt.observer.event_started(init.span.line);

@@ -40,7 +40,7 @@ impl Runtime<'_> {
                 Direction::Outbound => {
                     let began = self.now();
                     self.frame_times.clear();
-                    let checked = self.outbound(time, template, id)?;
+                    let checked = self.outbound(event.line, time, template, id)?;
                     self.reaction.outbound_done(began, &self.frame_times);
                     checked
                 }
@@ -245,6 +245,7 @@ impl Runtime<'_> {
     /// call completed meanwhile failed.
     fn outbound(
         &mut self,
+        line: u32,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
@@ -335,11 +336,12 @@ impl Runtime<'_> {
                 Err(e) => return Ok(Err(PacketError::Mapping(e))),
             }
         };
-        Ok(self.verify_outbound(time, template, id, live, last_time))
+        Ok(self.verify_outbound(line, time, template, id, live, last_time))
     }
 
     fn verify_outbound(
         &mut self,
+        line: u32,
         time: &EventTime,
         template: &PacketTemplate,
         id: SocketId,
@@ -390,6 +392,8 @@ impl Runtime<'_> {
             };
             super::verify::verify(template, &actual, &mut opts)
                 .map_err(|d| PacketError::Differs(Box::new(d)))?;
+            // The packet is the script's: its time counts.
+            self.note_slack(line, time, actual_time, self.prev_time);
             timing::verify(
                 time,
                 actual_time,

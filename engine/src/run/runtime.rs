@@ -17,7 +17,7 @@ use super::reaction::{Reaction, ReactionModel};
 use super::state::RunState;
 use super::syscall::{self, SyscallEnv};
 use super::timing::{self, EventTime, Timed, Tolerance};
-use crate::outcome::Observer;
+use crate::outcome::{Observer, TimingSlack};
 use crate::plan::config::{Addresses, Config};
 use crate::plan::Plan;
 use crate::script::{Event, Micros, Script, TimeSpec};
@@ -50,6 +50,9 @@ pub(crate) struct Runtime<'a> {
     pub reaction: ReactionModel,
     /// Kernel timestamps (script µs) of the frames the current outbound step took.
     pub frame_times: Vec<Micros>,
+    /// The checked time with the least margin so far
+    /// (docs/engine/time-and-tolerance.md, "Timing margin").
+    pub timing_slack: Option<TimingSlack>,
 }
 
 impl<'a> Runtime<'a> {
@@ -87,6 +90,7 @@ impl<'a> Runtime<'a> {
             num_events: 0,
             reaction: ReactionModel::new(Reaction::Packetdrill),
             frame_times: Vec::new(),
+            timing_slack: None,
         }
     }
 
@@ -137,14 +141,29 @@ impl<'a> Runtime<'a> {
 
     /// Compare an actual script-relative time with the event's.
     pub fn check_time(
-        &self,
+        &mut self,
         event: &Event,
         time: &EventTime,
         actual: Micros,
         what: Timed,
     ) -> Result<(), Box<RunFailure>> {
+        self.note_slack(event.line, time, actual, self.prev_time);
         timing::verify(time, actual, self.prev_time, self.tolerance, what)
             .map_err(|e| RunError::Timing(e).at(event.line))
+    }
+
+    /// Keep the margin of a checked time if it is the tightest so far.
+    pub fn note_slack(
+        &mut self,
+        line: u32,
+        time: &EventTime,
+        actual: Micros,
+        previous: Option<Micros>,
+    ) {
+        self.timing_slack = tighter(
+            self.timing_slack,
+            timing::slack(line, time, actual, previous, self.tolerance),
+        );
     }
 
     pub fn syscall_env(&mut self) -> SyscallEnv<'_> {
@@ -188,13 +207,23 @@ impl<'a> Runtime<'a> {
             },
             0,
         );
+        let actual = self.clock.to_script(returned.returned);
+        self.note_slack(line, &expected, actual, Some(start));
         timing::verify(
             &expected,
-            self.clock.to_script(returned.returned),
+            actual,
             Some(start),
             self.tolerance,
             Timed::SyscallReturn,
         )
         .map_err(|e| RunError::Timing(e).at(line))
+    }
+}
+
+/// The tighter of two margins, either of which may be missing.
+pub(crate) fn tighter(a: Option<TimingSlack>, b: Option<TimingSlack>) -> Option<TimingSlack> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.tighter(b)),
+        (a, b) => a.or(b),
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! All times here are microseconds of script time (0 = the script start).
 
+use crate::outcome::TimingSlack;
 use crate::script::{Micros, TimeSpec};
 use std::fmt;
 
@@ -248,6 +249,30 @@ pub fn verify(
     Ok(())
 }
 
+/// How far `actual` lies inside the window that passes for `time` (the
+/// window [`verify`] checks), for the event on `line`: the distance to the
+/// nearer edge, negative when outside (docs/engine/time-and-tolerance.md,
+/// "Timing margin"). `None` for `*`, which is never checked.
+pub fn slack(
+    line: u32,
+    time: &EventTime,
+    actual: Micros,
+    previous: Option<Micros>,
+    tolerance: Tolerance,
+) -> Option<TimingSlack> {
+    if time.spec == TimeSpec::Any {
+        return None;
+    }
+    let tol = tolerance.for_gap(time.start, previous);
+    let earliest = time.start - tol;
+    let latest = time.end.unwrap_or(time.start) + tol;
+    Some(TimingSlack {
+        line,
+        margin_usecs: (actual - earliest).min(latest - actual),
+        tolerance_usecs: tol,
+    })
+}
+
 /// The script's own times are impossible (packetdrill's checks when an event
 /// becomes current).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -315,6 +340,51 @@ mod tests {
         );
         let any = EventTime::anchor(TimeSpec::Any, 5);
         assert!(verify(&any, 99_000_000, Some(0), TOL, Timed::Command).is_ok());
+    }
+
+    #[test]
+    fn margin_is_the_distance_to_the_nearer_edge() {
+        let m = |time: &EventTime, actual, previous| {
+            slack(7, time, actual, previous, TOL).map(|s| (s.margin_usecs, s.tolerance_usecs))
+        };
+        // Expected at 300.437 ms, previous at 200.437: 12.5 ms either way.
+        let t = EventTime::anchor(TimeSpec::Relative(100_000), 200_437);
+        assert_eq!(m(&t, 300_437, Some(200_437)), Some((12_500, 12_500)));
+        assert_eq!(m(&t, 310_437, Some(200_437)), Some((2_500, 12_500)));
+        assert_eq!(m(&t, 290_437, Some(200_437)), Some((2_500, 12_500)));
+        // On the edge: 0, and it passes; a microsecond past: -1, and it fails.
+        assert_eq!(m(&t, 312_937, Some(200_437)), Some((0, 12_500)));
+        assert!(verify(&t, 312_937, Some(200_437), TOL, Timed::Command).is_ok());
+        assert_eq!(m(&t, 312_938, Some(200_437)), Some((-1, 12_500)));
+        assert!(verify(&t, 312_938, Some(200_437), TOL, Timed::Command).is_err());
+        assert_eq!(m(&t, 401_145, Some(200_437)), Some((-88_208, 12_500)));
+        // No previous event: the absolute tolerance.
+        let first = EventTime::anchor(TimeSpec::Absolute(0), 0);
+        assert_eq!(m(&first, 1_000, None), Some((3_000, 4_000)));
+        // A window: from its start minus the tolerance to its end plus it.
+        let r = EventTime::anchor(TimeSpec::AbsoluteRange(100_000, 200_000), 0);
+        assert_eq!(m(&r, 150_000, Some(90_000)), Some((54_000, 4_000)));
+        assert_eq!(m(&r, 203_000, Some(90_000)), Some((1_000, 4_000)));
+        assert_eq!(m(&r, 95_000, Some(90_000)), Some((-1_000, 4_000)));
+        assert_eq!(m(&EventTime::anchor(TimeSpec::Any, 5), 9, Some(0)), None);
+        let s = slack(7, &t, 310_437, Some(200_437), TOL).unwrap();
+        assert_eq!(s.line, 7);
+        assert!(s.within(0.25) && !s.within(0.2));
+    }
+
+    #[test]
+    fn the_tighter_margin_is_the_smaller_share_of_its_tolerance() {
+        let s = |line, margin_usecs, tolerance_usecs| TimingSlack {
+            line,
+            margin_usecs,
+            tolerance_usecs,
+        };
+        // 1 ms of 4 ms (25%) is tighter than 5 ms of 12.5 ms (40%).
+        assert_eq!(s(1, 5_000, 12_500).tighter(s(2, 1_000, 4_000)).line, 2);
+        assert_eq!(s(2, 1_000, 4_000).tighter(s(1, 5_000, 12_500)).line, 2);
+        // A miss is tighter than any pass; on a tie the first stays.
+        assert_eq!(s(1, 0, 4_000).tighter(s(2, -1, 25_000)).line, 2);
+        assert_eq!(s(1, 1_000, 4_000).tighter(s(2, 2_000, 8_000)).line, 1);
     }
 
     #[test]

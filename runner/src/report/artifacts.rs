@@ -441,6 +441,7 @@ mod tests {
             // Packet lines in the text alone do not make a comparison.
             message: "a.pkt:3: error\nscript packet:  0.1 S 0:0(0)\n".into(),
             mismatch: None,
+            timing_slack: None,
             log: String::new(),
             artifacts: None,
         };
@@ -508,6 +509,7 @@ mod tests {
             kind: None,
             message: String::new(),
             mismatch: None,
+            timing_slack: None,
             log: String::new(),
             artifacts: None,
         };

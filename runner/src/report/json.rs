@@ -32,6 +32,7 @@ use crate::model::{
 };
 use crate::partition::{ShardFacts, ShardPlan};
 use chrono::{DateTime, Timelike, Utc};
+use netdrill_engine::outcome::TimingSlack;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -176,6 +177,10 @@ pub struct AttemptDetails {
     pub line: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<FailureKind>,
+    /// The checked event with the least margin for its tolerance:
+    /// `{"line", "margin_usecs", "tolerance_usecs"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_slack: Option<TimingSlack>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -415,6 +420,7 @@ fn subtest(job: &JobRecord, full: bool) -> NipaSubtest {
                     max_rss_kib: a.max_rss_kib,
                     line: a.line,
                     kind: a.kind,
+                    timing_slack: a.timing_slack,
                     message: a.message.clone(),
                     log: a.log.clone(),
                     artifacts: a.artifacts.clone(),

@@ -28,7 +28,10 @@
 //!
 //! `system-out` holds the job's log (and a GitLab `[[ATTACHMENT|...]]` line per
 //! attempt with artifacts, naming its pcap); properties carry the kernel release, the
-//! netdrill version, the tolerance and the IP version.
+//! netdrill version, the tolerance and the IP version, and a test case's the
+//! closest call of its attempts (`timing_slack_line`,
+//! `timing_slack_margin_usecs`, `timing_slack_tolerance_usecs`: the checked
+//! event with the least margin to the edge of its tolerance window).
 
 use super::{headline, Options};
 use crate::model::{Attempt, AttemptResult, FailureKind, JobRecord, RunRecord, Verdict};
@@ -152,6 +155,17 @@ fn test_case(run: &RunRecord, job: &JobRecord, opts: &Options) -> TestCase {
         run.tolerance_usecs.to_string(),
     ));
     case.add_property(Property::new("attempts", job.attempts.len().to_string()));
+    if let Some(slack) = job.tightest_slack() {
+        case.add_property(Property::new("timing_slack_line", slack.line.to_string()));
+        case.add_property(Property::new(
+            "timing_slack_margin_usecs",
+            slack.margin_usecs.to_string(),
+        ));
+        case.add_property(Property::new(
+            "timing_slack_tolerance_usecs",
+            slack.tolerance_usecs.to_string(),
+        ));
+    }
     if let Some(r) = &job.xfail_reason {
         case.add_property(Property::new("xfail_reason", r));
     }

@@ -332,6 +332,7 @@ mod tests {
                     kind: None,
                     message: String::new(),
                     mismatch: None,
+                    timing_slack: None,
                     log: String::new(),
                     artifacts: None,
                 }]

@@ -10,21 +10,27 @@
 //! say and reports back what happened, so every decision is tested without a
 //! process.
 //!
-//! Each decision has one place, so later ones slot in there: whether and when
-//! a failed attempt is retried (`should_retry`; holding a retry until the load
-//! is low would add a load event the driver measures and a queue of held
-//! retries that `start_jobs` releases), how long an attempt may run
-//! (`deadline`; a per-script timeout is a different [`Job::timeout`] or a rule
-//! there), and what reporters hear ([`Action::Emit`], in order, so a streaming
-//! reporter consumes them as they come).
+//! Each decision has one place: whether a failed attempt is retried
+//! (`should_retry`); when a retry starts (it is held until the machine is
+//! quiet, [`quiet::is_quiet`], judged from the jobs running and the CPU idle
+//! time the driver measures and reports as [`SchedulerEvent::Load`]; at the
+//! latest when nothing else runs); how long an attempt may run (`due`: its
+//! job's timeout, or under `--timeout-per script` a budget the IP versions of
+//! a script share, [`quiet::script_deadline`]); and what reporters hear
+//! ([`Action::Emit`], in order, so a streaming reporter consumes them as they
+//! come).
+
+pub mod quiet;
 
 use crate::durations::Durations;
 use crate::model::{
     Attempt, AttemptResult, Expectation, Job, JobRecord, KernelSplat, RunnerEvent, StopSignal,
-    Verdict,
+    TimeoutPer, Verdict,
 };
 use crate::record::{self, JobExit, Packets};
+use quiet::{Load, QuietRule};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// How the scheduler decides.
@@ -42,6 +48,11 @@ pub struct Policy {
     pub slow_period: Duration,
     /// Whether failed attempts get artifacts ([`Action::WriteArtifacts`]).
     pub artifacts: bool,
+    /// When a held retry may start.
+    pub quiet: QuietRule,
+    /// What a job's timeout covers: each job, or the IP versions of a script
+    /// together.
+    pub timeout_per: TimeoutPer,
 }
 
 /// What happened, as the driver tells it.
@@ -68,6 +79,9 @@ pub enum SchedulerEvent {
     ArtifactsWritten { job: usize, attempt: Box<Attempt> },
     /// The kernel logged a splat (see [`crate::kernel_log`]).
     KernelSplat(Box<KernelSplat>),
+    /// The share of CPU time that was idle since the previous measure, in
+    /// percent (from `/proc/stat`).
+    Load { idle_percent: f64 },
 }
 
 /// A signal for a job's process group.
@@ -133,6 +147,13 @@ pub struct Scheduler<'a> {
     policy: Policy,
     /// (job, attempt number) to start, first first.
     queue: VecDeque<(usize, u32)>,
+    /// Retries waiting for a quiet machine, the longest failed attempt first.
+    held: VecDeque<(usize, u32)>,
+    /// The CPUs' idle share measured since the last start, if measured.
+    idle_percent: Option<f64>,
+    /// Run time of the ended attempts of each script, by attempt number
+    /// (`--timeout-per script`).
+    spent: BTreeMap<(PathBuf, u32), Duration>,
     running: BTreeMap<usize, Running>,
     /// Jobs whose failed attempt is having its artifacts written.
     writing_artifacts: BTreeSet<usize>,
@@ -163,6 +184,9 @@ impl<'a> Scheduler<'a> {
                 .into_iter()
                 .map(|i| (i, 1))
                 .collect(),
+            held: VecDeque::new(),
+            idle_percent: None,
+            spent: BTreeMap::new(),
             running: BTreeMap::new(),
             writing_artifacts: BTreeSet::new(),
             attempts: vec![Vec::new(); jobs.len()],
@@ -202,7 +226,9 @@ impl<'a> Scheduler<'a> {
                     r.exited = true;
                 }
             }
-            SchedulerEvent::Collected { job, exit } => self.collected(job, *exit, &mut out),
+            SchedulerEvent::Collected { job, exit } => {
+                self.collected(job, *exit, now, &mut out);
+            }
             SchedulerEvent::ArtifactsWritten { job, attempt } => {
                 if self.writing_artifacts.remove(&job) {
                     self.settle(job, *attempt, &mut out);
@@ -212,6 +238,7 @@ impl<'a> Scheduler<'a> {
                 self.kernel_splats.push((*splat).clone());
                 out.push(emit(RunnerEvent::KernelSplat { splat: *splat }));
             }
+            SchedulerEvent::Load { idle_percent } => self.idle_percent = Some(idle_percent),
         }
         if self.begun && !self.finished {
             self.watch(now, &mut out);
@@ -227,19 +254,31 @@ impl<'a> Scheduler<'a> {
     /// The next time something is due (a start, a timeout, the end of a grace
     /// period, a slow-job notice), if anything is.
     pub fn next_wake(&self) -> Option<Instant> {
+        // A held retry that may not start yet waits for an event (a job
+        // ends, a load measure), not for a time.
         let can_start = self.interrupted.is_none()
             && self.running.len() < self.policy.jobs_at_once
-            && !self.queue.is_empty();
+            && (!self.queue.is_empty() || (!self.held.is_empty() && self.is_quiet()));
         let start = self.next_start.filter(|_| can_start);
-        let running = self.running.values().filter(|r| !r.exited).flat_map(|r| {
-            let deadline = r.deadline.filter(|_| r.stop.is_none());
-            let kill = match r.kill {
-                Kill::Termed { at } => Some(at + self.policy.grace),
-                _ => None,
-            };
-            [deadline, kill, Some(r.next_slow)]
-        });
+        let running = self
+            .running
+            .iter()
+            .filter(|(_, r)| !r.exited)
+            .flat_map(|(&job, r)| {
+                let deadline = self.due(job, r).filter(|_| r.stop.is_none());
+                let kill = match r.kill {
+                    Kill::Termed { at } => Some(at + self.policy.grace),
+                    _ => None,
+                };
+                [deadline, kill, Some(r.next_slow)]
+            });
         start.into_iter().chain(running.flatten()).min()
+    }
+
+    /// Whether a retry waits for the machine to be quiet: the driver then
+    /// measures the CPUs' idle time ([`SchedulerEvent::Load`]).
+    pub fn wants_load(&self) -> bool {
+        !self.held.is_empty() && self.interrupted.is_none()
     }
 
     /// The signal that interrupted the run, if one did.
@@ -297,6 +336,12 @@ impl<'a> Scheduler<'a> {
         if self.interrupted.is_none() {
             self.interrupted = Some(signal);
             out.push(emit(RunnerEvent::Interrupted));
+            // A held retry will not run: the job has its earlier attempts.
+            while let Some((job, _)) = self.held.pop_front() {
+                let attempts = std::mem::take(&mut self.attempts[job]);
+                let verdict = record::verdict_of(&attempts, expectation(&self.jobs[job]));
+                self.record(job, verdict, attempts, out);
+            }
             for (&job, r) in self.running.iter_mut().filter(|(_, r)| !r.exited) {
                 r.stop.get_or_insert(StopReason::Interrupt);
                 if r.kill == Kill::None {
@@ -314,14 +359,21 @@ impl<'a> Scheduler<'a> {
 
     /// Timeouts, the ends of grace periods, and slow-job notices.
     fn watch(&mut self, now: Instant, out: &mut Vec<Action>) {
-        for (&job, r) in self.running.iter_mut().filter(|(_, r)| !r.exited) {
-            if let (Some(deadline), None) = (r.deadline, r.stop) {
-                if now >= deadline {
-                    r.stop = Some(StopReason::Timeout);
-                    r.kill = Kill::Termed { at: now };
-                    out.push(kill(job, KillSignal::Term));
-                }
+        let due: Vec<(usize, Instant)> = self
+            .running
+            .iter()
+            .filter(|(_, r)| !r.exited && r.stop.is_none())
+            .filter_map(|(&job, r)| Some((job, self.due(job, r)?)))
+            .filter(|&(_, deadline)| now >= deadline)
+            .collect();
+        for (job, _) in due {
+            if let Some(r) = self.running.get_mut(&job) {
+                r.stop = Some(StopReason::Timeout);
+                r.kill = Kill::Termed { at: now };
+                out.push(kill(job, KillSignal::Term));
             }
+        }
+        for (&job, r) in self.running.iter_mut().filter(|(_, r)| !r.exited) {
             if let Kill::Termed { at } = r.kill {
                 if now >= at + self.policy.grace {
                     r.kill = Kill::Killed;
@@ -348,9 +400,16 @@ impl<'a> Scheduler<'a> {
         while self.running.len() < self.policy.jobs_at_once
             && self.next_start.is_none_or(|t| now >= t)
         {
-            let Some((job, attempt)) = self.queue.pop_front() else {
+            let held = self.held.front().filter(|_| self.is_quiet());
+            let next = match held {
+                Some(_) => self.held.pop_front(),
+                None => self.queue.pop_front(),
+            };
+            let Some((job, attempt)) = next else {
                 return;
             };
+            // Idle time measured before this start says nothing of after it.
+            self.idle_percent = None;
             self.running.insert(
                 job,
                 Running {
@@ -372,17 +431,31 @@ impl<'a> Scheduler<'a> {
         }
     }
 
+    /// Whether a held retry may start now.
+    fn is_quiet(&self) -> bool {
+        let load = Load {
+            running: self.running.len(),
+            idle_percent: self.idle_percent,
+            ending: self.queue.is_empty(),
+        };
+        quiet::is_quiet(load, self.policy.quiet)
+    }
+
     fn is_over(&self) -> bool {
         self.running.is_empty()
             && self.writing_artifacts.is_empty()
-            && (self.interrupted.is_some() || self.queue.is_empty())
+            && (self.interrupted.is_some() || (self.queue.is_empty() && self.held.is_empty()))
     }
 
     /// A job process is gone: its attempt, unless Ctrl-C stopped it.
-    fn collected(&mut self, job: usize, exit: JobExit, out: &mut Vec<Action>) {
+    fn collected(&mut self, job: usize, exit: JobExit, now: Instant, out: &mut Vec<Action>) {
         let Some(r) = self.running.remove(&job) else {
             return;
         };
+        *self
+            .spent
+            .entry((self.jobs[job].path.clone(), r.attempt))
+            .or_default() += now.saturating_duration_since(r.started);
         if r.stop == Some(StopReason::Interrupt) {
             // Stopped by Ctrl-C: this attempt has no result. A job with earlier
             // attempts (a retry) is recorded with those.
@@ -393,7 +466,7 @@ impl<'a> Scheduler<'a> {
             }
             return;
         }
-        let timed_out = r.stop == Some(StopReason::Timeout);
+        let timed_out = (r.stop == Some(StopReason::Timeout)).then_some(self.policy.timeout_per);
         let (attempt, packets) = record::attempt_of(&self.jobs[job], r.attempt, exit, timed_out);
         self.attempt_ended(job, attempt, packets, out);
     }
@@ -425,6 +498,29 @@ impl<'a> Scheduler<'a> {
         self.jobs[job].timeout.and_then(|t| now.checked_add(t))
     }
 
+    /// When the running attempt `r` of `job` is stopped: at its own deadline,
+    /// or under `--timeout-per script` when the attempts of the same number
+    /// of its script's IP versions have used the timeout together.
+    fn due(&self, job: usize, r: &Running) -> Option<Instant> {
+        match self.policy.timeout_per {
+            TimeoutPer::Job => r.deadline,
+            TimeoutPer::Script => {
+                let budget = self.jobs[job].timeout?;
+                let path = &self.jobs[job].path;
+                let key = (path.clone(), r.attempt);
+                let spent = self.spent.get(&key).copied().unwrap_or_default();
+                let started: Vec<Instant> = self
+                    .running
+                    .iter()
+                    // An attempt counts until it is collected.
+                    .filter(|(&j, o)| o.attempt == r.attempt && &self.jobs[j].path == path)
+                    .map(|(_, o)| o.started)
+                    .collect();
+                quiet::script_deadline(budget, spent, &started)
+            }
+        }
+    }
+
     /// Whether `job` gets another attempt after `attempt`.
     fn should_retry(&self, job: &Job, attempt: &Attempt) -> bool {
         // A failure the suite expects is the answer, not a flake: no retry. (A
@@ -441,7 +537,7 @@ impl<'a> Scheduler<'a> {
             && self.interrupted.is_none()
     }
 
-    /// Retry the job (first in the queue), or decide its verdict.
+    /// Retry the job (held until the machine is quiet), or decide its verdict.
     fn settle(&mut self, job: usize, attempt: Attempt, out: &mut Vec<Action>) {
         let j = &self.jobs[job];
         if self.should_retry(j, &attempt) {
@@ -449,7 +545,15 @@ impl<'a> Scheduler<'a> {
                 id: j.id.clone(),
                 attempt: attempt.clone(),
             }));
-            self.queue.push_front((job, attempt.number + 1));
+            // Longest first, as the first attempts: a long retry started
+            // last would end the run last.
+            let took = |a: &Attempt| a.duration_secs;
+            let at = self
+                .held
+                .iter()
+                .position(|&(h, _)| self.attempts[h].last().map_or(0.0, took) < took(&attempt))
+                .unwrap_or(self.held.len());
+            self.held.insert(at, (job, attempt.number + 1));
             self.attempts[job].push(attempt);
             return;
         }

@@ -22,8 +22,8 @@ fn job(script: &str) -> Job {
         limits: crate::model::Limits::default(),
         xfail: None,
         skip_reason: None,
-        unsupported: None,
         problem: None,
+        unsupported: None,
     }
 }
 
@@ -35,6 +35,8 @@ fn policy() -> Policy {
         grace: Duration::from_secs(2),
         slow_period: Duration::from_secs(15),
         artifacts: false,
+        quiet: QuietRule::for_cpus(2),
+        timeout_per: TimeoutPer::Job,
     }
 }
 
@@ -60,7 +62,10 @@ fn exit(outcome: Option<Outcome>) -> Box<JobExit> {
 }
 
 fn passed() -> Box<JobExit> {
-    exit(Some(Outcome::Pass { warnings: vec![] }))
+    exit(Some(Outcome::Pass {
+        warnings: vec![],
+        timing_slack: None,
+    }))
 }
 
 fn failed() -> Box<JobExit> {
@@ -69,6 +74,7 @@ fn failed() -> Box<JobExit> {
         line: Some(3),
         message: "a.pkt:3: timing error".into(),
         mismatch: None,
+        timing_slack: None,
     })))
 }
 
@@ -650,6 +656,212 @@ fn nothing_is_decided_before_the_run_begins_or_after_it_ends() {
     assert!(run.begin().is_empty());
 }
 
+fn load(idle_percent: f64) -> SchedulerEvent {
+    SchedulerEvent::Load { idle_percent }
+}
+
+fn ip(mut j: Job, version: &str) -> Job {
+    j.id.ip_version = version.into();
+    j
+}
+
+#[test]
+fn timeout_per_script_shares_the_timeout_between_the_ip_versions() {
+    let jobs = [
+        ip(job("a.pkt"), "ipv4"),
+        ip(job("a.pkt"), "ipv6"),
+        job("b.pkt"),
+    ];
+    let script = Policy {
+        timeout_per: TimeoutPer::Script,
+        ..policy()
+    };
+    // Both IP versions at once: they use a's 10 s together at 5 s; b keeps
+    // its own 10 s.
+    let mut run = Run::new(&jobs, script.clone());
+    run.begin();
+    assert!(kills(&run.event(4_999, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(
+        kills(&run.event(5_000, SchedulerEvent::Tick)),
+        vec![(0, KillSignal::Term), (1, KillSignal::Term)]
+    );
+    run.ends(5_100, 1, passed());
+    let out = run.ends(5_100, 0, passed());
+    let a = &finished(&out)[0].attempts[0];
+    assert_eq!(a.result, AttemptResult::Timeout);
+    assert!(
+        a.message
+            .contains("the script's 10 seconds (--timeout-per script)"),
+        "{}",
+        a.message
+    );
+    assert!(kills(&run.event(9_999, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(
+        kills(&run.event(10_000, SchedulerEvent::Tick)),
+        vec![(2, KillSignal::Term)]
+    );
+    // One after the other, as kselftest runs them: ipv4 took 6 s, ipv6 has 4.
+    let mut run = Run::new(
+        &jobs[..2],
+        Policy {
+            jobs_at_once: 1,
+            ..script
+        },
+    );
+    run.begin();
+    assert!(kills(&run.event(5_900, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(starts(&run.ends(6_000, 0, passed())), vec![(1, 1)]);
+    assert_eq!(run.s.next_wake(), Some(run.at(10_000)));
+    assert_eq!(
+        kills(&run.event(10_000, SchedulerEvent::Tick)),
+        vec![(1, KillSignal::Term)]
+    );
+    // Per job (the default), each has its own 10 s.
+    let mut run = Run::new(&jobs[..2], policy());
+    run.begin();
+    assert!(kills(&run.event(9_999, SchedulerEvent::Tick)).is_empty());
+    assert_eq!(kills(&run.event(10_000, SchedulerEvent::Tick)).len(), 2);
+}
+
+fn took(secs: f64, exit: Box<JobExit>) -> Box<JobExit> {
+    Box::new(JobExit {
+        duration_secs: secs,
+        ..*exit
+    })
+}
+
+fn jobs_named(names: &[&str]) -> Vec<Job> {
+    names.iter().map(|n| job(&format!("{n}.pkt"))).collect()
+}
+
+#[test]
+fn mid_run_a_retry_waits_for_idle_cpus_and_then_goes_before_new_jobs() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 3,
+            retries: 1,
+            ..policy()
+        },
+    );
+    assert_eq!(starts(&run.begin()), vec![(0, 1), (1, 1), (2, 1)]);
+    assert!(!run.s.wants_load());
+    // a fails with two others running and no measure: held; d starts.
+    let out = run.ends(100, 0, failed());
+    assert_eq!(retried(&out), vec![1]);
+    assert_eq!(starts(&out), vec![(3, 1)]);
+    assert!(run.s.wants_load());
+    // Nothing is due for it: the next wake is a job's timeout.
+    assert_eq!(run.s.next_wake(), Some(run.at(10_000)));
+    // Busy CPUs: e goes first.
+    run.event(150, load(40.0));
+    assert_eq!(starts(&run.ends(200, 1, passed())), vec![(4, 1)]);
+    // Mostly idle since e started: the retry goes before f.
+    run.event(250, load(60.0));
+    assert_eq!(starts(&run.ends(300, 2, passed())), vec![(0, 2)]);
+    assert!(!run.s.wants_load());
+    assert_eq!(starts(&run.ends(400, 3, passed())), vec![(5, 1)]);
+    assert_eq!(
+        finished(&run.ends(500, 0, passed()))[0].verdict,
+        Verdict::Flaky
+    );
+    run.ends(600, 4, passed());
+    assert!(is_finish(&run.ends(700, 5, passed())));
+}
+
+#[test]
+fn alone_or_with_one_other_a_retry_starts_at_once() {
+    let jobs = jobs_named(&["a", "b", "c"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 2,
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    // One other runs: the retry goes before c.
+    assert_eq!(starts(&run.ends(100, 0, failed())), vec![(0, 2)]);
+    assert_eq!(starts(&run.ends(200, 1, passed())), vec![(2, 1)]);
+}
+
+#[test]
+fn a_retry_waits_while_many_jobs_run_and_starts_with_a_few_at_the_end() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
+            retries: 1,
+            ..policy()
+        },
+    );
+    assert_eq!(starts(&run.begin()).len(), 6);
+    // a fails while 5 others run: held, however idle the CPUs look.
+    assert!(starts(&run.ends(100, 0, failed())).is_empty());
+    assert!(starts(&run.event(150, load(95.0))).is_empty());
+    assert!(starts(&run.ends(200, 1, passed())).is_empty());
+    // Three run and no first attempt is left: the end of the run.
+    assert_eq!(starts(&run.ends(210, 2, passed())), vec![(0, 2)]);
+    let out = run.ends(300, 0, failed());
+    assert_eq!(finished(&out)[0].verdict, Verdict::Fail);
+    assert_eq!(finished(&out)[0].attempts.len(), 2);
+    for (ms, j) in [(400, 3), (410, 4)] {
+        run.ends(ms, j, passed());
+    }
+    assert!(is_finish(&run.ends(420, 5, passed())));
+}
+
+#[test]
+fn a_held_retry_is_recorded_with_its_first_attempt_when_the_run_is_stopped() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    assert!(starts(&run.ends(100, 0, failed())).is_empty());
+    let out = run.event(200, SchedulerEvent::Signal(StopSignal::Interrupt));
+    let recs = finished(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0].verdict, recs[0].attempts.len()),
+        (Verdict::Fail, 1)
+    );
+    assert!(!run.s.wants_load());
+    for j in 1..5 {
+        run.ends(300, j, passed());
+    }
+    assert!(is_finish(&run.ends(300, 5, passed())));
+}
+
+#[test]
+fn the_longest_held_retry_starts_first() {
+    let jobs = jobs_named(&["a", "b", "c", "d", "e", "f", "g"]);
+    let mut run = Run::new(
+        &jobs,
+        Policy {
+            jobs_at_once: 8,
+            retries: 1,
+            ..policy()
+        },
+    );
+    run.begin();
+    assert!(starts(&run.ends(100, 0, took(0.1, failed()))).is_empty());
+    assert!(starts(&run.ends(200, 1, took(3.0, failed()))).is_empty());
+    assert!(starts(&run.ends(300, 2, passed())).is_empty());
+    // Three left: b's retry (3 s) before a's (0.1 s), then a's when a
+    // place is free again.
+    assert_eq!(starts(&run.ends(400, 3, passed())), vec![(1, 2)]);
+    assert_eq!(starts(&run.ends(500, 4, passed())), vec![(0, 2)]);
+}
+
 fn unsupported_job(script: &str, scope: crate::kernel_features::Scope) -> Job {
     Job {
         unsupported: Some(crate::kernel_features::Unsupported {
@@ -666,6 +878,7 @@ fn init_command_failed() -> Box<JobExit> {
         line: None,
         message: "a.pkt: error executing init command: non-zero status 1".into(),
         mismatch: None,
+        timing_slack: None,
     })));
     e.last_line = None;
     e

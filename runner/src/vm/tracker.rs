@@ -170,6 +170,7 @@ fn lost_attempt(number: u32, start_unix: f64, now_unix: f64, vm: &VmRun) -> Atte
         mismatch: None,
         log: String::new(),
         artifacts: vm.console_log.parent().map(|p| p.to_path_buf()),
+        timing_slack: None,
     }
 }
 

@@ -586,26 +586,11 @@ impl RunSettings {
             .iter()
             .map(|f| Filter::parse(f))
             .collect::<Result<Vec<_>, _>>()?;
-        let ip_versions = match &a.ip_versions {
-            None => None,
-            Some(list) => {
-                let mut out = Vec::new();
-                for v in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-                    let parsed = IpVersion::parse(v).ok_or_else(|| {
-                        format!(
-                            "--ip-versions: unknown IP version `{v}` (expected ipv4, ipv6 or ipv4-mapped-ipv6)"
-                        )
-                    })?;
-                    if !out.contains(&parsed) {
-                        out.push(parsed);
-                    }
-                }
-                if out.is_empty() {
-                    return Err("--ip-versions: empty list".into());
-                }
-                Some(out)
-            }
-        };
+        let ip_versions = a
+            .ip_versions
+            .as_deref()
+            .map(parse_ip_versions)
+            .transpose()?;
         // --timeout wins, then kselftest's override variable.
         let timeout_override = match a.timeout {
             Some(secs) => Some(crate::suite::timeout_from_secs("--timeout ", secs)?),
@@ -703,6 +688,25 @@ impl RunSettings {
             events: a.events,
         })
     }
+}
+
+/// `--ip-versions`: each version once, in the order given.
+fn parse_ip_versions(list: &[String]) -> Result<Vec<IpVersion>, String> {
+    let mut out = Vec::new();
+    for v in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let parsed = IpVersion::parse(v).ok_or_else(|| {
+            format!(
+                "--ip-versions: unknown IP version `{v}` (expected ipv4, ipv6 or ipv4-mapped-ipv6)"
+            )
+        })?;
+        if !out.contains(&parsed) {
+            out.push(parsed);
+        }
+    }
+    if out.is_empty() {
+        return Err("--ip-versions: empty list".into());
+    }
+    Ok(out)
 }
 
 /// The reporters' settings for a run of `jobs` with these report flags (see

@@ -62,8 +62,8 @@ fn the_kernel_suites_list_in_4_shards_merges_to_the_whole_list() {
     }
 }
 
-/// A report with its timings, hosts' starts and the corpus' folder written
-/// as placeholders.
+/// A report with its timings (the timing slack too), hosts' starts and the
+/// corpus' folder written as placeholders.
 fn normalized(text: &str, corpus_dir: &str) -> String {
     let text = text.replace(corpus_dir, "[corpus]");
     let rules = [
@@ -85,6 +85,12 @@ fn normalized(text: &str, corpus_dir: &str) -> String {
             r#"name="jobs_at_once" value="[j]""#,
         ),
         (r#""jobs_at_once": \d+"#, r#""jobs_at_once": [j]"#),
+        // Each run's closest call: which event and by how much is timing.
+        (
+            r#"name="timing_slack_(line|margin_usecs|tolerance_usecs)" value="[^"]*""#,
+            r#"name="timing_slack_$1" value="[slack]""#,
+        ),
+        (r#""timing_slack": \{[^}]*\}"#, r#""timing_slack": [slack]"#),
     ];
     rules.iter().fold(text, |t, (re, to)| {
         Regex::new(re).unwrap().replace_all(&t, *to).into_owned()

@@ -353,7 +353,8 @@ pub fn unsupported_verdict(
 /// and for a feature that only the init command meets (a sysctl), a failure
 /// of the init command (a command's failure with no script line: the init
 /// command's, before the first timed event, or the cleanup command's, which
-/// puts such sysctls back; a timed command has its line). It is not retried.
+/// puts such sysctls back; a timed command has its line). See
+/// [`skips_without_retry`] for which of them are retried.
 pub fn is_unsupported_failure(job: &Job, attempt: &Attempt) -> bool {
     let Some(unsupported) = &job.unsupported else {
         return false;
@@ -362,6 +363,17 @@ pub fn is_unsupported_failure(job: &Job, attempt: &Attempt) -> bool {
         && attempt.line.is_none();
     attempt.result == AttemptResult::Fail
         && (unsupported.scope == Scope::AnyFailure || init_command)
+}
+
+/// An unsupported failure of the init command (the kernel refused what it
+/// asked, the same way every time) is a skip at once. A later failure of such
+/// a script is retried like any other: a script that needs the feature may
+/// still pass on this kernel (it may only try the feature), and a failure
+/// under load is a flake, not a skip; it is a skip only if the retry fails too.
+pub fn skips_without_retry(job: &Job, attempt: &Attempt) -> bool {
+    let init_command = attempt.kind == Some(FailureKind::Engine(EngineFailureKind::Command))
+        && attempt.line.is_none();
+    init_command && is_unsupported_failure(job, attempt)
 }
 
 /// One line that reruns this job alone, in a sandbox.

@@ -525,13 +525,13 @@ impl<'a> Scheduler<'a> {
     fn should_retry(&self, job: &Job, attempt: &Attempt) -> bool {
         // A failure the suite expects is the answer, not a flake: no retry. (A
         // timeout or a crash is not what an expected failure means, and is
-        // retried.) Nor is a job that cannot run retried, nor a failure of a
-        // script that needs a kernel feature this kernel lacks (it is a skip),
-        // nor anything after a stop signal.
+        // retried.) Nor is a job that cannot run retried, nor an init command
+        // that fails on a kernel feature this kernel lacks (it is a skip), nor
+        // anything after a stop signal.
         let expected = job.xfail.is_some() && attempt.result == AttemptResult::Fail;
         attempt.result != AttemptResult::Pass
             && !expected
-            && !record::is_unsupported_failure(job, attempt)
+            && !record::skips_without_retry(job, attempt)
             && job.problem.is_none()
             && attempt.number <= self.policy.retries
             && self.interrupted.is_none()

@@ -208,6 +208,30 @@ fn single_ktap(state: &Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// A KTAP document's plans, results and totals, without the diagnostics of
+/// failed attempts: a job that flakes under load in one run and not in the
+/// other has the same result, and that is what the matrix must keep.
+fn results_only(ktap: &str) -> String {
+    ktap.lines()
+        .filter(|l| {
+            let l = l.trim_start_matches("# ");
+            [
+                "TAP version",
+                "1..",
+                "ok ",
+                "not ok ",
+                "selftests:",
+                "timeout set",
+                "# Totals",
+                "Totals",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn says(out: &Output) -> String {
     format!(
         "{}\n{}",
@@ -238,7 +262,7 @@ fn play_runs_the_matrix_as_processes_and_merges() {
         assert!(doc.contains(&format!("\"index\": {k}")), "{doc}");
     }
     let merged = std::fs::read_to_string(out_dir.join("ktap.txt")).unwrap();
-    assert_eq!(merged, single_ktap(&state));
+    assert_eq!(results_only(&merged), results_only(&single_ktap(&state)));
     assert!(out_dir.join("junit.xml").is_file());
 
     // The merge job after a shard whose upload was lost.
@@ -301,5 +325,5 @@ fn nipa_fanout_runs_a_shard_per_vm_and_merges() {
         .iter()
         .all(|s| s["kind"] == "hash" && s["count"] == 2));
     let merged = std::fs::read_to_string(out_dir.join("ktap.txt")).unwrap();
-    assert_eq!(merged, single_ktap(&state));
+    assert_eq!(results_only(&merged), results_only(&single_ktap(&state)));
 }

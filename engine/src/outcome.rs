@@ -150,6 +150,27 @@ impl TimingSlack {
         }
     }
 
+    /// `line 12: 0.300 ms of 4.000 ms left (8%)`, or for a miss `line 12:
+    /// missed by 1.500 ms (tolerance 4.000 ms)`.
+    pub fn describe(&self) -> String {
+        let ms = |us: i64| us as f64 / 1000.0;
+        if self.margin_usecs < 0 {
+            return format!(
+                "line {}: missed by {:.3} ms (tolerance {:.3} ms)",
+                self.line,
+                ms(-self.margin_usecs),
+                ms(self.tolerance_usecs)
+            );
+        }
+        let pct = 100.0 * self.margin_usecs as f64 / self.tolerance_usecs.max(1) as f64;
+        format!(
+            "line {}: {:.3} ms of {:.3} ms left ({pct:.0}%)",
+            self.line,
+            ms(self.margin_usecs),
+            ms(self.tolerance_usecs)
+        )
+    }
+
     /// Whether the margin is less than `fraction` of the tolerance.
     pub fn within(&self, fraction: f64) -> bool {
         (self.margin_usecs as f64) < fraction * self.tolerance_usecs as f64

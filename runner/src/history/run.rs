@@ -149,51 +149,10 @@ pub struct PacketMismatch {
     pub actual_packet: Option<String>,
 }
 
-/// How close an attempt came to a timing failure: the event with the least
-/// margin to the edge of its tolerance window (the runner's `timing_slack` of
-/// an attempt: `{ line, margin_usecs, tolerance_usecs }`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-pub struct TimingSlack {
-    pub line: u32,
-    /// Microseconds to the nearer edge (negative: it failed).
-    pub margin_usecs: i64,
-    pub tolerance_usecs: i64,
-}
-
-impl TimingSlack {
-    /// The tighter of two: the smaller margin for its tolerance (the first on
-    /// a tie).
-    pub fn tighter(self, other: TimingSlack) -> TimingSlack {
-        let mine = i128::from(self.margin_usecs) * i128::from(other.tolerance_usecs.max(1));
-        let theirs = i128::from(other.margin_usecs) * i128::from(self.tolerance_usecs.max(1));
-        if theirs < mine {
-            other
-        } else {
-            self
-        }
-    }
-
-    /// `line 12: 0.300 ms of 4.000 ms left (8%)`, or for a miss `line 12:
-    /// missed by 1.500 ms (tolerance 4.000 ms)`.
-    pub fn describe(&self) -> String {
-        let ms = |us: i64| us as f64 / 1000.0;
-        if self.margin_usecs < 0 {
-            return format!(
-                "line {}: missed by {:.3} ms (tolerance {:.3} ms)",
-                self.line,
-                ms(-self.margin_usecs),
-                ms(self.tolerance_usecs)
-            );
-        }
-        let pct = 100.0 * self.margin_usecs as f64 / self.tolerance_usecs.max(1) as f64;
-        format!(
-            "line {}: {:.3} ms of {:.3} ms left ({pct:.0}%)",
-            self.line,
-            ms(self.margin_usecs),
-            ms(self.tolerance_usecs)
-        )
-    }
-}
+/// How close an attempt came to a timing failure (the runner's `timing_slack`
+/// of an attempt: `{ line, margin_usecs, tolerance_usecs }`): the engine's
+/// own type, read back from the record.
+pub use netdrill_engine::outcome::TimingSlack;
 
 #[cfg(test)]
 mod tests {

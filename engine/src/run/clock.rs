@@ -36,6 +36,22 @@
 //! * The start is the next jiffy edge after now, + 250 µs, converted from
 //!   monotonic to realtime. It lies at most one jiffy + 250 µs in the future.
 //!
+//! # Settling before the start
+//!
+//! packetdrill's spin also lasts ten `times()` ticks (~100 ms) after the init
+//! command, and what the kernel does in those 100 ms matters: the work the
+//! init command left behind (RCU callbacks, workqueues) drains, the idle CPU
+//! stops its tick and gives up the jiffies update, and the busy CPU (the one
+//! the packets are injected from) takes it over. A timer armed "for the next
+//! jiffy" from that CPU (a delayed ACK with `ato` 0, for one) then fires on
+//! the very next tick; when the other CPU still updates jiffies, this CPU's
+//! tick can run first, see the old jiffies, and fire the timer a tick later
+//! (seen as an ACK 4 ms late). [`settled_start`] gives the kernel the same
+//! 100 ms without spinning: it sleeps in slices short enough (200 µs) that
+//! its CPU never stops its tick, until `times()` has changed ten times, and
+//! starts 250 µs after the jiffy edge of the last change, sleeping there in
+//! slices too.
+//!
 //! The coarse clocks cannot give the phase by themselves: their value advances in
 //! whole ticks from a phase fixed when timekeeping started, unrelated to jiffy
 //! edges, and lags the real time by up to two ticks on an idle system.
@@ -50,6 +66,22 @@ const TICK_POLL_NSECS: i64 = 200_000;
 
 /// How long [`tick_grid`] waits for `times()` to change before giving up.
 const TICK_WAIT_LIMIT_NSECS: i64 = 100_000_000;
+
+/// How many changes of `times()` [`settled_start`] waits for: packetdrill's
+/// count (about 100 ms with `USER_HZ` = 100).
+pub const SETTLE_CLOCK_TICKS: libc::clock_t = 10;
+
+/// The longest sleep slice while settling: short enough that the CPU keeps
+/// its tick (the kernel stops it only when nothing is due within a jiffy).
+const SETTLE_SLICE_NSECS: i64 = 200_000;
+
+/// [`settled_start`] gives up waiting for `times()` after this long (a
+/// kernel whose clock ticks do not advance) and starts anyway.
+const SETTLE_LIMIT_NSECS: i64 = 300_000_000;
+
+/// The least lead a start needs over now to be taken; a start closer than
+/// this moves to the next jiffy.
+const START_MIN_LEAD_NSECS: i64 = 20_000;
 
 /// How far after a jiffy edge the kernel may update `jiffies` (timer interrupt
 /// latency; about 30-70 µs measured on a 2-vCPU VM).
@@ -219,6 +251,61 @@ pub fn aligned_start() -> i64 {
     (start_mono + (real - mono)).div_euclid(1000)
 }
 
+/// The monotonic start for a clock read at `now` just after a jiffy edge: 250
+/// µs after the last grid edge at or before `now`, or after the next one if
+/// that is less than [`START_MIN_LEAD_NSECS`] away.
+pub fn start_after_edge(now_mono: i64, grid: TickGrid) -> i64 {
+    let last_edge = now_mono - (now_mono - grid.phase_ns).rem_euclid(grid.period_ns);
+    let start = last_edge + JIFFY_OFFSET_USECS * 1000;
+    if start - now_mono >= START_MIN_LEAD_NSECS {
+        start
+    } else {
+        start + grid.period_ns
+    }
+}
+
+/// Sleep on `CLOCK_MONOTONIC` until `until_ns`, in slices of at most
+/// [`SETTLE_SLICE_NSECS`] (see "Settling before the start").
+fn sleep_in_slices_until(until_ns: i64) {
+    loop {
+        let now = clock_ns(libc::CLOCK_MONOTONIC);
+        if now >= until_ns {
+            return;
+        }
+        let to = until_ns.min(now + SETTLE_SLICE_NSECS);
+        nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, to);
+    }
+}
+
+/// A script start time (realtime µs) after packetdrill's settling time: wait,
+/// in short sleeps, until `times()` has changed [`SETTLE_CLOCK_TICKS`] times,
+/// then start 250 µs into the jiffy of the last change (module docs,
+/// "Settling before the start"). Returns when the start is at most a few
+/// hundred µs ahead.
+pub fn settled_start() -> i64 {
+    let grid = tick_grid();
+    let began = clock_ns(libc::CLOCK_MONOTONIC);
+    let first = clock_ticks();
+    loop {
+        let now = clock_ns(libc::CLOCK_MONOTONIC);
+        if clock_ticks().wrapping_sub(first) >= SETTLE_CLOCK_TICKS
+            || now - began > SETTLE_LIMIT_NSECS
+        {
+            break;
+        }
+        nanosleep(libc::CLOCK_MONOTONIC, 0, SETTLE_SLICE_NSECS);
+    }
+    let mono_before = clock_ns(libc::CLOCK_MONOTONIC);
+    let real = clock_ns(libc::CLOCK_REALTIME);
+    let mono_after = clock_ns(libc::CLOCK_MONOTONIC);
+    let mono = mono_before + (mono_after - mono_before) / 2;
+    let start_mono = start_after_edge(mono, grid);
+    // Up to the last slice before the start, keep the tick; the event loop
+    // sleeps the rest.
+    sleep_in_slices_until(start_mono - SETTLE_SLICE_NSECS);
+    (start_mono + (real - mono)).div_euclid(1000)
+}
+
 /// Script time on the realtime clock: script time 0 is `start_unix_usecs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScriptClock {
@@ -234,6 +321,11 @@ impl ScriptClock {
     /// A clock starting at [`aligned_start`].
     pub fn aligned() -> ScriptClock {
         ScriptClock::starting_at(aligned_start())
+    }
+
+    /// A clock starting at [`settled_start`].
+    pub fn settled() -> ScriptClock {
+        ScriptClock::starting_at(settled_start())
     }
 
     pub fn start_unix_usecs(&self) -> i64 {
@@ -340,6 +432,62 @@ mod tests {
             start - after
         );
         // Convert back to monotonic time and check the phase.
+        let offset_ns = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
+        let start_mono = start * 1000 - offset_ns;
+        let into_jiffy = (start_mono - grid.phase_ns).rem_euclid(grid.period_ns);
+        assert!(
+            (into_jiffy - JIFFY_OFFSET_USECS * 1000).abs() < 20_000,
+            "start is {into_jiffy} ns into its jiffy"
+        );
+    }
+
+    #[test]
+    fn a_start_is_a_quarter_millisecond_after_the_edge_just_seen() {
+        let grid = TickGrid {
+            period_ns: 4_000_000,
+            phase_ns: 0,
+            confirmed: true,
+        };
+        // Seen 30 µs after the edge at 8 ms: start at 8.25 ms.
+        assert_eq!(start_after_edge(8_030_000, grid), 8_250_000);
+        // Seen at the edge itself.
+        assert_eq!(start_after_edge(8_000_000, grid), 8_250_000);
+        // Seen too late for this jiffy's start: the next one.
+        assert_eq!(start_after_edge(8_240_000, grid), 12_250_000);
+        assert_eq!(start_after_edge(8_231_000, grid), 12_250_000);
+        assert_eq!(start_after_edge(8_230_000, grid), 8_250_000);
+        // Another phase.
+        let shifted = TickGrid {
+            phase_ns: 1_000_000,
+            ..grid
+        };
+        assert_eq!(start_after_edge(9_100_000, shifted), 9_250_000);
+    }
+
+    #[test]
+    fn settling_waits_for_ten_clock_ticks_and_starts_in_a_jiffy() {
+        let grid = tick_grid();
+        let ticks_before = clock_ticks();
+        let before = now_usecs();
+        let start = settled_start();
+        let after = now_usecs();
+        assert!(
+            clock_ticks().wrapping_sub(ticks_before) >= SETTLE_CLOCK_TICKS,
+            "returned after {} µs, before ten clock ticks",
+            after - before
+        );
+        // The start is ahead (or just passed: the test shares two cores with
+        // the rest of the suite), but not by more than a jiffy and a quarter.
+        assert!(
+            start >= after - 5_000,
+            "start {} µs before return",
+            after - start
+        );
+        assert!(
+            start <= after + grid.period_ns / 1000 + JIFFY_OFFSET_USECS + 50,
+            "start {} µs after return",
+            start - after
+        );
         let offset_ns = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC);
         let start_mono = start * 1000 - offset_ns;
         let into_jiffy = (start_mono - grid.phase_ns).rem_euclid(grid.period_ns);

@@ -251,7 +251,7 @@ fn lifecycle(
     // docs/engine/time-and-tolerance.md, "The start of a script": everything
     // is set up and resident before the clock starts.
     let locked = !opts.no_realtime && priority::lock_memory();
-    rt.clock = clock::ScriptClock::aligned();
+    rt.clock = clock::ScriptClock::settled();
     rt.state.live_start_realtime_usecs = Some(rt.clock.start_unix_usecs());
     let result = rt.run_events();
     if locked {

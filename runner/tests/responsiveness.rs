@@ -39,7 +39,7 @@ fn flooding_suite(tmp: &Path, tag: &str) -> (PathBuf, PathBuf) {
         "job-exe.sh",
         &format!(
             "#!/bin/bash\nexport {TAG_VAR}='{tag}'\ncase \"$5\" in\n\
-             *results.pkt*) exec yes '{{\"event\":\"line\",\"line\":7}}' >&\"$3\" ;;\n\
+             *results.pkt*) exec yes '{{\"event\":\"line\",\"line\":7}}' >/dev/fd/\"$3\" ;;\n\
              *output.pkt*) exec yes 'all work and no play' ;;\n\
              esac\nexec '{BIN}' \"$@\"\n"
         ),

@@ -243,7 +243,7 @@ fn crashing_job_is_an_error_and_nothing_else_is_affected() {
     let tag = new_tag("crash");
     // boom.pkt ipv6's job process reaches line 1, then dies as a panicking
     // job child does.
-    let crash = "echo '{\"event\":\"line\",\"line\":1}' >&\"$3\"\n\
+    let crash = "echo '{\"event\":\"line\",\"line\":1}' >/dev/fd/\"$3\"\n\
                  echo \"thread 'main' panicked at runner/src/job_child.rs:1:1:\" >&2\n\
                  echo 'a crash' >&2\n\
                  echo 'note: run with `RUST_BACKTRACE=1`' >&2\n\
@@ -297,7 +297,7 @@ fn flooding_jobs(tmp: &Path, tag: &str) -> (PathBuf, PathBuf) {
         &[
             (
                 "*results.pkt*",
-                "exec yes '{\"event\":\"line\",\"line\":7}' >&\"$3\"",
+                "exec yes '{\"event\":\"line\",\"line\":7}' >/dev/fd/\"$3\"",
             ),
             ("*output.pkt*", "exec yes 'all work and no play'"),
         ],

@@ -359,10 +359,14 @@ pub fn is_unsupported_failure(job: &Job, attempt: &Attempt) -> bool {
     let Some(unsupported) = &job.unsupported else {
         return false;
     };
-    let init_command = attempt.kind == Some(FailureKind::Engine(EngineFailureKind::Command))
-        && attempt.line.is_none();
     attempt.result == AttemptResult::Fail
-        && (unsupported.scope == Scope::AnyFailure || init_command)
+        && (unsupported.scope == Scope::AnyFailure || is_untimed_command_failure(attempt))
+}
+
+/// A command's failure with no script line: the init command's or the
+/// cleanup command's (a timed command has its line).
+fn is_untimed_command_failure(attempt: &Attempt) -> bool {
+    attempt.kind == Some(FailureKind::Engine(EngineFailureKind::Command)) && attempt.line.is_none()
 }
 
 /// An unsupported failure of the init command (the kernel refused what it
@@ -371,9 +375,7 @@ pub fn is_unsupported_failure(job: &Job, attempt: &Attempt) -> bool {
 /// still pass on this kernel (it may only try the feature), and a failure
 /// under load is a flake, not a skip; it is a skip only if the retry fails too.
 pub fn skips_without_retry(job: &Job, attempt: &Attempt) -> bool {
-    let init_command = attempt.kind == Some(FailureKind::Engine(EngineFailureKind::Command))
-        && attempt.line.is_none();
-    init_command && is_unsupported_failure(job, attempt)
+    is_untimed_command_failure(attempt) && is_unsupported_failure(job, attempt)
 }
 
 /// One line that reruns this job alone, in a sandbox.

@@ -52,6 +52,12 @@ pub const NEXT_FRAME_USECS: Micros = 25;
 /// thread, then the same work.
 pub const WAKE_UP_USECS: Micros = 100;
 
+/// Its cost, on top of the frame's, when a step takes a second frame:
+/// packetdrill keeps every frame of a step in its own 64 kB buffer until the
+/// step is done, so a step of two frames or more grows its heap (memory it
+/// locks page by page) and gives it back after.
+pub const HEAP_GROWTH_USECS: Micros = 140;
+
 /// How long before an event's time the engine stops sleeping. packetdrill
 /// stops sleeping 20 µs before and spins the rest; the engine does not spin,
 /// and its wake-up latency on a small VM is about as long, so the event
@@ -82,7 +88,7 @@ impl ReactionModel {
         // packetdrill begins this step when it is done with the previous one.
         let mut first = self.ready.is_none();
         let mut t = self.ready.map_or(began, |r| r.max(began));
-        for &frame in frames {
+        for (i, &frame) in frames.iter().enumerate() {
             t = if frame > t {
                 frame + WAKE_UP_USECS
             } else if first {
@@ -90,6 +96,9 @@ impl ReactionModel {
             } else {
                 t + NEXT_FRAME_USECS
             };
+            if i == 1 {
+                t += HEAP_GROWTH_USECS;
+            }
             first = false;
         }
         self.ready = Some(t);
@@ -138,10 +147,29 @@ mod tests {
             m.anchor(1000),
             1000 + FIRST_FRAME_USECS + 4 * NEXT_FRAME_USECS
         );
-        // Fragments of one step count like consecutive steps.
+        // Fragments of one step cost the same, and the heap growth for
+        // holding them all at once.
         let mut one = ReactionModel::new(Reaction::Packetdrill);
         one.outbound_done(1000, &[990, 991, 992, 993, 994]);
-        assert_eq!(one.anchor(1000), m.anchor(1000));
+        assert_eq!(one.anchor(1000), m.anchor(1000) + HEAP_GROWTH_USECS);
+    }
+
+    #[test]
+    fn a_second_frame_in_one_step_grows_the_heap_once() {
+        let mut two = ReactionModel::new(Reaction::Packetdrill);
+        two.outbound_done(1000, &[990, 995]);
+        assert_eq!(
+            two.anchor(1000),
+            1000 + FIRST_FRAME_USECS + NEXT_FRAME_USECS + HEAP_GROWTH_USECS
+        );
+        // A second frame that comes later: the growth follows its wake-up.
+        let mut late = ReactionModel::new(Reaction::Packetdrill);
+        late.outbound_done(1000, &[990, 5000]);
+        assert_eq!(late.anchor(1000), 5000 + WAKE_UP_USECS + HEAP_GROWTH_USECS);
+        // A third frame that comes after all that: only its wake-up.
+        let mut three = ReactionModel::new(Reaction::Packetdrill);
+        three.outbound_done(1000, &[990, 995, 9000]);
+        assert_eq!(three.anchor(1000), 9000 + WAKE_UP_USECS);
     }
 
     #[test]

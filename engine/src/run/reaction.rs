@@ -52,10 +52,11 @@ pub const NEXT_FRAME_USECS: Micros = 25;
 /// thread, then the same work.
 pub const WAKE_UP_USECS: Micros = 100;
 
-/// Its cost, on top of the frame's, when a step takes a second frame:
-/// packetdrill keeps every frame of a step in its own 64 kB buffer until the
-/// step is done, so a step of two frames or more grows its heap (memory it
-/// locks page by page) and gives it back after.
+/// Its cost, on top of the frame's, when a step takes more frames than any
+/// step before it in the script, and at least two: packetdrill keeps every
+/// frame of a step in its own 64 kB buffer until the step is done, so such a
+/// step grows its heap (memory it locks page by page) to a new high-water
+/// mark; steps that fit under the mark reuse the memory.
 pub const HEAP_GROWTH_USECS: Micros = 140;
 
 /// How long before an event's time the engine stops sleeping. packetdrill
@@ -71,11 +72,18 @@ pub struct ReactionModel {
     /// packetdrill's modelled end of the last step, when that step was an
     /// outbound packet (script microseconds).
     ready: Option<Micros>,
+    /// The most frames one outbound step took so far in the script: the
+    /// heap's high-water mark, in frames.
+    most_frames: usize,
 }
 
 impl ReactionModel {
     pub fn new(kind: Reaction) -> Self {
-        ReactionModel { kind, ready: None }
+        ReactionModel {
+            kind,
+            ready: None,
+            most_frames: 1,
+        }
     }
 
     /// An outbound step is done. `began`: when the step began sniffing;
@@ -96,12 +104,13 @@ impl ReactionModel {
             } else {
                 t + NEXT_FRAME_USECS
             };
-            if i == 1 {
+            if i == self.most_frames {
                 t += HEAP_GROWTH_USECS;
             }
             first = false;
         }
         self.ready = Some(t);
+        self.most_frames = self.most_frames.max(frames.len());
     }
 
     /// Any other step (inbound packet, system call, command, code) is done:
@@ -148,7 +157,7 @@ mod tests {
             1000 + FIRST_FRAME_USECS + 4 * NEXT_FRAME_USECS
         );
         // Fragments of one step cost the same, and the heap growth for
-        // holding them all at once.
+        // holding them all at once (the script's first step of five).
         let mut one = ReactionModel::new(Reaction::Packetdrill);
         one.outbound_done(1000, &[990, 991, 992, 993, 994]);
         assert_eq!(one.anchor(1000), m.anchor(1000) + HEAP_GROWTH_USECS);
@@ -170,6 +179,29 @@ mod tests {
         let mut three = ReactionModel::new(Reaction::Packetdrill);
         three.outbound_done(1000, &[990, 995, 9000]);
         assert_eq!(three.anchor(1000), 9000 + WAKE_UP_USECS);
+    }
+
+    #[test]
+    fn the_heap_grows_only_past_its_high_water_mark() {
+        let mut m = ReactionModel::new(Reaction::Packetdrill);
+        let two_frames = FIRST_FRAME_USECS + NEXT_FRAME_USECS;
+        m.outbound_done(1000, &[990, 995]);
+        assert_eq!(m.anchor(1000), 1000 + two_frames + HEAP_GROWTH_USECS);
+        m.other_done();
+        // Two frames again: the memory is there.
+        m.outbound_done(50_000, &[49_990, 49_995]);
+        assert_eq!(m.anchor(50_000), 50_000 + two_frames);
+        m.other_done();
+        // Four: it grows again, at the third frame.
+        m.outbound_done(90_000, &[89_990, 89_991, 89_992, 89_993]);
+        assert_eq!(
+            m.anchor(90_000),
+            90_000 + two_frames + 2 * NEXT_FRAME_USECS + HEAP_GROWTH_USECS
+        );
+        m.other_done();
+        // One frame never grows it.
+        m.outbound_done(120_000, &[119_990]);
+        assert_eq!(m.anchor(120_000), 120_000 + FIRST_FRAME_USECS);
     }
 
     #[test]

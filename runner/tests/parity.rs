@@ -35,19 +35,6 @@ use support::*;
 /// How many more times a differing row runs before it counts as a difference.
 const RECHECKS: usize = 4;
 
-/// Rows that cannot match on this machine for a reason outside netdrill,
-/// with that reason. At most five.
-const SKIPPED: &[(&str, &str, &str)] = &[(
-    "tcp_sack_sack-shift-sacked-7-3-4-8-9-fack.pkt",
-    "ipv4",
-    "a coin flip for packetdrill itself: the RACK retransmission leaves on a tick \
-     edge about 0.1 ms from the end of its window, and which side of it depends on \
-     the engine's reaction after the first burst; EXPECTED.tsv records packetdrill \
-     failing at line 25 (SACK injected at 0.200651 s), while on 2026-12-02 the same \
-     packetdrill passed 10 of 10 alone on this machine (SACK at 0.2009-0.2012 s); \
-     the IPv6 row is flaky in EXPECTED.tsv",
-)];
-
 struct Row {
     script: String,
     ip: IpVersion,
@@ -100,7 +87,7 @@ fn strict() -> bool {
 
 fn compare_with_packetdrill(dir: &std::path::Path, all: Vec<Row>) {
     require_root();
-    assert!(SKIPPED.len() <= 5);
+    assert!(KERNEL_COIN_FLIPS.len() <= 5);
     let rechecks = if strict() { 0 } else { RECHECKS };
     let (flaky, rows): (Vec<_>, Vec<_>) = all.into_iter().partition(|r| r.verdict == "flaky");
     let jobs: Vec<_> = rows.iter().map(|r| (r.script.clone(), r.ip)).collect();
@@ -118,7 +105,7 @@ fn compare_with_packetdrill(dir: &std::path::Path, all: Vec<Row>) {
         let same = |r: &JobResult| {
             verdict(r) == row.verdict && (verdict(r) == "pass" || r.line() == row.line)
         };
-        let skip = SKIPPED
+        let skip = KERNEL_COIN_FLIPS
             .iter()
             .find(|(s, ip, _)| *s == row.script && *ip == row.ip.as_str());
         let mut r = first;
@@ -173,7 +160,7 @@ fn compare_with_packetdrill(dir: &std::path::Path, all: Vec<Row>) {
             ));
         }
     }
-    for (s, ip, reason) in SKIPPED {
+    for (s, ip, reason) in KERNEL_COIN_FLIPS {
         println!("skipped: {s} {ip}: {reason}");
     }
     for t in &turned {

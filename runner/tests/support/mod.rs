@@ -30,6 +30,21 @@ pub fn require_root() {
     );
 }
 
+/// Rows of the kernel suite's EXPECTED.tsv that cannot match on this
+/// machine for a reason outside netdrill (packetdrill's own verdict is a coin
+/// flip), with that reason: parity.rs skips them, unsupported.rs does not
+/// count them. At most five.
+pub const KERNEL_COIN_FLIPS: &[(&str, &str, &str)] = &[(
+    "tcp_sack_sack-shift-sacked-7-3-4-8-9-fack.pkt",
+    "ipv4",
+    "a coin flip for packetdrill itself: the RACK retransmission leaves on a tick \
+     edge about 0.1 ms from the end of its window, and which side of it depends on \
+     the engine's reaction after the first burst; EXPECTED.tsv records packetdrill \
+     failing at line 25 (SACK injected at 0.200651 s), while on 2026-12-02 the same \
+     packetdrill passed 10 of 10 alone on this machine (SACK at 0.2009-0.2012 s); \
+     the IPv6 row is flaky in EXPECTED.tsv",
+)];
+
 #[derive(Clone, Debug)]
 pub struct JobResult {
     pub script: String,
